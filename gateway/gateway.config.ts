@@ -1,0 +1,117 @@
+// Hive Gateway configuration for Liaison.
+//
+// Launched as:  <node> gateway/node_modules/@graphql-hive/gateway/dist/bin.js supergraph \
+//                 <abs>/gateway/supergraph.graphql -c <abs>/gateway/gateway.config.ts --host H --port P
+// NB: the CLI lets its own flags AND the env vars HOST / PORT / CONFIG_PATH / FORK / POLLING / JIT
+// override this file, so the launcher should pass --host/--port explicitly.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createInlineSigningKeyProvider,
+  defineConfig,
+  extractFromHeader,
+} from '@graphql-hive/gateway';
+
+const env = process.env;
+const GATEWAY_DIR = dirname(fileURLToPath(import.meta.url));
+
+// Same names/ports as compose.mjs. The supergraph bakes in the default URLs;
+// LIAISON_<NAME>_URL overrides them at run time (HTTP and WS alike: the WS URL is
+// derived from the location by swapping http:// -> ws://).
+const SUBGRAPHS = ['requests', 'tasks', 'issues', 'notify'];
+
+const JWT_SECRET = env.LIAISON_JWT_SECRET || 'dev-only-jwt-secret-change-me-in-production';
+// Read back through `{env.…}` interpolation below, so give it its default here.
+env.LIAISON_GATEWAY_SECRET ||= 'dev-gateway-secret';
+const GATEWAY_SECRET = env.LIAISON_GATEWAY_SECRET;
+const GRAPHIQL = env.LIAISON_GRAPHIQL === '1';
+
+const locationOverrides = Object.fromEntries(
+  SUBGRAPHS.flatMap((name) => {
+    const url = env[`LIAISON_${name.toUpperCase()}_URL`];
+    return url ? [[name, { location: url }]] : [];
+  }),
+);
+
+// Client token lookup for WebSocket clients of the gateway: graphql-ws clients cannot
+// set headers in browsers, so accept `{"authorization": "Bearer <jwt>"}` (any casing of
+// the key, "Bearer " prefix optional) in the connection_init payload.
+const fromConnectionParams = ({ serverContext }: { serverContext?: any }) => {
+  const params = serverContext?.connectionParams;
+  if (!params || typeof params !== 'object') return;
+  const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
+  const raw = key && params[key];
+  if (typeof raw !== 'string' || !raw.trim()) return;
+  const m = /^Bearer\s+(.+)$/i.exec(raw.trim());
+  return { prefix: m ? 'Bearer' : undefined, token: m ? m[1] : raw.trim() };
+};
+
+export const gatewayConfig = defineConfig({
+  supergraph: join(GATEWAY_DIR, 'supergraph.graphql'), // the CLI positional arg wins over this
+  host: env.LIAISON_GATEWAY_HOST || '127.0.0.1',
+  port: Number(env.LIAISON_GATEWAY_PORT || 4000),
+  graphqlEndpoint: '/graphql',
+  logging: (env.LIAISON_GATEWAY_LOG_LEVEL as any) || 'info',
+  graphiql: GRAPHIQL,
+  landingPage: GRAPHIQL,
+
+  // Every request needs a valid HS256 JWT: HTTP `Authorization: Bearer <jwt>`, or for
+  // WebSocket clients the connection_init payload (see fromConnectionParams).
+  jwt: {
+    signingKeyProviders: [createInlineSigningKeyProvider(JWT_SECRET)],
+    tokenLookupLocations: [extractFromHeader({ name: 'authorization', prefix: 'Bearer' }), fromConnectionParams],
+    tokenVerification: { algorithms: ['HS256'] },
+    reject: { missingToken: true, invalidToken: true },
+    // Subgraphs verify the forwarded Authorization header themselves; don't also
+    // stuff the decoded payload into every upstream request's `extensions`.
+    forward: { payload: false, token: false },
+  },
+
+  // HTTP upstream requests (queries, mutations, entity fetches): forward the client's
+  // Authorization and add the shared gateway secret. This hook only runs for fetch(),
+  // i.e. NOT for the WebSocket subscription transport (handled in transportEntries).
+  propagateHeaders: {
+    fromClientToSubgraphs: ({ request, context }) => ({
+      authorization:
+        request?.headers.get('authorization') ||
+        ((context as any).jwt?.token?.value ? `Bearer ${(context as any).jwt.token.value}` : undefined),
+      'x-liaison-gateway-secret': GATEWAY_SECRET,
+    }),
+  },
+
+  transportEntries: {
+    ...locationOverrides,
+    '*.http': {
+      options: {
+        // Upstream in-flight dedup merges identical concurrent queries (same body+headers);
+        // off so that benchmarks measure the subgraphs, not the gateway's cache.
+        deduplicateInflightRequests: false,
+        // Strawberry's SSE framing breaks the gateway's parser, so subscriptions go to the
+        // subgraphs over graphql-transport-ws on the same URL (http -> ws).
+        subscriptions: {
+          kind: 'ws',
+          // Sent twice, so subgraphs may read either:
+          //  - as HTTP headers on the WS upgrade request (lower-case names)
+          headers: [
+            ['authorization', 'Bearer {context.jwt.token.value}'],
+            ['x-liaison-gateway-secret', '{env.LIAISON_GATEWAY_SECRET}'],
+          ],
+          options: {
+            //  - in the graphql-transport-ws connection_init payload
+            connectionParams: {
+              authorization: 'Bearer {context.jwt.token.value}',
+              'x-liaison-gateway-secret': '{env.LIAISON_GATEWAY_SECRET}',
+            },
+          },
+        },
+      },
+    },
+  },
+
+  // Prometheus metrics at GET /metrics (no JWT needed there).
+  prometheus: { endpoint: '/metrics' },
+
+  // Cheap document limits (graphql-armor). Introspection is left enabled (default).
+  maxDepth: Number(env.LIAISON_GATEWAY_MAX_DEPTH || 15),
+  maxTokens: Number(env.LIAISON_GATEWAY_MAX_TOKENS || 5000),
+});

@@ -1,0 +1,1 @@
+"""requests subgraph: directory, collaboration requests and their lifecycle."""

@@ -1,0 +1,126 @@
+"""The requests service's domain objects and commands (plain data, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from shared.calendars import WorkCalendar
+
+
+class RequestKind(StrEnum):
+    PROJECT = "PROJECT"
+    OPERATIONS = "OPERATIONS"
+    EMERGENCY = "EMERGENCY"
+    RESOURCE_SHARING = "RESOURCE_SHARING"
+
+
+class RequestStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SUBMITTED = "SUBMITTED"
+    CHANGES_REQUESTED = "CHANGES_REQUESTED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    ACTIVE = "ACTIVE"
+    IN_ACCEPTANCE = "IN_ACCEPTANCE"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+
+
+class Phase(StrEnum):
+    PREPARATION = "PREPARATION"
+    EXECUTION = "EXECUTION"
+    ACCEPTANCE = "ACCEPTANCE"
+    CLOSED = "CLOSED"
+
+
+@dataclass(frozen=True)
+class Region:
+    id: str
+    code: str
+    name: str
+    time_zone: str
+    calendar: WorkCalendar
+
+    @classmethod
+    def from_row(cls, row: Any) -> Region:
+        return cls(
+            id=row["id"],
+            code=row["code"],
+            name=row["name"],
+            time_zone=row["time_zone"],
+            calendar=WorkCalendar.model_validate(row["calendar"]),
+        )
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    code: str
+    name: str
+    region_id: str
+    parent_id: str | None = None
+    head_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    email: str
+    department_id: str
+    region_id: str
+    time_zone: str
+    roles: tuple[str, ...] = ("MEMBER",)
+
+
+@dataclass(frozen=True)
+class Goal:
+    id: str
+    request_id: str
+    metric: str
+    target: Decimal
+    unit: str
+    due_date: date
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CollabRequest:
+    id: str
+    code: str
+    kind: RequestKind
+    title: str
+    background: str
+    status: RequestStatus
+    phase: Phase
+    lead_department_id: str
+    approver_id: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class GoalDraft:
+    """A goal as submitted: every part optional, so the use case can say what is missing."""
+
+    metric: str | None
+    target: Decimal | None
+    unit: str | None
+    due_date: date | None
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    kind: RequestKind
+    title: str
+    lead_department_id: str
+    participant_department_ids: tuple[str, ...]
+    goals: tuple[GoalDraft, ...]
+    background: str = ""
+    approver_id: str | None = None

@@ -1,0 +1,300 @@
+"""GraphQL object types of the requests subgraph and the DataLoaders behind their relations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+
+import strawberry
+
+from services.requests import models
+from services.requests import repository as repo
+from shared.graphql.context import Info
+from shared.runtime import ServiceRuntime
+
+# Registering the domain enums lets GraphQL fields use them directly.
+strawberry.enum(models.RequestKind, description="The handbook's four scenarios.")
+strawberry.enum(models.RequestStatus, description="Where a request is in its lifecycle.")
+strawberry.enum(models.Phase, description="Collaboration phase; used in channel names.")
+
+
+# --- loaders: one query per relation per request, whatever the page size ---------------------
+
+
+async def load_regions(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Region | None]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.regions_by_ids(conn, ids)
+    return [found.get(i) for i in ids]
+
+
+async def load_departments(
+    runtime: ServiceRuntime, ids: Sequence[str]
+) -> list[models.Department | None]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.departments_by_ids(conn, ids)
+    return [found.get(i) for i in ids]
+
+
+async def load_people(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Person | None]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.people_by_ids(conn, ids)
+    return [found.get(i) for i in ids]
+
+
+async def load_requests(
+    runtime: ServiceRuntime, ids: Sequence[str]
+) -> list[models.CollabRequest | None]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.requests_by_ids(conn, ids)
+    return [found.get(i) for i in ids]
+
+
+async def load_participants(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[str]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.participants_by_request_ids(conn, ids)
+    return [found.get(i, []) for i in ids]
+
+
+async def load_goals(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.Goal]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.goals_by_request_ids(conn, ids)
+    return [found.get(i, []) for i in ids]
+
+
+# --- directory ------------------------------------------------------------------------------
+
+
+@strawberry.type(description="Working time on one ISO weekday (1 = Monday), in local time.")
+class WorkingPeriod:
+    weekday: int = strawberry.field(description="ISO weekday, 1 = Monday ... 7 = Sunday.")
+    start: time = strawberry.field(description="Local start time.")
+    end: time = strawberry.field(description="Local end time.")
+
+
+@strawberry.type(description="When a region works: weekly hours, holidays, make-up workdays.")
+class WorkCalendar:
+    time_zone: str = strawberry.field(description="IANA time zone, e.g. `Asia/Shanghai`.")
+    working_hours: list[WorkingPeriod] = strawberry.field(description="Weekly working periods.")
+    holiday_country: str | None = strawberry.field(
+        description="ISO country whose public holidays apply (`holidays` package), e.g. `CN`."
+    )
+    extra_holidays: list[date] = strawberry.field(description="Additional days off.")
+    extra_workdays: list[date] = strawberry.field(
+        description="Make-up workdays that fall on a weekend (common in China)."
+    )
+
+
+@strawberry.federation.type(keys=["id"], description="A region: HQ, East China, an office abroad.")
+class Region:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    code: str = strawberry.field(description="Short code, e.g. `EAST`.")
+    name: str = strawberry.field(description="Display name.")
+    time_zone: str = strawberry.field(description="IANA time zone of the region.")
+    calendar: WorkCalendar = strawberry.field(description="The region's work calendar.")
+
+    @classmethod
+    def from_model(cls, region: models.Region) -> Region:
+        cal = region.calendar
+        return cls(
+            id=strawberry.ID(region.id),
+            code=region.code,
+            name=region.name,
+            time_zone=region.time_zone,
+            calendar=WorkCalendar(
+                time_zone=cal.time_zone,
+                working_hours=[WorkingPeriod(**p.model_dump()) for p in cal.working_hours],
+                holiday_country=cal.holiday_country,
+                extra_holidays=cal.extra_holidays,
+                extra_workdays=cal.extra_workdays,
+            ),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Region | None:
+        region = await info.context.loader(load_regions).load(id)
+        return cls.from_model(region) if region else None
+
+
+@strawberry.federation.type(keys=["id"], description="A department, e.g. East China Sales.")
+class Department:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    code: str = strawberry.field(description="Short code, e.g. `MKT-HQ`.")
+    name: str = strawberry.field(description="Display name.")
+    region_id: strawberry.Private[str]
+    head_id: strawberry.Private[str | None]
+    parent_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, d: models.Department) -> Department:
+        return cls(
+            id=strawberry.ID(d.id),
+            code=d.code,
+            name=d.name,
+            region_id=d.region_id,
+            head_id=d.head_id,
+            parent_id=d.parent_id,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Department | None:
+        department = await info.context.loader(load_departments).load(id)
+        return cls.from_model(department) if department else None
+
+    @strawberry.field(description="Region the department belongs to.")
+    async def region(self, info: Info) -> Region:
+        region = await info.context.loader(load_regions).load(self.region_id)
+        assert region is not None  # guaranteed by the foreign key
+        return Region.from_model(region)
+
+    @strawberry.field(description="Head of the department, if named.")
+    async def head(self, info: Info) -> Person | None:
+        return await person_or_none(info, self.head_id)
+
+    @strawberry.field(description="Parent department in the hierarchy, if any.")
+    async def parent(self, info: Info) -> Department | None:
+        if self.parent_id is None:
+            return None
+        parent = await info.context.loader(load_departments).load(self.parent_id)
+        return Department.from_model(parent) if parent else None
+
+
+@strawberry.federation.type(keys=["id"], description="A person in the directory.")
+class Person:
+    id: strawberry.ID = strawberry.field(description="Opaque id; the `sub` of their token.")
+    name: str = strawberry.field(description="Display name.")
+    email: str = strawberry.field(description="Work e-mail address.")
+    time_zone: str = strawberry.field(description="IANA time zone the person works in.")
+    roles: list[str] = strawberry.field(description="MEMBER, DEPARTMENT_HEAD, PMO, ADMIN, PARTNER.")
+    department_id: strawberry.Private[str]
+    region_id: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, p: models.Person) -> Person:
+        return cls(
+            id=strawberry.ID(p.id),
+            name=p.name,
+            email=p.email,
+            time_zone=p.time_zone,
+            roles=list(p.roles),
+            department_id=p.department_id,
+            region_id=p.region_id,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Person | None:
+        return await person_or_none(info, id)
+
+    @strawberry.field(description="The person's home department.")
+    async def department(self, info: Info) -> Department:
+        department = await info.context.loader(load_departments).load(self.department_id)
+        assert department is not None  # guaranteed by the foreign key
+        return Department.from_model(department)
+
+    @strawberry.field(description="The region the person works in.")
+    async def region(self, info: Info) -> Region:
+        region = await info.context.loader(load_regions).load(self.region_id)
+        assert region is not None  # guaranteed by the foreign key
+        return Region.from_model(region)
+
+
+async def person_or_none(info: Info, person_id: str | None) -> Person | None:
+    if person_id is None:
+        return None
+    person = await info.context.loader(load_people).load(person_id)
+    return Person.from_model(person) if person else None
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A quantified goal: metric, target, unit and due date.")
+class Goal:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    metric: str = strawberry.field(description="What is measured, e.g. `sales revenue`.")
+    target: Decimal = strawberry.field(description="The number to reach.")
+    unit: str = strawberry.field(description="Unit of the target, e.g. `CNY`.")
+    due_date: date = strawberry.field(description="Calendar day by which the target is due.")
+    regions: list[str] = strawberry.field(description="Region codes the goal applies to.")
+
+    @classmethod
+    def from_model(cls, goal: models.Goal) -> Goal:
+        return cls(
+            id=strawberry.ID(goal.id),
+            metric=goal.metric,
+            # Fixed-point text (2000000, not 2.00E+6), whatever exponent the input had.
+            target=Decimal(format(goal.target, "f")),
+            unit=goal.unit,
+            due_date=goal.due_date,
+            regions=list(goal.regions),
+        )
+
+
+@strawberry.federation.type(
+    keys=["id"], description="A cross-department collaboration request (handbook template 1)."
+)
+class CollabRequest:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    code: str = strawberry.field(description="Readable code, e.g. `CR-2026-0001`.")
+    kind: models.RequestKind = strawberry.field(description="Scenario of the collaboration.")
+    title: str = strawberry.field(description="Short title; also the start of channel names.")
+    background: str = strawberry.field(description="Why the collaboration is needed.")
+    status: models.RequestStatus = strawberry.field(description="Lifecycle status.")
+    phase: models.Phase = strawberry.field(description="Current collaboration phase.")
+    created_at: datetime = strawberry.field(description="When the request was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    lead_department_id: strawberry.Private[str]
+    approver_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, r: models.CollabRequest) -> CollabRequest:
+        return cls(
+            id=strawberry.ID(r.id),
+            code=r.code,
+            kind=r.kind,
+            title=r.title,
+            background=r.background,
+            status=r.status,
+            phase=r.phase,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            lead_department_id=r.lead_department_id,
+            approver_id=r.approver_id,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> CollabRequest | None:
+        return await visible_request(info, id)
+
+    @strawberry.field(description="The department that leads and answers for the request.")
+    async def lead_department(self, info: Info) -> Department:
+        department = await info.context.loader(load_departments).load(self.lead_department_id)
+        assert department is not None  # guaranteed by the foreign key
+        return Department.from_model(department)
+
+    @strawberry.field(description="Participating departments besides the lead.")
+    async def participants(self, info: Info) -> list[Department]:
+        ids = await info.context.loader(load_participants).load(self.id)
+        found = await info.context.loader(load_departments).load_many(ids)
+        return [Department.from_model(d) for d in found if d is not None]
+
+    @strawberry.field(description="Quantified goals, in the order given.")
+    async def goals(self, info: Info) -> list[Goal]:
+        return [Goal.from_model(g) for g in await info.context.loader(load_goals).load(self.id)]
+
+    @strawberry.field(description="The director or PMO member who decides the request.")
+    async def approver(self, info: Info) -> Person | None:
+        return await person_or_none(info, self.approver_id)
+
+
+async def visible_request(info: Info, request_id: str) -> CollabRequest | None:
+    """The request, if it exists and one of the caller's departments takes part."""
+    request = await info.context.loader(load_requests).load(request_id)
+    if request is None:
+        return None
+    principal = info.context.principal
+    if not principal.sees_everything:
+        participants = await info.context.loader(load_participants).load(request_id)
+        if not principal.may_see([request.lead_department_id, *participants]):
+            return None
+    return CollabRequest.from_model(request)

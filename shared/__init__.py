@@ -1,0 +1,1 @@
+"""Common code every Liaison service uses: settings, database, auth, events, timers, GraphQL."""

@@ -1,0 +1,94 @@
+"""The Starlette application of a subgraph: ``/graphql``, ``/healthz`` and ``/readyz``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from strawberry.federation import Schema
+
+from shared.graphql.view import SubgraphView
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+_READY_TIMEOUT_SECONDS = 2.0
+
+
+class _GraphQLEndpoint:
+    """Delegates to the view built at start-up (it needs the runtime the lifespan makes)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        view: SubgraphView = scope["app"].state.graphql
+        await view(scope, receive, send)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Alive: the process answers. Says nothing about dependencies (that is /readyz)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready: the database and Redis answer within a short timeout."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    checks: dict[str, str] = {}
+    for name, probe in (
+        ("database", runtime.pool.fetchval("SELECT 1")),
+        ("redis", runtime.redis.ping()),
+    ):
+        try:
+            await asyncio.wait_for(probe, _READY_TIMEOUT_SECONDS)
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means "not ready", reported, not raised
+            checks[name] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503
+    )
+
+
+def create_app(
+    service: str,
+    schema_factory: Callable[[Settings], Schema],
+    migrations: Path,
+    routes: Sequence[BaseRoute] = (),
+    settings: Settings | None = None,
+    runtime: ServiceRuntime | None = None,
+) -> Starlette:
+    """Build a subgraph app; its database is created and migrated at start-up.
+
+    Pass ``runtime`` to share connections the caller owns (tests); it is then not closed.
+    """
+    settings = settings or get_settings()
+    schema = schema_factory(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = runtime or await ServiceRuntime.start(service, settings, migrations)
+        app.state.runtime = own
+        app.state.graphql = SubgraphView(schema, own)
+        log.info("%s subgraph ready", service)
+        try:
+            yield
+        finally:
+            if runtime is None:
+                await own.close()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", _GraphQLEndpoint(), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", _GraphQLEndpoint()),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            *routes,
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,126 @@
+"""Who is calling: JWT verification into a :class:`Principal`, and permission helpers.
+
+Tokens carry ``sub`` (person id), ``roles``, ``departments`` and ``region`` (DESIGN §5).
+Development signs them with HS256 and ``LIAISON_JWT_SECRET``; production sets
+``LIAISON_JWT_PUBLIC_KEY`` and verifies RS256. Subgraphs also require the gateway's shared
+secret, so nobody bypasses the gateway's checks by calling a subgraph directly.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+
+from shared.settings import Settings
+
+GATEWAY_SECRET_HEADER = "x-liaison-gateway-secret"
+
+
+class Role(StrEnum):
+    MEMBER = "MEMBER"
+    DEPARTMENT_HEAD = "DEPARTMENT_HEAD"
+    PMO = "PMO"
+    ADMIN = "ADMIN"
+    PARTNER = "PARTNER"
+
+
+class AuthError(Exception):
+    """The caller could not be authenticated; the message says why."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    sub: str
+    roles: frozenset[Role]
+    departments: tuple[str, ...]
+    region: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def has_role(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def sees_everything(self) -> bool:
+        """PMO and ADMIN see every request, task and issue."""
+        return self.has_role(Role.PMO, Role.ADMIN)
+
+    def belongs_to_any(self, departments: Iterable[str]) -> bool:
+        return not set(self.departments).isdisjoint(departments)
+
+    def may_see(self, departments: Iterable[str]) -> bool:
+        """Visibility rule: one of the caller's departments takes part, or PMO/ADMIN."""
+        return self.sees_everything or self.belongs_to_any(departments)
+
+
+def _verification_key(settings: Settings) -> tuple[str, list[str]]:
+    if settings.jwt_public_key:
+        return settings.jwt_public_key, ["RS256"]
+    return settings.jwt_secret, [settings.jwt_algorithm]
+
+
+def decode_token(token: str, settings: Settings) -> Principal:
+    """Verify a bearer token and read its claims."""
+    key, algorithms = _verification_key(settings)
+    try:
+        claims = jwt.decode(token, key, algorithms=algorithms, options={"require": ["sub", "exp"]})
+        roles = frozenset(Role(r) for r in claims.get("roles", []))
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise AuthError(f"invalid token: {exc}") from exc
+    departments = claims.get("departments", [])
+    if not isinstance(departments, list):
+        raise AuthError("invalid token: departments must be a list")
+    return Principal(
+        sub=str(claims["sub"]),
+        roles=roles,
+        departments=tuple(str(d) for d in departments),
+        region=claims.get("region"),
+        claims=claims,
+    )
+
+
+def principal_from_authorization(value: str | None, settings: Settings) -> Principal:
+    """Read ``Authorization: Bearer <jwt>``."""
+    if not value:
+        raise AuthError("missing bearer token")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise AuthError("authorization must be 'Bearer <token>'")
+    return decode_token(token.strip(), settings)
+
+
+def check_gateway_secret(value: str | None, settings: Settings) -> None:
+    """Refuse a call that did not come through the gateway (unless configured off)."""
+    if not settings.require_gateway:
+        return
+    if value is None or not hmac.compare_digest(value, settings.gateway_secret):
+        raise AuthError("subgraphs accept calls only through the gateway")
+
+
+def issue_token(
+    settings: Settings,
+    sub: str,
+    *,
+    roles: Iterable[str] = ("MEMBER",),
+    departments: Iterable[str] = (),
+    region: str | None = None,
+    ttl: timedelta = timedelta(hours=12),
+) -> str:
+    """Sign a development or test token with the shared secret."""
+    now = datetime.now(UTC)
+    claims = {
+        "sub": sub,
+        "roles": list(roles),
+        "departments": list(departments),
+        "region": region,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")

@@ -1,0 +1,122 @@
+"""asyncpg pools, per-service databases and the migrations runner.
+
+Migrations are numbered plain SQL files (``0001_name.sql``). Each service applies the shared
+set (outbox, inbox, timers: :data:`SHARED_MIGRATIONS`) and then its own, under one advisory
+lock so replicas starting together do not race. Each file runs in its own transaction and
+is recorded in ``schema_migrations``; a failing file rolls back and stops start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+log = logging.getLogger(__name__)
+
+SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK_KEY = 0x4C494149  # "LIAI": one advisory lock id for all migration runs
+
+Pool = asyncpg.Pool
+Connection = asyncpg.Connection | PoolConnectionProxy
+"""A connection, whether held directly or borrowed from a pool."""
+
+
+class MigrationError(RuntimeError):
+    """A migration file failed; the message names the file."""
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb in and out as Python objects, serialised with orjson (faster than json).
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda value: orjson.dumps(value).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections decode jsonb; stale connections are dropped on first error."""
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        max_inactive_connection_lifetime=60,
+    )
+    assert pool is not None
+    return pool
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database named in ``url`` if it does not exist (development and tests)."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    conn = await asyncpg.connect(admin_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            # Another process may create it between our check and our CREATE.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def migration_files(directory: Path) -> list[Path]:
+    """The numbered SQL files of one directory, in the order they apply."""
+    return sorted(p for p in directory.glob("*.sql") if p.name[:4].isdigit())
+
+
+async def migrate(pool: asyncpg.Pool, directories: Sequence[Path]) -> list[str]:
+    """Apply every not-yet-applied file of ``directories``; returns the names applied."""
+    applied_now: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            for directory in directories:
+                for path in migration_files(directory):
+                    name = f"{directory.parent.name}/{directory.name}/{path.name}"
+                    if name not in done:
+                        await _apply(conn, path, name)
+                        applied_now.append(name)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_KEY)
+    return applied_now
+
+
+async def _apply(conn: Connection, path: Path, name: str) -> None:
+    sql = path.read_text(encoding="utf-8")  # noqa: ASYNC240 - start-up only, small files
+    try:
+        async with conn.transaction():
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+    except asyncpg.PostgresError as exc:
+        raise MigrationError(f"migration {path} failed: {exc}") from exc
+    log.info("applied migration %s", name)
+
+
+async def prepare_database(url: str, directories: Sequence[Path], **pool_args: Any) -> asyncpg.Pool:
+    """Create (if needed) and migrate a service database, returning its pool."""
+    await ensure_database(url)
+    pool = await create_pool(url, **pool_args)
+    try:
+        await migrate(pool, directories)
+    except BaseException:
+        await pool.close()
+        raise
+    return pool

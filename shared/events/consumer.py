@@ -1,0 +1,127 @@
+"""Event consumers: one Redis consumer group per service, exactly-once effects.
+
+Each message is handled in one transaction of the consuming service's database that first
+records the event id in ``inbox``; an id already there is skipped. The message is
+acknowledged after commit. Messages left pending by a consumer that died are claimed by
+another after ``consumer_claim_idle_ms``; a consumer re-reads its own pending messages
+when it starts, and after a failed handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+from redis.exceptions import ResponseError
+
+from shared.events.envelope import EventEnvelope
+from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork, unit_of_work
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
+_RETRY_PENDING_SECONDS = 5.0
+
+
+class Consumer:
+    """Reads the event stream for one service and applies its handlers."""
+
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        handlers: Mapping[str, EventHandler],
+        name: str | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.handlers = handlers
+        self.stream = runtime.keys.event_stream
+        self.group = runtime.keys.consumer_group(runtime.service)
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self._retry_pending = True
+
+    async def ensure_group(self) -> None:
+        """Create the group at the start of the stream, so a new service sees past events."""
+        try:
+            await self.runtime.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set."""
+        await self.ensure_group()
+        last_retry = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            if self._retry_pending or loop.time() - last_retry > _RETRY_PENDING_SECONDS:
+                last_retry = loop.time()
+                self._retry_pending = False
+                await self._process(await self._read("0", block=None))
+                await self._process(await self._claim_abandoned())
+            await self._process(
+                await self._read(">", block=self.runtime.settings.consumer_block_ms)
+            )
+
+    async def _read(self, start: str, block: int | None) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        response = await self.runtime.redis.xreadgroup(
+            self.group, self.name, {self.stream: start}, count=100, block=block
+        )
+        return [entry for _stream, entries in response or [] for entry in entries]
+
+    async def _claim_abandoned(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        result = await self.runtime.redis.xautoclaim(
+            self.stream,
+            self.group,
+            self.name,
+            min_idle_time=self.runtime.settings.consumer_claim_idle_ms,
+            start_id="0-0",
+            count=100,
+        )
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = result[1]
+        return [entry for entry in entries if entry[1]]
+
+    async def _process(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        for message_id, fields in entries:
+            if not fields:  # the entry was trimmed from the stream; nothing left to do
+                await self._ack(message_id)
+                continue
+            try:
+                await self.handle(EventEnvelope.model_validate(orjson.loads(fields[b"event"])))
+            except Exception:
+                log.exception("handling %s failed; it stays pending", message_id)
+                self._retry_pending = True
+                continue
+            await self._ack(message_id)
+
+    async def _ack(self, message_id: bytes) -> None:
+        await self.runtime.redis.xack(self.stream, self.group, message_id)
+
+    async def handle(self, envelope: EventEnvelope) -> bool:
+        """Apply one event once; False if it was already handled or has no handler."""
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return False
+        async with unit_of_work(self.runtime) as uow:
+            first_time = await uow.conn.fetchval(
+                "INSERT INTO inbox (event_id, event_type) VALUES ($1, $2)"
+                " ON CONFLICT DO NOTHING RETURNING true",
+                envelope.id,
+                envelope.type,
+            )
+            if not first_time:
+                return False
+            await handler(uow, envelope)
+        return True
+
+
+def consumer_task(
+    runtime: ServiceRuntime, handlers: Mapping[str, EventHandler], stop: asyncio.Event
+) -> asyncio.Task[Any]:
+    """Start a consumer in the background of the current event loop."""
+    return asyncio.create_task(Consumer(runtime, handlers).run(stop), name="event-consumer")

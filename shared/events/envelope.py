@@ -1,0 +1,58 @@
+"""The CloudEvents envelope every Liaison event travels in.
+
+``data`` is validated against the pydantic model registered for the event ``type`` in
+:mod:`shared.events.contracts`, so producers cannot emit an event consumers cannot read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.events.contracts import data_model_for
+from shared.ids import new_id
+
+
+class EventEnvelope(BaseModel):
+    """One event: CloudEvents 1.0 attributes plus Liaison's routing fields."""
+
+    specversion: str = "1.0"
+    id: str = Field(default_factory=new_id, description="UUIDv7; consumers deduplicate on it")
+    source: str = Field(description="the emitting service, e.g. 'issues'")
+    type: str = Field(description="<service>.<aggregate>.<verb>")
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str = Field(description="id of the aggregate the event is about")
+    datacontenttype: str = "application/json"
+    dataversion: int = 1
+    data: dict[str, Any]
+    region: str | None = None
+    departments: list[str] = Field(default_factory=list)
+
+    def typed_data(self) -> BaseModel:
+        """``data`` parsed into its registered model."""
+        return data_model_for(self.type).model_validate(self.data)
+
+
+def new_event(
+    source: str,
+    type_: str,
+    subject: str,
+    data: BaseModel,
+    *,
+    region: str | None = None,
+    departments: list[str] | None = None,
+) -> EventEnvelope:
+    """Build an envelope, checking ``data`` is the model registered for ``type_``."""
+    expected = data_model_for(type_)
+    if not isinstance(data, expected):
+        raise TypeError(f"event {type_} carries {expected.__name__}, got {type(data).__name__}")
+    return EventEnvelope(
+        source=source,
+        type=type_,
+        subject=subject,
+        data=data.model_dump(mode="json"),
+        region=region,
+        departments=departments or [],
+    )

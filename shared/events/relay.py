@@ -1,0 +1,113 @@
+"""The relay: publishes outbox rows to the Redis event stream and marks them sent.
+
+Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so several relays can run against one
+database without publishing a row twice in normal operation. A crash between XADD and
+commit publishes the batch again on the next pass: delivery is at least once, and
+consumers drop duplicates by event id.
+
+Run: ``python -m shared.events.relay requests tasks issues notify``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+
+import asyncpg
+import orjson
+from redis.asyncio import Redis
+
+from shared.db import create_pool
+from shared.redis_keys import RedisKeys
+from shared.runtime import connect_redis
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+async def relay_batch(
+    pool: asyncpg.Pool, redis: Redis, stream: str, *, batch_size: int, max_length: int
+) -> int:
+    """Publish up to ``batch_size`` unsent rows in order; returns how many."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT seq, envelope FROM outbox WHERE sent_at IS NULL"
+            " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+            batch_size,
+        )
+        if not rows:
+            return 0
+        pipe = redis.pipeline(transaction=False)
+        for row in rows:
+            pipe.xadd(
+                stream,
+                {"event": orjson.dumps(row["envelope"])},
+                maxlen=max_length,
+                approximate=True,
+            )
+        await pipe.execute()
+        await conn.execute(
+            "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])",
+            [row["seq"] for row in rows],
+        )
+    return len(rows)
+
+
+async def relay_forever(
+    pool: asyncpg.Pool, redis: Redis, settings: Settings, stop: asyncio.Event
+) -> None:
+    """Drain the outbox, then poll it every ``relay_poll_seconds`` until ``stop`` is set."""
+    stream = RedisKeys(settings).event_stream
+    while not stop.is_set():
+        try:
+            sent = await relay_batch(
+                pool,
+                redis,
+                stream,
+                batch_size=settings.relay_batch_size,
+                max_length=settings.stream_max_length,
+            )
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            log.warning("relay pass failed, retrying: %s", exc)
+            sent = 0
+            await asyncio.sleep(1)
+        if sent == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.relay_poll_seconds)
+
+
+async def run_relays(services: Sequence[str], settings: Settings, stop: asyncio.Event) -> None:
+    """One relay loop per service database, sharing one Redis connection."""
+    redis = await connect_redis(settings)
+    pools = [await create_pool(settings.service_database_url(s), max_size=2) for s in services]
+    try:
+        await asyncio.gather(*(relay_forever(pool, redis, settings, stop) for pool in pools))
+    finally:
+        for pool in pools:
+            await pool.close()
+        await redis.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("services", nargs="+", help="services whose outboxes to relay")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s relay %(levelname)s %(message)s")
+    settings = get_settings()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_relays(args.services, settings, stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

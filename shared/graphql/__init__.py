@@ -1,0 +1,1 @@
+"""GraphQL building blocks shared by the subgraphs."""

@@ -1,0 +1,86 @@
+"""Relay connections with opaque keyset cursors and a hard cap on ``first``."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+import strawberry
+
+from shared.graphql.errors import PublicError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+# Shareable: every subgraph returns the same PageInfo type.
+@strawberry.federation.type(shareable=True, description="Where a page sits in the whole list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow `endCursor`.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
+
+
+@strawberry.type(description="One item of a page and the cursor that points at it.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque position of this item.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of items (Relay connection).")
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page, in order.")
+    page_info: PageInfo = strawberry.field(description="Cursors to move to other pages.")
+    total_count: int | None = strawberry.field(
+        default=None, description="Number of items in the whole list, when cheap to count."
+    )
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode()
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, orjson.JSONDecodeError):
+        raise PublicError("`after` is not a cursor this API returned") from None
+    if not isinstance(key, list):
+        raise PublicError("`after` is not a cursor this API returned")
+    return key
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Validated ``first``/``after``: fetch ``limit + 1`` rows after ``after``."""
+
+    limit: int
+    after: list[Any] | None
+
+
+def page_request(first: int, after: str | None, max_first: int) -> PageRequest:
+    if not 1 <= first <= max_first:
+        raise PublicError(f"`first` must be between 1 and {max_first}")
+    return PageRequest(limit=first, after=decode_cursor(after) if after else None)
+
+
+def build_connection(
+    rows: Sequence[R],
+    page: PageRequest,
+    key: Callable[[R], Sequence[Any]],
+    to_node: Callable[[R], T],
+    total_count: int | None = None,
+) -> Connection[T]:
+    """Turn ``limit + 1`` fetched rows into a page; the extra row only signals a next page."""
+    visible = rows[: page.limit]
+    edges = [Edge(cursor=encode_cursor(key(row)), node=to_node(row)) for row in visible]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > page.limit,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total_count,
+    )

@@ -1,0 +1,73 @@
+"""Builds a subgraph's federation schema with Liaison's limits and caches."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Final, Literal
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+FEDERATION_VERSION: Final[Literal["2.9"]] = (
+    "2.9"  # the newest @theguild/federation-composition accepts
+)
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Hide unexpected exceptions; keep validation, permission and public errors."""
+    from shared.graphql.errors import PublicError
+
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError | PublicError):
+        return False
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    return True
+
+
+def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Extension factories: Strawberry builds fresh instances per operation (the parser and
+    validation caches live at module level, so they are still shared across requests)."""
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: MaskErrors(should_mask_error=_should_mask),
+    ]
+    if not settings.graphiql:
+        extensions.append(DisableIntrospection)
+    return extensions
+
+
+def build_schema(
+    settings: Settings,
+    query: type,
+    mutation: type | None = None,
+    subscription: type | None = None,
+    types: Iterable[type] = (),
+) -> strawberry.federation.Schema:
+    """A federation v2.9 schema; pass a default ``Settings()`` to print the SDL."""
+    kwargs: dict[str, Any] = {"types": list(types)}
+    return strawberry.federation.Schema(
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        extensions=_extensions(settings),
+        federation_version=FEDERATION_VERSION,
+        **kwargs,
+    )

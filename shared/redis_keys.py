@@ -1,0 +1,30 @@
+"""Every Redis key Liaison uses, built in one place so prefixes never drift apart."""
+
+from __future__ import annotations
+
+from shared.settings import Settings
+
+
+class RedisKeys:
+    """Key names under the configured prefix (``LIAISON_REDIS_PREFIX``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.prefix = settings.redis_prefix
+
+    @property
+    def event_stream(self) -> str:
+        """The event bus: one stream every service's relay appends to."""
+        return f"{self.prefix}:events"
+
+    def consumer_group(self, service: str) -> str:
+        """One consumer group per consuming service, so each service sees every event."""
+        return f"{self.prefix}:{service}"
+
+    def job_queue(self, service: str, region: str | None = None) -> str:
+        """arq queue of a service, optionally region-local."""
+        suffix = f":{region}" if region else ""
+        return f"{self.prefix}:queue:{service}{suffix}"
+
+    def notifications_channel(self, person_id: str) -> str:
+        """Pub/sub channel that wakes a person's ``notifications`` subscriptions."""
+        return f"{self.prefix}:notifications:{person_id}"

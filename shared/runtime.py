@@ -1,0 +1,63 @@
+"""The connections one service process holds: its database pool and its Redis/arq client."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from shared.db import SHARED_MIGRATIONS, prepare_database
+from shared.redis_keys import RedisKeys
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    """arq connection settings for the configured Redis."""
+    if settings.redis_url is None:
+        raise RuntimeError("LIAISON_REDIS_URL is not set and no embedded server was started")
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+async def connect_redis(settings: Settings) -> ArqRedis:
+    """One client serves plain Redis calls (streams, pub/sub) and arq enqueues."""
+    return await create_pool(redis_settings(settings))
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything a request handler, a job or a consumer of one service needs."""
+
+    service: str
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: ArqRedis
+
+    @property
+    def keys(self) -> RedisKeys:
+        return RedisKeys(self.settings)
+
+    @property
+    def queue_name(self) -> str:
+        """This service's arq queue."""
+        return self.keys.job_queue(self.service)
+
+    @classmethod
+    async def start(cls, service: str, settings: Settings, migrations: Path) -> ServiceRuntime:
+        """Create and migrate the service's database, then connect to Redis."""
+        url = settings.service_database_url(service)
+        pool = await prepare_database(url, [SHARED_MIGRATIONS, migrations])
+        try:
+            redis = await connect_redis(settings)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(service=service, settings=settings, pool=pool, redis=redis)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.pool.close()

@@ -1,0 +1,78 @@
+"""Configuration read from ``LIAISON_*`` environment variables.
+
+Every variable is listed in README.md. ``database_url`` and ``redis_url`` left unset mean
+"start the embedded servers" (see :mod:`shared.embedded`); the launcher then fills them in
+for the processes it starts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """All process configuration; one instance per process (see :func:`get_settings`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LIAISON_", extra="ignore")
+
+    database_url: str | None = None
+    """PostgreSQL server URL; each service uses its own database ``<database_prefix><service>``."""
+    database_prefix: str = "liaison_"
+    redis_url: str | None = None
+    redis_prefix: str = "liaison"
+    """Prefix of every Redis key (streams, queues, pub/sub), so several stacks share one Redis."""
+    data_dir: Path = REPO_ROOT / ".liaison-data"
+
+    jwt_secret: str = "dev-only-jwt-secret-change-me-in-production"
+    jwt_algorithm: str = "HS256"
+    jwt_public_key: str | None = None
+    """PEM public key; when set, tokens are verified with RS256 instead of the shared secret."""
+    gateway_secret: str = "dev-gateway-secret"
+    require_gateway: bool = True
+    """Refuse subgraph calls that lack the gateway's ``x-liaison-gateway-secret`` header."""
+
+    region: str = "hq"
+    graphql_max_page: int = 100
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 4000
+    graphiql: bool = False
+    """Turns on GraphiQL and introspection on the subgraphs (off in production)."""
+
+    relay_poll_seconds: float = 0.1
+    relay_batch_size: int = 200
+    stream_max_length: int = 1_000_000
+    consumer_block_ms: int = 1000
+    consumer_claim_idle_ms: int = 30_000
+    timer_sweep_seconds: int = 30
+
+    host: str = "127.0.0.1"
+    requests_port: int = 4001
+    tasks_port: int = 4002
+    issues_port: int = 4003
+    notify_port: int = 4004
+    gateway_port: int = 4000
+
+    def service_database_url(self, service: str) -> str:
+        """URL of ``service``'s own database on the configured server."""
+        if self.database_url is None:
+            raise RuntimeError("LIAISON_DATABASE_URL is not set and no embedded server was started")
+        parts = urlsplit(self.database_url)
+        return urlunsplit(parts._replace(path=f"/{self.database_prefix}{service}"))
+
+    def service_port(self, service: str) -> int:
+        """HTTP port of a service's subgraph."""
+        port: int = getattr(self, f"{service}_port")
+        return port
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,98 @@
+"""Firing timers, exactly once.
+
+* :func:`fire_timer` (the arq job's body) marks the row fired with
+  ``UPDATE ... WHERE fired_at IS NULL`` and runs the handler in the same transaction, so a
+  timer fires once however many jobs or sweeps race for it.
+* :func:`sweep` fires every due timer the queue lost (worker crash, Redis flush) and
+  re-queues those due before the next sweep, so they keep the fast path.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from arq.worker import Retry
+
+from shared.db import Connection
+from shared.runtime import ServiceRuntime
+from shared.timers import COLUMNS, TimerRow, enqueue_timer
+from shared.unit_of_work import UnitOfWork, unit_of_work
+
+log = logging.getLogger(__name__)
+
+TimerHandler = Callable[[UnitOfWork, TimerRow], Awaitable[None]]
+
+
+async def fire_timer(
+    runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler], timer_id: str, version: int
+) -> bool:
+    """Fire one timer if it is due, unfired and still at ``version``; True if it fired now."""
+    async with unit_of_work(runtime) as uow:
+        record = await uow.conn.fetchrow(
+            f"""
+            UPDATE timers SET fired_at = now()
+             WHERE id = $1 AND version = $2 AND fired_at IS NULL AND due_at <= now()
+            RETURNING {COLUMNS}
+            """,
+            uuid.UUID(timer_id),
+            version,
+        )
+        if record is None:
+            await _retry_if_early(uow.conn, timer_id, version)
+            return False
+        await _dispatch(uow, handlers, TimerRow.from_record(record))
+    return True
+
+
+async def _retry_if_early(conn: Connection, timer_id: str, version: int) -> None:
+    """A job that runs before its deadline (clock skew between hosts) tries again later."""
+    due_at = await conn.fetchval(
+        "SELECT due_at FROM timers WHERE id = $1 AND version = $2 AND fired_at IS NULL",
+        uuid.UUID(timer_id),
+        version,
+    )
+    if due_at is not None:
+        raise Retry(defer=max(due_at - datetime.now(UTC), timedelta(milliseconds=100)))
+
+
+async def _dispatch(uow: UnitOfWork, handlers: Mapping[str, TimerHandler], timer: TimerRow) -> None:
+    handler = handlers.get(timer.kind)
+    if handler is None:
+        log.error("no handler for timer kind %s; marked fired without effect", timer.kind)
+        return
+    await handler(uow, timer)
+
+
+async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -> int:
+    """Fire every due timer one transaction at a time; re-queue those due soon."""
+    fired = 0
+    while True:
+        async with unit_of_work(runtime) as uow:
+            record = await uow.conn.fetchrow(
+                f"""
+                UPDATE timers SET fired_at = now()
+                 WHERE id = (SELECT id FROM timers
+                              WHERE fired_at IS NULL AND due_at <= now()
+                              ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING {COLUMNS}
+                """
+            )
+            if record is None:
+                break
+            await _dispatch(uow, handlers, TimerRow.from_record(record))
+            fired += 1
+    await _requeue_upcoming(runtime)
+    return fired
+
+
+async def _requeue_upcoming(runtime: ServiceRuntime) -> None:
+    horizon = timedelta(seconds=runtime.settings.timer_sweep_seconds * 2)
+    records = await runtime.pool.fetch(
+        f"SELECT {COLUMNS} FROM timers WHERE fired_at IS NULL AND due_at <= now() + $1",
+        horizon,
+    )
+    for record in records:
+        await enqueue_timer(runtime.redis, runtime.queue_name, TimerRow.from_record(record))

@@ -1,0 +1,93 @@
+"""Durable timers: the deadline is a row in PostgreSQL, an arq job is only the fast path.
+
+:func:`arm_timer` writes (or moves) the row and bumps its version; the caller enqueues
+``fire_timer`` deferred to the deadline after commit. The arq job id carries the version,
+because arq keeps a finished job's id taken for as long as it keeps the result. Firing is
+in :mod:`shared.timer_firing`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from arq.connections import ArqRedis
+
+from shared.db import Connection
+from shared.ids import uuid7
+
+log = logging.getLogger(__name__)
+
+FIRE_TIMER_JOB = "fire_timer"
+
+
+@dataclass(frozen=True)
+class TimerRow:
+    """A timer as stored."""
+
+    id: uuid.UUID
+    kind: str
+    subject: str
+    due_at: datetime
+    version: int
+    payload: dict[str, Any]
+
+    @classmethod
+    def from_record(cls, record: asyncpg.Record) -> TimerRow:
+        return cls(
+            id=record["id"],
+            kind=record["kind"],
+            subject=record["subject"],
+            due_at=record["due_at"],
+            version=record["version"],
+            payload=record["payload"],
+        )
+
+
+COLUMNS = "id, kind, subject, due_at, version, payload"
+
+
+async def arm_timer(
+    conn: Connection, kind: str, subject: str, due_at: datetime, payload: dict[str, Any]
+) -> TimerRow:
+    """Insert the timer, or move an existing one and make it fire again."""
+    record = await conn.fetchrow(
+        f"""
+        INSERT INTO timers (id, kind, subject, due_at, payload) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (kind, subject) DO UPDATE
+           SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,
+               version = timers.version + 1, fired_at = NULL
+        RETURNING {COLUMNS}
+        """,
+        uuid7(),
+        kind,
+        subject,
+        due_at,
+        payload,
+    )
+    assert record is not None
+    return TimerRow.from_record(record)
+
+
+async def cancel_timer(conn: Connection, kind: str, subject: str) -> None:
+    await conn.execute("DELETE FROM timers WHERE kind = $1 AND subject = $2", kind, subject)
+
+
+def timer_job_id(timer_id: uuid.UUID, version: int) -> str:
+    return f"timer:{timer_id}:{version}"
+
+
+async def enqueue_timer(redis: ArqRedis, queue_name: str, timer: TimerRow) -> None:
+    """Queue the fast-path job; a duplicate job id (already queued) is a no-op in arq."""
+    await redis.enqueue_job(
+        FIRE_TIMER_JOB,
+        str(timer.id),
+        timer.version,
+        _job_id=timer_job_id(timer.id, timer.version),
+        _defer_until=timer.due_at,
+        _queue_name=queue_name,
+    )
