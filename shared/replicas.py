@@ -13,7 +13,7 @@ from pathlib import Path
 
 from shared.db import Connection
 from shared.events.consumer import EventHandler
-from shared.events.contracts import DepartmentUpserted, PersonUpserted, RequestCreated
+from shared.events.contracts.requests import DepartmentUpserted, PersonUpserted, RequestCreated
 from shared.events.envelope import EventEnvelope
 from shared.unit_of_work import UnitOfWork
 

@@ -14,7 +14,7 @@ from services.requests.models import (
     Region,
 )
 from shared.auth import Principal, Role
-from shared.events.contracts import (
+from shared.events.contracts.requests import (
     DepartmentUpserted,
     PersonUpserted,
     RegionUpserted,

@@ -1,0 +1,19 @@
+"""Event data contracts: one pydantic model per event type, shared by producers and consumers.
+
+Each service's events live in the module named after it; a model may gain optional fields,
+a breaking change gets a new type or a new ``dataversion``.
+"""
+
+from shared.events.contracts import issues, notify, requests, tasks
+from shared.events.contracts.base import EventData, data_model_for, event_type, registered_types
+
+__all__ = [
+    "EventData",
+    "data_model_for",
+    "event_type",
+    "issues",
+    "notify",
+    "registered_types",
+    "requests",
+    "tasks",
+]
