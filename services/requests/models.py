@@ -37,6 +37,13 @@ class Phase(StrEnum):
     CLOSED = "CLOSED"
 
 
+class ResourceKind(StrEnum):
+    BUDGET = "BUDGET"
+    HEADCOUNT = "HEADCOUNT"
+    EQUIPMENT = "EQUIPMENT"
+    OTHER = "OTHER"
+
+
 @dataclass(frozen=True)
 class Region:
     id: str
@@ -89,6 +96,19 @@ class Goal:
 
 
 @dataclass(frozen=True)
+class ResourceNeed:
+    """A concrete resource the request needs, e.g. 150,000 CNY of marketing budget."""
+
+    id: str
+    request_id: str
+    kind: ResourceKind
+    description: str
+    quantity: Decimal
+    unit: str
+    provider_department_id: str | None = None
+
+
+@dataclass(frozen=True)
 class CollabRequest:
     id: str
     code: str
@@ -116,11 +136,21 @@ class GoalDraft:
 
 
 @dataclass(frozen=True)
+class ResourceNeedDraft:
+    kind: ResourceKind
+    description: str
+    quantity: Decimal | None
+    unit: str | None
+    provider_department_id: str | None = None
+
+
+@dataclass(frozen=True)
 class NewRequest:
     kind: RequestKind
     title: str
     lead_department_id: str
     participant_department_ids: tuple[str, ...]
     goals: tuple[GoalDraft, ...]
+    resource_needs: tuple[ResourceNeedDraft, ...] = ()
     background: str = ""
     approver_id: str | None = None

@@ -15,6 +15,8 @@ from services.requests.models import (
     Region,
     RequestKind,
     RequestStatus,
+    ResourceKind,
+    ResourceNeed,
 )
 from shared.db import Connection
 from shared.ids import new_id
@@ -181,6 +183,26 @@ async def insert_request(
             for i, g in enumerate(command.goals)
         ],
     )
+    await conn.executemany(
+        """
+        INSERT INTO resource_needs (id, request_id, position, kind, description, quantity, unit,
+                                    provider_department_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        """,
+        [
+            (
+                new_id(),
+                request_id,
+                i,
+                n.kind.value,
+                n.description,
+                n.quantity,
+                n.unit,
+                n.provider_department_id,
+            )
+            for i, n in enumerate(command.resource_needs)
+        ],
+    )
     return _request(row)
 
 
@@ -261,4 +283,19 @@ async def goals_by_request_ids(conn: Connection, ids: Sequence[str]) -> dict[str
     for row in rows:
         goal = Goal(**{**dict(row), "regions": tuple(row["regions"])})
         result.setdefault(row["request_id"], []).append(goal)
+    return result
+
+
+async def resource_needs_by_request_ids(
+    conn: Connection, ids: Sequence[str]
+) -> dict[str, list[ResourceNeed]]:
+    rows = await conn.fetch(
+        "SELECT id, request_id, kind, description, quantity, unit, provider_department_id"
+        " FROM resource_needs WHERE request_id = ANY($1) ORDER BY request_id, position",
+        list(ids),
+    )
+    result: dict[str, list[ResourceNeed]] = {}
+    for row in rows:
+        need = ResourceNeed(**{**dict(row), "kind": ResourceKind(row["kind"])})
+        result.setdefault(row["request_id"], []).append(need)
     return result

@@ -47,6 +47,26 @@ class GoalInput:
         )
 
 
+@strawberry.input(description="A resource need; quantity and unit are required.")
+class ResourceNeedInput:
+    kind: models.ResourceKind = strawberry.field(description="Budget, headcount, equipment...")
+    description: str = strawberry.field(description="What exactly is needed.")
+    quantity: Decimal | None = strawberry.field(default=None, description="How much (> 0).")
+    unit: str | None = strawberry.field(default=None, description="Unit, e.g. `CNY`, `person`.")
+    provider_department_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Department expected to provide it."
+    )
+
+    def to_draft(self) -> models.ResourceNeedDraft:
+        return models.ResourceNeedDraft(
+            kind=self.kind,
+            description=self.description,
+            quantity=self.quantity,
+            unit=self.unit,
+            provider_department_id=self.provider_department_id,
+        )
+
+
 @strawberry.input(description="A new collaboration request; it starts as DRAFT.")
 class CreateRequestInput:
     kind: models.RequestKind = strawberry.field(description="Scenario of the collaboration.")
@@ -56,6 +76,9 @@ class CreateRequestInput:
         description="Other departments taking part (at least one)."
     )
     goals: list[GoalInput] = strawberry.field(description="At least one quantified goal.")
+    resource_needs: list[ResourceNeedInput] = strawberry.field(
+        default_factory=list, description="Concrete resources needed (budget, staff...)."
+    )
     background: str = strawberry.field(default="", description="Why it is needed.")
     approver_id: strawberry.ID | None = strawberry.field(
         default=None, description="Director or PMO member who will decide it."
@@ -68,6 +91,7 @@ class CreateRequestInput:
             lead_department_id=self.lead_department_id,
             participant_department_ids=tuple(self.participant_department_ids),
             goals=tuple(g.to_draft() for g in self.goals),
+            resource_needs=tuple(n.to_draft() for n in self.resource_needs),
             background=self.background,
             approver_id=self.approver_id,
         )

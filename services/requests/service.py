@@ -12,6 +12,7 @@ from services.requests.models import (
     NewRequest,
     Person,
     Region,
+    ResourceNeedDraft,
 )
 from shared.auth import Principal, Role
 from shared.events.contracts.requests import (
@@ -103,6 +104,17 @@ def _check_goal(problems: Problems, index: int, goal: GoalDraft) -> None:
         problems.add("GOAL_NOT_QUANTIFIED", "a goal needs a due date", f"{path}.dueDate")
 
 
+def _check_resource_need(problems: Problems, index: int, need: ResourceNeedDraft) -> None:
+    """Resource needs must be concrete: a description, a positive quantity and a unit."""
+    path = f"resourceNeeds.{index}"
+    if not need.description.strip():
+        problems.add("RESOURCE_NOT_SPECIFIC", "describe the resource", f"{path}.description")
+    if need.quantity is None or not need.quantity.is_finite() or need.quantity <= 0:
+        problems.add("RESOURCE_NOT_SPECIFIC", "a positive quantity is needed", f"{path}.quantity")
+    if not (need.unit or "").strip():
+        problems.add("RESOURCE_NOT_SPECIFIC", "a unit is needed", f"{path}.unit")
+
+
 def _check_request_shape(command: NewRequest) -> Problems:
     problems = Problems()
     title = command.title.strip()
@@ -112,6 +124,8 @@ def _check_request_shape(command: NewRequest) -> Problems:
         problems.add("GOAL_REQUIRED", "at least one quantified goal is required", "goals")
     for index, goal in enumerate(command.goals):
         _check_goal(problems, index, goal)
+    for index, need in enumerate(command.resource_needs):
+        _check_resource_need(problems, index, need)
     others = set(command.participant_department_ids) - {command.lead_department_id}
     if not others:
         problems.add(
@@ -123,12 +137,19 @@ def _check_request_shape(command: NewRequest) -> Problems:
 
 
 async def _check_references(uow: UnitOfWork, command: NewRequest, problems: Problems) -> None:
+    providers = {
+        n.provider_department_id for n in command.resource_needs if n.provider_department_id
+    }
     wanted = {command.lead_department_id, *command.participant_department_ids}
-    known = await repo.departments_by_ids(uow.conn, list(wanted))
+    known = await repo.departments_by_ids(uow.conn, list(wanted | providers))
     if command.lead_department_id not in known:
         problems.add("NOT_FOUND", "no such lead department", "leadDepartmentId")
     for department_id in sorted(set(command.participant_department_ids) - set(known)):
         problems.add("NOT_FOUND", f"no such department {department_id}", "participantDepartmentIds")
+    for index, need in enumerate(command.resource_needs):
+        if need.provider_department_id and need.provider_department_id not in known:
+            field = f"resourceNeeds.{index}.providerDepartmentId"
+            problems.add("NOT_FOUND", "no such provider department", field)
     if command.approver_id and not await repo.people_by_ids(uow.conn, [command.approver_id]):
         problems.add("NOT_FOUND", "no such approver", "approverId")
 

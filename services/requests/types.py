@@ -17,6 +17,7 @@ from shared.runtime import ServiceRuntime
 strawberry.enum(models.RequestKind, description="The handbook's four scenarios.")
 strawberry.enum(models.RequestStatus, description="Where a request is in its lifecycle.")
 strawberry.enum(models.Phase, description="Collaboration phase; used in channel names.")
+strawberry.enum(models.ResourceKind, description="What sort of resource is needed.")
 
 
 # --- loaders: one query per relation per request, whatever the page size ---------------------
@@ -48,6 +49,14 @@ async def load_requests(
     async with runtime.pool.acquire() as conn:
         found = await repo.requests_by_ids(conn, ids)
     return [found.get(i) for i in ids]
+
+
+async def load_resource_needs(
+    runtime: ServiceRuntime, ids: Sequence[str]
+) -> list[list[models.ResourceNeed]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.resource_needs_by_request_ids(conn, ids)
+    return [found.get(i, []) for i in ids]
 
 
 async def load_participants(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[str]]:
@@ -230,6 +239,34 @@ class Goal:
         )
 
 
+@strawberry.type(description="A concrete resource the request needs, e.g. 150,000 CNY budget.")
+class ResourceNeed:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    kind: models.ResourceKind = strawberry.field(description="Budget, headcount, equipment...")
+    description: str = strawberry.field(description="What exactly is needed.")
+    quantity: Decimal = strawberry.field(description="How much.")
+    unit: str = strawberry.field(description="Unit of the quantity, e.g. `CNY`, `person`.")
+    provider_department_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, need: models.ResourceNeed) -> ResourceNeed:
+        return cls(
+            id=strawberry.ID(need.id),
+            kind=need.kind,
+            description=need.description,
+            quantity=Decimal(format(need.quantity, "f")),
+            unit=need.unit,
+            provider_department_id=need.provider_department_id,
+        )
+
+    @strawberry.field(description="The department expected to provide it, if agreed.")
+    async def provider_department(self, info: Info) -> Department | None:
+        if self.provider_department_id is None:
+            return None
+        department = await info.context.loader(load_departments).load(self.provider_department_id)
+        return Department.from_model(department) if department else None
+
+
 @strawberry.federation.type(
     keys=["id"], description="A cross-department collaboration request (handbook template 1)."
 )
@@ -281,6 +318,11 @@ class CollabRequest:
     @strawberry.field(description="Quantified goals, in the order given.")
     async def goals(self, info: Info) -> list[Goal]:
         return [Goal.from_model(g) for g in await info.context.loader(load_goals).load(self.id)]
+
+    @strawberry.field(description="Resources the request needs, in the order given.")
+    async def resource_needs(self, info: Info) -> list[ResourceNeed]:
+        needs = await info.context.loader(load_resource_needs).load(self.id)
+        return [ResourceNeed.from_model(n) for n in needs]
 
     @strawberry.field(description="The director or PMO member who decides the request.")
     async def approver(self, info: Info) -> Person | None:

@@ -26,7 +26,8 @@ CREATE = """
 mutation($input: CreateRequestInput!) {
   createRequest(input: $input) {
     request { id code status phase title leadDepartment { code } participants { code }
-              goals { metric target unit dueDate } }
+              goals { metric target unit dueDate }
+              resourceNeeds { kind quantity unit providerDepartment { code } } }
     userErrors { field message code }
   }
 }
@@ -41,8 +42,15 @@ def request_input(**changes: Any) -> dict[str, Any]:
         "title": "Q4 new product national launch",
         "leadDepartmentId": "mkt",
         "participantDepartmentIds": ["rd"],
-        "goals": [
-            {"metric": "sales", "target": "2000000", "unit": "CNY", "dueDate": "2027-02-28"}
+        "goals": [{"metric": "sales", "target": "2000000", "unit": "CNY", "dueDate": "2027-02-28"}],
+        "resourceNeeds": [
+            {
+                "kind": "HEADCOUNT",
+                "description": "R&D support",
+                "quantity": "2",
+                "unit": "person",
+                "providerDepartmentId": "rd",
+            }
         ],
     }
     return {**base, **changes}
@@ -69,6 +77,14 @@ async def test_create_request_stores_it_and_emits_event(directory: SubgraphClien
     assert request["status"] == "DRAFT" and request["phase"] == "PREPARATION"
     assert request["participants"] == [{"code": "RD"}]
     assert request["goals"][0]["target"] == "2000000"
+    assert request["resourceNeeds"] == [
+        {
+            "kind": "HEADCOUNT",
+            "quantity": "2",
+            "unit": "person",
+            "providerDepartment": {"code": "RD"},
+        }
+    ]
     assert (await outbox_types(directory))[-1] == "requests.request.created"
 
     listed = await directory.execute("{ requests { totalCount edges { node { id } } } }", caller=LI)
@@ -95,6 +111,18 @@ async def test_unquantified_goal_is_refused_and_nothing_stored(
     ]
     assert await directory.runtime.pool.fetchval("SELECT count(*) FROM collab_requests") == 0
     assert await outbox_types(directory) == before
+
+
+async def test_vague_resource_need_is_refused(directory: SubgraphClient) -> None:
+    vague = {"kind": "BUDGET", "description": "some money"}
+    data = await directory.execute(
+        CREATE, {"input": request_input(resourceNeeds=[vague])}, caller=LI
+    )
+    errors = data["createRequest"]["userErrors"]
+    assert {(e["field"], e["code"]) for e in errors} == {
+        ("resourceNeeds.0.quantity", "RESOURCE_NOT_SPECIFIC"),
+        ("resourceNeeds.0.unit", "RESOURCE_NOT_SPECIFIC"),
+    }
 
 
 async def test_request_needs_a_participant_besides_the_lead(directory: SubgraphClient) -> None:

@@ -69,3 +69,15 @@ CREATE TABLE goals (
     regions     text[] NOT NULL DEFAULT '{}',
     UNIQUE (request_id, position)
 );
+
+CREATE TABLE resource_needs (
+    id                      text PRIMARY KEY,
+    request_id              text NOT NULL REFERENCES collab_requests (id) ON DELETE CASCADE,
+    position                integer NOT NULL,
+    kind                    text NOT NULL,
+    description             text NOT NULL,
+    quantity                numeric NOT NULL,
+    unit                    text NOT NULL,
+    provider_department_id  text REFERENCES departments (id),
+    UNIQUE (request_id, position)
+);
