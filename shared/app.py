@@ -58,7 +58,7 @@ async def readyz(request: Request) -> JSONResponse:
 def create_app(
     service: str,
     schema_factory: Callable[[Settings], Schema],
-    migrations: Path,
+    migrations: Path | Sequence[Path],
     routes: Sequence[BaseRoute] = (),
     settings: Settings | None = None,
     runtime: ServiceRuntime | None = None,

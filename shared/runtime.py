@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,10 +48,17 @@ class ServiceRuntime:
         return self.keys.job_queue(self.service)
 
     @classmethod
-    async def start(cls, service: str, settings: Settings, migrations: Path) -> ServiceRuntime:
-        """Create and migrate the service's database, then connect to Redis."""
+    async def start(
+        cls, service: str, settings: Settings, migrations: Path | Sequence[Path]
+    ) -> ServiceRuntime:
+        """Create and migrate the service's database, then connect to Redis.
+
+        ``migrations`` are the service's directories (e.g. replicas, then its own), applied
+        in order after the shared set; a single directory is accepted too.
+        """
         url = settings.service_database_url(service)
-        pool = await prepare_database(url, [SHARED_MIGRATIONS, migrations])
+        own = [migrations] if isinstance(migrations, Path) else list(migrations)
+        pool = await prepare_database(url, [SHARED_MIGRATIONS, *own])
         try:
             redis = await connect_redis(settings)
         except BaseException:

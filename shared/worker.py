@@ -46,7 +46,7 @@ async def sweep_forever(
 
 def worker_settings(
     service: str,
-    migrations: Path,
+    migrations: Path | Sequence[Path],
     *,
     timer_handlers: Mapping[str, TimerHandler] | None = None,
     event_handlers: Mapping[str, EventHandler] | None = None,

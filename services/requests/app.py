@@ -5,6 +5,6 @@ from pathlib import Path
 from services.requests.schema import create_schema
 from shared.app import create_app
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS: list[Path] = [Path(__file__).parent / "migrations"]
 
 app = create_app("requests", create_schema, MIGRATIONS)

@@ -1,0 +1,1 @@
+"""Development stack: starts every Liaison process on one machine, for `./liaison run` and tests."""

@@ -1,0 +1,98 @@
+"""The whole system as processes: four subgraphs, their workers, the relay and the gateway."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from devstack.node import compose_argv, ensure_gateway_packages, gateway_argv
+from devstack.processes import ProcessGroup, ProcessSpec
+from services import SERVICE_NAMES
+from shared.settings import REPO_ROOT, Settings
+
+READY_TIMEOUT_SECONDS = 90.0
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as ``LIAISON_*`` variables, for child processes."""
+    env = {
+        f"LIAISON_{name.upper()}": _env_value(value)
+        for name, value in settings.model_dump().items()
+        if value is not None
+    }
+    for service in SERVICE_NAMES:  # where the gateway finds each subgraph
+        env[f"LIAISON_{service.upper()}_URL"] = subgraph_url(settings, service)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"  # what both pydantic and the gateway config read
+    return str(value)
+
+
+def subgraph_url(settings: Settings, service: str) -> str:
+    return f"http://{settings.host}:{settings.service_port(service)}/graphql"
+
+
+def gateway_url(settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.gateway_port}/graphql"
+
+
+def process_specs(settings: Settings) -> list[ProcessSpec]:
+    python = sys.executable
+    host = settings.host
+    specs = []
+    for service in SERVICE_NAMES:
+        port = settings.service_port(service)
+        specs.append(
+            ProcessSpec(
+                service,
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    f"services.{service}.app:app",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                    "--timeout-graceful-shutdown",
+                    "10",
+                ],
+                ready_url=f"http://{host}:{port}/readyz",
+            )
+        )
+        specs.append(ProcessSpec(f"{service}-worker", [python, "-m", f"services.{service}.worker"]))
+    specs.append(ProcessSpec("relay", [python, "-m", "shared.events.relay", *SERVICE_NAMES]))
+    specs.append(
+        ProcessSpec(
+            "gateway",
+            gateway_argv(host, settings.gateway_port),
+            ready_url=f"http://{host}:{settings.gateway_port}/healthcheck",
+        )
+    )
+    return specs
+
+
+def build_supergraph() -> None:
+    """Print each subgraph's SDL and compose the gateway's supergraph from them."""
+    subprocess.run([sys.executable, "-m", "services.sdl"], cwd=REPO_ROOT, check=True)
+    subprocess.run(compose_argv(), cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def start_stack(settings: Settings, log_dir: Path) -> ProcessGroup:
+    """Start every process and wait until the subgraphs and the gateway are ready."""
+    ensure_gateway_packages()
+    group = ProcessGroup(settings_env(settings), log_dir, REPO_ROOT)
+    try:
+        for spec in process_specs(settings):
+            group.start(spec)
+        group.wait_ready(READY_TIMEOUT_SECONDS)
+    except BaseException:
+        group.stop()
+        raise
+    return group
