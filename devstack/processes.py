@@ -69,6 +69,12 @@ class ProcessGroup:
                     f"{name} exited with {process.returncode}; see {log}\n{_tail(log)}"
                 )
 
+    def restart(self, name: str) -> None:
+        """Stop one process (SIGTERM) and start it again with the same command."""
+        spec = self.running[name][0]
+        self.stop([name])
+        self.start(spec)
+
     def stop(self, names: Sequence[str] | None = None) -> None:
         """SIGTERM, then SIGKILL whatever has not exited after the grace period."""
         chosen = [n for n in (names or list(self.running)) if n in self.running]

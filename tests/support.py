@@ -40,7 +40,11 @@ class RuntimeCache:
 
 
 async def reset_service(runtime: ServiceRuntime) -> None:
-    """Empty every table but the migration log, and every Redis key under the test prefix."""
+    """Empty every table but the migration log, and every Redis key under the test prefix.
+
+    arq's own job keys (``arq:job:<id>``) are left to expire: timer job ids are unique, and
+    an end-to-end stack may be using arq in the same Redis.
+    """
     async with runtime.pool.acquire() as conn:
         tables = await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
@@ -52,7 +56,6 @@ async def reset_service(runtime: ServiceRuntime) -> None:
     keys = [
         key async for key in runtime.redis.scan_iter(match=f"{runtime.settings.redis_prefix}:*")
     ]
-    keys += [key async for key in runtime.redis.scan_iter(match="arq:*")]
     if keys:
         await runtime.redis.delete(*keys)
 

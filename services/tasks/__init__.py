@@ -1,0 +1,1 @@
+"""The tasks subgraph: tasks of a collaboration request and their RACI matrix."""
