@@ -73,8 +73,10 @@ async def test_create_request_stores_it_and_emits_event(directory: SubgraphClien
     payload = data["createRequest"]
     assert payload["userErrors"] == []
     request = payload["request"]
-    assert request["code"].startswith("CR-") and request["code"].endswith("-0001")
-    assert request["status"] == "DRAFT" and request["phase"] == "PREPARATION"
+    assert request["code"].startswith("CR-")
+    assert request["code"].endswith("-0001")
+    assert request["status"] == "DRAFT"
+    assert request["phase"] == "PREPARATION"
     assert request["participants"] == [{"code": "RD"}]
     assert request["goals"][0]["target"] == "2000000"
     assert request["resourceNeeds"] == [
