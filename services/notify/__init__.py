@@ -1,0 +1,1 @@
+"""notify subgraph: in-app notifications routed from other services' events."""

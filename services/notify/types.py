@@ -1,0 +1,77 @@
+"""GraphQL object types of the notify subgraph."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import strawberry
+from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
+
+from services.notify import models
+from services.notify import repository as repo
+from shared.graphql.context import Info
+from shared.runtime import ServiceRuntime
+
+strawberry.enum(models.Urgency, description="How insistently a notification asks for attention.")
+
+
+async def load_notifications(
+    runtime: ServiceRuntime, ids: Sequence[str]
+) -> list[models.Notification | None]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.notifications_by_ids(conn, ids)
+    return [found.get(i) for i in ids]
+
+
+# The requests subgraph owns Person; notify only points at one (resolvable: false).
+@strawberry.federation.type(
+    keys=[Key(fields=FieldSet("id"), resolvable=False)],
+    description="A person; the requests subgraph resolves the other fields.",
+)
+class Person:
+    id: strawberry.ID = strawberry.field(description="Opaque id; the `sub` of their token.")
+
+
+@strawberry.federation.type(keys=["id"], description="A message in one person's inbox.")
+class Notification:
+    id: strawberry.ID = strawberry.field(description="Opaque id; sorts by creation time.")
+    type: str = strawberry.field(
+        description="Type of the event that caused it, e.g. `issues.issue.sla_breached`."
+    )
+    title: str = strawberry.field(description="One-line summary.")
+    body: str = strawberry.field(description="A sentence or two: what happened, what to do.")
+    link: str | None = strawberry.field(
+        description="Path in the web app of what it is about, e.g. `/issues/<id>`."
+    )
+    urgency: models.Urgency = strawberry.field(description="NORMAL or URGENT.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    read_at: datetime | None = strawberry.field(description="When it was read; null if unread.")
+    recipient_id: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, n: models.Notification) -> Notification:
+        return cls(
+            id=strawberry.ID(n.id),
+            type=n.type,
+            title=n.title,
+            body=n.body,
+            link=n.link,
+            urgency=n.urgency,
+            created_at=n.created_at,
+            read_at=n.read_at,
+            recipient_id=n.recipient_id,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Notification | None:
+        """Only the recipient sees a notification."""
+        found = await info.context.loader(load_notifications).load(id)
+        if found is None or found.recipient_id != info.context.principal.sub:
+            return None
+        return cls.from_model(found)
+
+    @strawberry.field(description="The person it is addressed to.")
+    def recipient(self) -> Person:
+        return Person(id=strawberry.ID(self.recipient_id))
