@@ -1,0 +1,1 @@
+"""issues subgraph: issue log with SLA clocks (handbook template 5)."""
