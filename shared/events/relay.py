@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import asyncpg
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from shared.db import create_pool
 from shared.redis_keys import RedisKeys
@@ -57,38 +58,56 @@ async def relay_batch(
     return len(rows)
 
 
+# Failures a relay waits out: the database or Redis restarting, or the service's database
+# not created / migrated yet (the relay may start before the service does).
+_TRANSIENT = (
+    OSError,
+    RedisConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.UndefinedTableError,
+)
+_RETRY_SECONDS = 1.0
+
+
 async def relay_forever(
-    pool: asyncpg.Pool, redis: Redis, settings: Settings, stop: asyncio.Event
+    database_url: str, redis: Redis, settings: Settings, stop: asyncio.Event
 ) -> None:
-    """Drain the outbox, then poll it every ``relay_poll_seconds`` until ``stop`` is set."""
+    """Drain one service's outbox, then poll it every ``relay_poll_seconds`` until ``stop``."""
     stream = RedisKeys(settings).event_stream
-    while not stop.is_set():
-        try:
-            sent = await relay_batch(
-                pool,
-                redis,
-                stream,
-                batch_size=settings.relay_batch_size,
-                max_length=settings.stream_max_length,
-            )
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
-            log.warning("relay pass failed, retrying: %s", exc)
-            sent = 0
-            await asyncio.sleep(1)
-        if sent == 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.relay_poll_seconds)
+    pool: asyncpg.Pool | None = None
+    try:
+        while not stop.is_set():
+            try:
+                pool = pool or await create_pool(database_url, max_size=2)
+                sent = await relay_batch(
+                    pool,
+                    redis,
+                    stream,
+                    batch_size=settings.relay_batch_size,
+                    max_length=settings.stream_max_length,
+                )
+            except _TRANSIENT as exc:
+                log.warning("relay for %s waiting: %s", database_url.rsplit("/", 1)[-1], exc)
+                sent, delay = 0, _RETRY_SECONDS
+            else:
+                delay = settings.relay_poll_seconds
+            if sent == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+    finally:
+        if pool is not None:
+            await pool.close()
 
 
 async def run_relays(services: Sequence[str], settings: Settings, stop: asyncio.Event) -> None:
     """One relay loop per service database, sharing one Redis connection."""
     redis = await connect_redis(settings)
-    pools = [await create_pool(settings.service_database_url(s), max_size=2) for s in services]
+    urls = [settings.service_database_url(service) for service in services]
     try:
-        await asyncio.gather(*(relay_forever(pool, redis, settings, stop) for pool in pools))
+        await asyncio.gather(*(relay_forever(url, redis, settings, stop) for url in urls))
     finally:
-        for pool in pools:
-            await pool.close()
         await redis.aclose()
 
 

@@ -50,8 +50,9 @@ class SubgraphView(GraphQL[Context, None]):
         )
         self.runtime = runtime
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: WebSocket frames are sent with send_text, which needs a str.
+        return orjson.dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(runtime=self.runtime, request=request)
