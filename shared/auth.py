@@ -71,7 +71,10 @@ def decode_token(token: str, settings: Settings) -> Principal:
     key, algorithms = _verification_key(settings)
     try:
         claims = jwt.decode(token, key, algorithms=algorithms, options={"require": ["sub", "exp"]})
-        roles = frozenset(Role(r) for r in claims.get("roles", []))
+        role_names = claims.get("roles", [])
+        if not isinstance(role_names, list):
+            raise ValueError("roles must be a list")
+        roles = frozenset(Role(r) for r in role_names)
     except (jwt.PyJWTError, ValueError) as exc:
         raise AuthError(f"invalid token: {exc}") from exc
     departments = claims.get("departments", [])

@@ -67,23 +67,39 @@ async def _dispatch(uow: UnitOfWork, handlers: Mapping[str, TimerHandler], timer
 
 
 async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -> int:
-    """Fire every due timer one transaction at a time; re-queue those due soon."""
+    """Fire every due timer one transaction at a time; re-queue those due soon.
+
+    A timer whose handler fails stays due (its transaction rolled back) and is skipped for
+    the rest of this pass, so one broken timer does not hold up the others.
+    """
     fired = 0
+    failed: list[uuid.UUID] = []
     while True:
-        async with unit_of_work(runtime) as uow:
-            record = await uow.conn.fetchrow(
-                f"""
-                UPDATE timers SET fired_at = now()
-                 WHERE id = (SELECT id FROM timers
-                              WHERE fired_at IS NULL AND due_at <= now()
-                              ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING {COLUMNS}
-                """
-            )
-            if record is None:
-                break
-            await _dispatch(uow, handlers, TimerRow.from_record(record))
-            fired += 1
+        timer: TimerRow | None = None
+        try:
+            async with unit_of_work(runtime) as uow:
+                record = await uow.conn.fetchrow(
+                    f"""
+                    UPDATE timers SET fired_at = now()
+                     WHERE id = (SELECT id FROM timers
+                                  WHERE fired_at IS NULL AND due_at <= now()
+                                    AND id <> ALL($1::uuid[])
+                                  ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                    RETURNING {COLUMNS}
+                    """,
+                    failed,
+                )
+                if record is None:
+                    break
+                timer = TimerRow.from_record(record)
+                await _dispatch(uow, handlers, timer)
+        except Exception:
+            if timer is None:
+                raise
+            log.exception("timer %s (%s) failed; it stays due", timer.id, timer.kind)
+            failed.append(timer.id)
+            continue
+        fired += 1
     await _requeue_upcoming(runtime)
     return fired
 

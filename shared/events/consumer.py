@@ -56,14 +56,18 @@ class Consumer:
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set."""
         await self.ensure_group()
+        # Look for abandoned messages at least as often as they become claimable.
+        retry_every = min(
+            _RETRY_PENDING_SECONDS, self.runtime.settings.consumer_claim_idle_ms / 1000
+        )
         last_retry = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
-            if self._retry_pending or loop.time() - last_retry > _RETRY_PENDING_SECONDS:
+            if self._retry_pending or loop.time() - last_retry > retry_every:
                 last_retry = loop.time()
                 self._retry_pending = False
-                await self._process(await self._read("0", block=None))
-                await self._process(await self._claim_abandoned())
+                await self._retry_own_pending()
+                await self._claim_abandoned()
             await self._process(
                 await self._read(">", block=self.runtime.settings.consumer_block_ms)
             )
@@ -74,17 +78,30 @@ class Consumer:
         )
         return [entry for _stream, entries in response or [] for entry in entries]
 
-    async def _claim_abandoned(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
-        result = await self.runtime.redis.xautoclaim(
-            self.stream,
-            self.group,
-            self.name,
-            min_idle_time=self.runtime.settings.consumer_claim_idle_ms,
-            start_id="0-0",
-            count=100,
-        )
-        entries: list[tuple[bytes, dict[bytes, bytes]]] = result[1]
-        return [entry for entry in entries if entry[1]]
+    async def _retry_own_pending(self) -> None:
+        """Re-handle every message delivered to this consumer and not yet acknowledged."""
+        start = "0"
+        while entries := await self._read(start, block=None):
+            await self._process(entries)
+            start = entries[-1][0].decode()
+
+    async def _claim_abandoned(self) -> None:
+        """Take over and handle every message left idle by other consumers."""
+        start: bytes | str = "0-0"
+        while True:
+            result = await self.runtime.redis.xautoclaim(
+                self.stream,
+                self.group,
+                self.name,
+                min_idle_time=self.runtime.settings.consumer_claim_idle_ms,
+                start_id=start,
+                count=100,
+            )
+            start = result[0]
+            entries: list[tuple[bytes, dict[bytes, bytes]]] = result[1]
+            await self._process([entry for entry in entries if entry[1]])
+            if start in (b"0-0", "0-0"):
+                return
 
     async def _process(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
         for message_id, fields in entries:
