@@ -217,3 +217,15 @@ async def test_no_notification_is_lost_when_the_consumer_restarts(
     assert sorted(t for t in titles_seen if "task " in t) == sorted(
         f"New task: {t}" for t in titles
     )
+
+
+async def test_every_subgraph_reports_alive_and_ready(
+    e2e_stack: ProcessGroup, e2e_settings: Settings
+) -> None:
+    async with httpx.AsyncClient() as http:
+        for service in ("requests", "tasks", "issues", "notify"):
+            base = subgraph_url(e2e_settings, service).removesuffix("/graphql")
+            alive = await http.get(f"{base}/healthz")
+            ready = await http.get(f"{base}/readyz")
+            assert alive.json() == {"status": "ok"}
+            assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
