@@ -11,13 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.calendars import WorkCalendar
 from shared.db import Connection
 from shared.events.consumer import EventHandler
-from shared.events.contracts.requests import DepartmentUpserted, PersonUpserted, RequestCreated
+from shared.events.contracts.requests import (
+    DepartmentUpserted,
+    PersonUpserted,
+    RegionUpserted,
+    RequestCreated,
+)
 from shared.events.envelope import EventEnvelope
+from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
 REPLICA_MIGRATIONS = Path(__file__).parent / "replica_migrations"
+"""Apply with the service's own migrations: ``[REPLICA_MIGRATIONS, own]``."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,8 @@ class RequestReplica:
     status: str
     lead_department_id: str
     participant_department_ids: tuple[str, ...]
+    phase: str = "PREPARATION"
+    approver_id: str | None = None
 
     @property
     def departments(self) -> tuple[str, ...]:
@@ -36,15 +46,19 @@ class RequestReplica:
 
 
 async def _on_request(uow: UnitOfWork, event: EventEnvelope) -> None:
+    """Created and updated events both carry the whole state; an older event never wins."""
     data = RequestCreated.model_validate(event.data)
     await uow.conn.execute(
         """
-        INSERT INTO request_replicas
-            (id, code, title, status, lead_department_id, participant_department_ids)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO request_replicas (id, code, title, status, lead_department_id,
+            participant_department_ids, phase, approver_id, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, title = EXCLUDED.title,
             status = EXCLUDED.status, lead_department_id = EXCLUDED.lead_department_id,
-            participant_department_ids = EXCLUDED.participant_department_ids, updated_at = now()
+            participant_department_ids = EXCLUDED.participant_department_ids,
+            phase = EXCLUDED.phase, approver_id = EXCLUDED.approver_id,
+            updated_at = EXCLUDED.updated_at
+        WHERE request_replicas.updated_at <= EXCLUDED.updated_at
         """,
         data.id,
         data.code,
@@ -52,6 +66,26 @@ async def _on_request(uow: UnitOfWork, event: EventEnvelope) -> None:
         data.status,
         data.lead_department_id,
         data.participant_department_ids,
+        data.phase,
+        data.approver_id,
+        event.time,
+    )
+
+
+async def _on_region(uow: UnitOfWork, event: EventEnvelope) -> None:
+    data = RegionUpserted.model_validate(event.data)
+    await uow.conn.execute(
+        """
+        INSERT INTO region_replicas (id, code, name, time_zone, calendar)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
+            time_zone = EXCLUDED.time_zone, calendar = EXCLUDED.calendar, updated_at = now()
+        """,
+        data.id,
+        data.code,
+        data.name,
+        data.time_zone,
+        data.calendar,
     )
 
 
@@ -76,11 +110,11 @@ async def _on_person(uow: UnitOfWork, event: EventEnvelope) -> None:
     data = PersonUpserted.model_validate(event.data)
     await uow.conn.execute(
         """
-        INSERT INTO person_replicas (id, name, email, department_id, region_id, time_zone)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO person_replicas (id, name, email, department_id, region_id, time_zone, roles)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
             department_id = EXCLUDED.department_id, region_id = EXCLUDED.region_id,
-            time_zone = EXCLUDED.time_zone, updated_at = now()
+            time_zone = EXCLUDED.time_zone, roles = EXCLUDED.roles, updated_at = now()
         """,
         data.id,
         data.name,
@@ -88,11 +122,14 @@ async def _on_person(uow: UnitOfWork, event: EventEnvelope) -> None:
         data.department_id,
         data.region_id,
         data.time_zone,
+        data.roles,
     )
 
 
 REPLICA_HANDLERS: dict[str, EventHandler] = {
     "requests.request.created": _on_request,
+    "requests.request.updated": _on_request,
+    "requests.region.upserted": _on_region,
     "requests.department.upserted": _on_department,
     "requests.person.upserted": _on_person,
 }
@@ -100,14 +137,29 @@ REPLICA_HANDLERS: dict[str, EventHandler] = {
 
 async def get_request(conn: Connection, request_id: str) -> RequestReplica | None:
     """The local copy of a request, or None if this service has not heard of it (yet)."""
-    row = await conn.fetchrow(
-        "SELECT id, code, title, status, lead_department_id, participant_department_ids"
-        " FROM request_replicas WHERE id = $1",
-        request_id,
+    found = await get_requests(conn, [request_id])
+    return found.get(request_id)
+
+
+async def get_requests(conn: Connection, request_ids: Sequence[str]) -> dict[str, RequestReplica]:
+    """Local copies of several requests (for DataLoaders), by id; unknown ids are absent."""
+    rows = await conn.fetch(
+        "SELECT id, code, title, status, lead_department_id, participant_department_ids,"
+        " phase, approver_id FROM request_replicas WHERE id = ANY($1)",
+        list(request_ids),
     )
-    if row is None:
-        return None
-    return RequestReplica(**{**dict(row), "participant_department_ids": tuple(row[5])})
+    return {
+        row["id"]: RequestReplica(
+            **{**dict(row), "participant_department_ids": tuple(row["participant_department_ids"])}
+        )
+        for row in rows
+    }
+
+
+async def region_calendar(conn: Connection, region_id: str) -> WorkCalendar | None:
+    """The work calendar of a region, if its event has arrived."""
+    calendar = await conn.fetchval("SELECT calendar FROM region_replicas WHERE id = $1", region_id)
+    return WorkCalendar.model_validate(calendar) if calendar is not None else None
 
 
 async def department_heads(conn: Connection, department_ids: Sequence[str]) -> dict[str, str]:
@@ -117,3 +169,10 @@ async def department_heads(conn: Connection, department_ids: Sequence[str]) -> d
         list(department_ids),
     )
     return {row["id"]: row["head_id"] for row in rows}
+
+
+async def load_requests(runtime: ServiceRuntime, ids: Sequence[str]) -> list[RequestReplica | None]:
+    """DataLoader batch function over the local request copies."""
+    async with runtime.pool.acquire() as conn:
+        found = await get_requests(conn, ids)
+    return [found.get(i) for i in ids]

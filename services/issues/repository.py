@@ -17,7 +17,6 @@ from services.issues.models import (
 )
 from shared.db import Connection
 from shared.ids import new_id
-from shared.replicas import RequestReplica
 
 # --- issues ---------------------------------------------------------------------------------
 
@@ -205,20 +204,3 @@ async def clocks_by_issue_ids(conn: Connection, ids: Sequence[str]) -> dict[str,
 
 
 # --- request replicas -----------------------------------------------------------------------
-
-
-async def request_replicas_by_ids(
-    conn: Connection, ids: Sequence[str]
-) -> dict[str, RequestReplica]:
-    """Our copies of requests (see :mod:`shared.replicas`), for batched visibility checks."""
-    rows = await conn.fetch(
-        "SELECT id, code, title, status, lead_department_id, participant_department_ids"
-        " FROM request_replicas WHERE id = ANY($1)",
-        list(ids),
-    )
-    return {
-        r["id"]: RequestReplica(
-            **{**dict(r), "participant_department_ids": tuple(r["participant_department_ids"])}
-        )
-        for r in rows
-    }

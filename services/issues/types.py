@@ -16,7 +16,7 @@ from strawberry.federation.types import FieldSet
 from services.issues import models
 from services.issues import repository as repo
 from shared.graphql.context import Info
-from shared.replicas import RequestReplica
+from shared.replicas import load_requests
 from shared.runtime import ServiceRuntime
 
 # Registering the domain enums lets GraphQL fields use them directly.
@@ -52,20 +52,12 @@ async def load_clocks(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[
     return [found.get(i, []) for i in ids]
 
 
-async def load_request_replicas(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[RequestReplica | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.request_replicas_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
-
-
 async def may_see_request(info: Info, request_id: str) -> bool:
     """The caller sees the request (and so its issues): PMO/ADMIN, or a department takes part."""
     principal = info.context.principal
     if principal.sees_everything:
         return True
-    replica = await info.context.loader(load_request_replicas).load(request_id)
+    replica = await info.context.loader(load_requests).load(request_id)
     return replica is not None and principal.may_see(replica.departments)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from services.tasks.models import NewTask, RaciAssignment, RaciRole, Task, TaskStatus
 from shared.db import Connection
 from shared.ids import new_id
-from shared.replicas import RequestReplica
 
 _TASK_COLUMNS = """id, request_id, title, description, status, due_at, created_by,
     created_at, updated_at"""
@@ -76,20 +75,3 @@ async def raci_by_task_ids(conn: Connection, ids: Sequence[str]) -> dict[str, li
         assignment = RaciAssignment(RaciRole(row["role"]), row["person_id"], row["department_id"])
         result.setdefault(row["task_id"], []).append(assignment)
     return result
-
-
-async def request_replicas_by_ids(
-    conn: Connection, ids: Sequence[str]
-) -> dict[str, RequestReplica]:
-    """Batch form of :func:`shared.replicas.get_request`, for DataLoaders."""
-    rows = await conn.fetch(
-        "SELECT id, code, title, status, lead_department_id, participant_department_ids"
-        " FROM request_replicas WHERE id = ANY($1)",
-        list(ids),
-    )
-    return {
-        r["id"]: RequestReplica(
-            **{**dict(r), "participant_department_ids": tuple(r["participant_department_ids"])}
-        )
-        for r in rows
-    }

@@ -12,7 +12,7 @@ from strawberry.federation.types import FieldSet
 from services.tasks import models
 from services.tasks import repository as repo
 from shared.graphql.context import Info
-from shared.replicas import RequestReplica
+from shared.replicas import load_requests
 from shared.runtime import ServiceRuntime
 
 # Registering the domain enums lets GraphQL fields use them directly.
@@ -51,20 +51,12 @@ async def load_raci(
     return [found.get(i, []) for i in task_ids]
 
 
-async def load_request_replicas(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[RequestReplica | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.request_replicas_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
-
-
 async def may_see_request(info: Info, request_id: str) -> bool:
     """Visibility of a request and everything in it, judged on the local copy (DESIGN §5)."""
     principal = info.context.principal
     if principal.sees_everything:
         return True
-    request = await info.context.loader(load_request_replicas).load(request_id)
+    request = await info.context.loader(load_requests).load(request_id)
     return request is not None and principal.may_see(request.departments)
 
 

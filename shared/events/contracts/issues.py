@@ -17,6 +17,8 @@ class IssueReported(EventData):
     urgent: bool
     lead_department_id: str
     reporter_id: str
+    task_id: str | None = None
+    source_problem_id: str | None = None
 
 
 @event_type("issues.issue.sla_breached")

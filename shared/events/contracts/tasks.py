@@ -21,3 +21,25 @@ class TaskCreated(EventData):
     due_at: datetime | None = None
     raci: list[RaciEntry]
     created_by: str
+
+
+@event_type("tasks.problem.raised")
+class ProblemRaised(EventData):
+    """A problem of a progress report raised as an issue (``raiseProblemAsIssue``).
+
+    The issues service creates the issue and answers with ``issues.issue.reported`` whose
+    ``source_problem_id`` is ``problem_id``.
+    """
+
+    problem_id: str
+    report_id: str
+    request_id: str
+    task_id: str | None = None
+    title: str
+    description: str
+    impact: str
+    attempted_measures: str
+    severity: str = "MEDIUM"
+    urgent: bool = False
+    reporter_id: str
+    department_id: str
