@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     graphiql: bool = False
     """Turns on GraphiQL and introspection on the subgraphs (off in production)."""
 
+    tasks_reminder_offsets_minutes: list[int] = [1440, 120]
+    """Default task reminders: working minutes before due, in the R's region calendar."""
+    tasks_overdue_digest_hour: int = 9
+    """Local hour (the A's time zone) of the daily digest of overdue tasks."""
+    tasks_report_reminder_minutes: int = 240
+    """How long before a progress report deadline the reminder goes out."""
+    tasks_recurring_horizon_days: int = 45
+    """Recurring operations get their instances this many days ahead."""
+
     relay_poll_seconds: float = 0.1
     relay_batch_size: int = 200
     stream_max_length: int = 1_000_000
