@@ -1,4 +1,10 @@
-"""The Starlette application of a subgraph: ``/graphql``, ``/healthz`` and ``/readyz``."""
+"""The Starlette application of a subgraph: ``/graphql``, ``/healthz``, ``/readyz`` and
+``/metrics``.
+
+On SIGTERM uvicorn stops accepting connections and lets requests in flight finish (up to
+``--timeout-graceful-shutdown``, ``LIAISON_SHUTDOWN_GRACE_SECONDS`` in :mod:`shared.serve`);
+the lifespan then closes the database pool and Redis.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -16,6 +23,9 @@ from starlette.types import Receive, Scope, Send
 from strawberry.federation import Schema
 
 from shared.graphql.view import SubgraphView
+from shared.observability import setup_process
+from shared.observability.asgi import ObservabilityMiddleware
+from shared.observability.metrics import metrics_endpoint, start_metrics_server, track_pool
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings, get_settings
 
@@ -65,14 +75,20 @@ def create_app(
 ) -> Starlette:
     """Build a subgraph app; its database is created and migrated at start-up.
 
-    Pass ``runtime`` to share connections the caller owns (tests); it is then not closed.
+    Pass ``runtime`` to share connections the caller owns (tests); it is then not closed,
+    and the process-wide logging, tracing and metrics listener are left as they are.
     """
     settings = settings or get_settings()
     schema = schema_factory(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        metrics_server = None
+        if runtime is None:
+            setup_process(service, settings)
+            metrics_server = start_metrics_server(settings.metrics_port)
         own = runtime or await ServiceRuntime.start(service, settings, migrations)
+        track_pool(service, own.pool)
         app.state.runtime = own
         app.state.graphql = SubgraphView(schema, own)
         log.info("%s subgraph ready", service)
@@ -81,6 +97,10 @@ def create_app(
         finally:
             if runtime is None:
                 await own.close()
+                log.info("%s subgraph stopped; pools closed", service)
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
 
     return Starlette(
         routes=[
@@ -88,7 +108,9 @@ def create_app(
             WebSocketRoute("/graphql", _GraphQLEndpoint()),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             *routes,
         ],
+        middleware=[Middleware(ObservabilityMiddleware, service=service)],
         lifespan=lifespan,
     )

@@ -24,6 +24,13 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
+def job_queue_name(settings: Settings, service: str) -> str:
+    """``service``'s arq queue: region-local when ``LIAISON_REGIONAL_QUEUES`` is on, so only
+    the workers of ``LIAISON_REGION`` take its timer and delivery jobs."""
+    region = settings.region if settings.regional_queues else None
+    return RedisKeys(settings).job_queue(service, region)
+
+
 async def connect_redis(settings: Settings) -> ArqRedis:
     """One client serves plain Redis calls (streams, pub/sub) and arq enqueues."""
     return await create_pool(redis_settings(settings))
@@ -44,8 +51,8 @@ class ServiceRuntime:
 
     @property
     def queue_name(self) -> str:
-        """This service's arq queue."""
-        return self.keys.job_queue(self.service)
+        """This service's arq queue (region-local when ``regional_queues`` is on)."""
+        return job_queue_name(self.settings, self.service)
 
     @classmethod
     async def start(

@@ -60,6 +60,22 @@ class Settings(BaseSettings):
     consumer_block_ms: int = 1000
     consumer_claim_idle_ms: int = 30_000
     timer_sweep_seconds: int = 30
+    regional_queues: bool = False
+    """Queue timer and delivery jobs on ``<prefix>:queue:<service>:<region>``, so only this
+    region's workers take them (deployments set it; one queue per service when off)."""
+    shutdown_grace_seconds: float = 20.0
+    """On SIGTERM: how long a subgraph finishes requests and a worker finishes jobs."""
+
+    metrics_port: int = 0
+    """Port of a Prometheus ``/metrics`` (and ``/healthz``) listener; 0 means none. Subgraphs
+    also serve ``/metrics`` on their own port."""
+    log_format: str = "json"
+    """``json`` (one object a line: time, level, service, region, request_id, trace_id) or
+    ``text``."""
+    log_level: str = "INFO"
+    traces_exporter: str = "none"
+    """OpenTelemetry span exporter: ``none`` (off), ``otlp`` (HTTP; endpoint from the standard
+    ``OTEL_EXPORTER_OTLP_*`` variables) or ``console``."""
 
     host: str = "127.0.0.1"
     requests_port: int = 4001

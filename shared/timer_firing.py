@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from arq.worker import Retry
 
 from shared.db import Connection
+from shared.observability.metrics import record_timer_fired
 from shared.runtime import ServiceRuntime
 from shared.timers import COLUMNS, TimerRow, enqueue_timer
 from shared.unit_of_work import UnitOfWork, unit_of_work
@@ -43,7 +44,9 @@ async def fire_timer(
         if record is None:
             await _retry_if_early(uow.conn, timer_id, version)
             return False
-        await _dispatch(uow, handlers, TimerRow.from_record(record))
+        timer = TimerRow.from_record(record)
+        await _dispatch(uow, handlers, timer)
+    record_timer_fired(runtime.service, timer.kind, timer.due_at, "job")
     return True
 
 
@@ -99,6 +102,8 @@ async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -
             log.exception("timer %s (%s) failed; it stays due", timer.id, timer.kind)
             failed.append(timer.id)
             continue
+        assert timer is not None
+        record_timer_fired(runtime.service, timer.kind, timer.due_at, "sweep")
         fired += 1
     await _requeue_upcoming(runtime)
     return fired

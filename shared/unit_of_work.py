@@ -16,6 +16,8 @@ from pydantic import BaseModel
 
 from shared.db import Connection
 from shared.events.envelope import EventEnvelope, new_event
+from shared.observability.metrics import TIMERS_ARMED
+from shared.observability.tracing import current_traceparent
 from shared.runtime import ServiceRuntime
 from shared.timers import TimerRow, arm_timer, cancel_timer, enqueue_timer
 
@@ -49,6 +51,7 @@ class UnitOfWork:
             data,
             region=self.runtime.settings.region,
             departments=departments,
+            traceparent=current_traceparent(),  # consumers continue this trace
         )
         await self.conn.execute(
             "INSERT INTO outbox (event_id, event_type, envelope) VALUES ($1, $2, $3)",
@@ -65,6 +68,7 @@ class UnitOfWork:
         """Set (or move) the deadline ``kind``/``subject``; its job is queued after commit."""
         timer = await arm_timer(self.conn, kind, subject, due_at, payload or {})
         self.after_commit(lambda: enqueue_timer(self.runtime.redis, self.runtime.queue_name, timer))
+        self.after_commit(lambda: _count_armed(self.runtime.service, kind))
         return timer
 
     async def cancel_timer(self, kind: str, subject: str) -> None:
@@ -83,6 +87,10 @@ class UnitOfWork:
                 # Work after commit is a fast path only (queueing, pub/sub wake-ups); the
                 # sweep and the relay make up for anything lost here.
                 log.exception("after-commit callback failed")
+
+
+async def _count_armed(service: str, kind: str) -> None:
+    TIMERS_ARMED.labels(service, kind).inc()
 
 
 @asynccontextmanager

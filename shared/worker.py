@@ -3,6 +3,11 @@
 ``run_worker`` builds arq ``WorkerSettings`` for one service: the ``fire_timer`` job (the
 fast path of :mod:`shared.timers`), the service's own jobs, a sweep loop every
 ``LIAISON_TIMER_SWEEP_SECONDS`` and the event consumer, all in one event loop.
+
+On SIGTERM arq stops taking jobs and waits up to ``LIAISON_SHUTDOWN_GRACE_SECONDS`` for the
+running ones; a job still running then is cancelled and re-queued (arq retries cancelled
+jobs), so it is handed back, not lost. The consumer stops after its current batch; what it
+had not acknowledged stays pending in the group and is claimed by another consumer.
 """
 
 from __future__ import annotations
@@ -18,8 +23,14 @@ from arq import run_worker as arq_run_worker
 from arq.worker import func
 
 from shared.events.consumer import Consumer, EventHandler
-from shared.redis_keys import RedisKeys
-from shared.runtime import ServiceRuntime, redis_settings
+from shared.observability import setup_process
+from shared.observability.metrics import (
+    observe_consumer_group,
+    poll_forever,
+    start_metrics_server,
+    track_pool,
+)
+from shared.runtime import ServiceRuntime, job_queue_name, redis_settings
 from shared.settings import Settings, get_settings
 from shared.timer_firing import TimerHandler, fire_timer, sweep
 from shared.timers import FIRE_TIMER_JOB
@@ -60,17 +71,28 @@ def worker_settings(
 
     async def startup(ctx: dict[str, Any]) -> None:
         runtime = await ServiceRuntime.start(service, settings, migrations)
+        track_pool(service, runtime.pool)
         stop = asyncio.Event()
         ctx["runtime"], ctx["stop"] = runtime, stop
+        keys = runtime.keys
+
+        async def consumer_lag() -> None:
+            await observe_consumer_group(
+                service, runtime.redis, keys.event_stream, keys.consumer_group(service)
+            )
+
         ctx["background"] = [
             asyncio.create_task(sweep_forever(runtime, timers, stop), name="timer-sweep"),
             asyncio.create_task(Consumer(runtime, events).run(stop), name="event-consumer"),
+            asyncio.create_task(poll_forever([consumer_lag], stop), name="metrics-poll"),
         ]
+        log.info("%s worker started on queue %s", service, runtime.queue_name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         ctx["stop"].set()
         await asyncio.gather(*ctx["background"], return_exceptions=True)
         await ctx["runtime"].close()
+        log.info("%s worker stopped", service)
 
     async def fire_timer_job(ctx: dict[str, Any], timer_id: str, version: int) -> bool:
         return await fire_timer(ctx["runtime"], timers, timer_id, version)
@@ -80,15 +102,25 @@ def worker_settings(
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(settings),
-        "queue_name": RedisKeys(settings).job_queue(service),
+        "queue_name": job_queue_name(settings, service),
         "job_timeout": 60,
         "keep_result": 60,
         "max_jobs": 20,
         "handle_signals": True,
+        # SIGTERM: take no new jobs, let running ones finish, then cancel (= re-queue) the rest.
+        "job_completion_wait": settings.shutdown_grace_seconds,
     }
 
 
 def run_worker(config: dict[str, Any]) -> None:
-    """Run an arq worker from :func:`worker_settings` until SIGTERM/SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    """Run an arq worker from :func:`worker_settings` until SIGTERM/SIGINT.
+
+    This is the process entry point, so it also sets up logging, tracing and the metrics
+    listener (``LIAISON_METRICS_PORT``) for the process.
+    """
+    settings = get_settings()
+    # <prefix>:queue:<service>[:<region>] (shared.redis_keys)
+    service = str(config["queue_name"]).rsplit(":queue:", 1)[-1].split(":", 1)[0]
+    setup_process(service, settings)
+    start_metrics_server(settings.metrics_port)
     arq_run_worker(type("WorkerSettings", (), config))

@@ -14,12 +14,16 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from opentelemetry import trace
 from redis.exceptions import ResponseError
 
 from shared.events.envelope import EventEnvelope
+from shared.observability.metrics import EVENT_AGE, EVENTS_HANDLED
+from shared.observability.tracing import context_from_traceparent, tracer
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
@@ -111,6 +115,7 @@ class Consumer:
             try:
                 await self.handle(EventEnvelope.model_validate(orjson.loads(fields[b"event"])))
             except Exception:
+                EVENTS_HANDLED.labels(self.runtime.service, "failed").inc()
                 log.exception("handling %s failed; it stays pending", message_id)
                 self._retry_pending = True
                 continue
@@ -120,10 +125,28 @@ class Consumer:
         await self.runtime.redis.xack(self.stream, self.group, message_id)
 
     async def handle(self, envelope: EventEnvelope) -> bool:
-        """Apply one event once; False if it was already handled or has no handler."""
+        """Apply one event once; False if it was already handled or has no handler.
+
+        The handling is a span in the trace of the change that emitted the event."""
+        service = self.runtime.service
         handler = self.handlers.get(envelope.type)
         if handler is None:
+            EVENTS_HANDLED.labels(service, "ignored").inc()
             return False
+        with tracer().start_as_current_span(
+            f"consume {envelope.type}",
+            context=context_from_traceparent(envelope.traceparent),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.message.id": envelope.id, "liaison.consumer": service},
+        ):
+            handled = await self._handle_once(handler, envelope)
+        EVENTS_HANDLED.labels(service, "handled" if handled else "duplicate").inc()
+        if handled:
+            age = (datetime.now(UTC) - envelope.time).total_seconds()
+            EVENT_AGE.labels(service).observe(max(0.0, age))
+        return handled
+
+    async def _handle_once(self, handler: EventHandler, envelope: EventEnvelope) -> bool:
         async with unit_of_work(self.runtime) as uow:
             first_time = await uow.conn.fetchval(
                 "INSERT INTO inbox (event_id, event_type) VALUES ($1, $2)"

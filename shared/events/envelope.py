@@ -29,6 +29,11 @@ class EventEnvelope(BaseModel):
     data: dict[str, Any]
     region: str | None = None
     departments: list[str] = Field(default_factory=list)
+    traceparent: str | None = Field(
+        default=None,
+        description="W3C trace context of the change that emitted the event (CloudEvents"
+        " distributed-tracing extension); consumers continue that trace",
+    )
 
     def typed_data(self) -> BaseModel:
         """``data`` parsed into its registered model."""
@@ -43,6 +48,7 @@ def new_event(
     *,
     region: str | None = None,
     departments: list[str] | None = None,
+    traceparent: str | None = None,
 ) -> EventEnvelope:
     """Build an envelope, checking ``data`` is the model registered for ``type_``."""
     expected = data_model_for(type_)
@@ -55,4 +61,5 @@ def new_event(
         data=data.model_dump(mode="json"),
         region=region,
         departments=departments or [],
+        traceparent=traceparent,
     )

@@ -5,7 +5,10 @@ database without publishing a row twice in normal operation. A crash between XAD
 commit publishes the batch again on the next pass: delivery is at least once, and
 consumers drop duplicates by event id.
 
-Run: ``python -m shared.events.relay requests tasks issues notify``.
+Run: ``python -m shared.events.relay requests tasks issues notify``. On SIGTERM it finishes
+the batch in hand (publish and mark sent in one transaction) and stops; a batch interrupted
+harder is published again by the next relay. Metrics (backlog, lag) are served on
+``LIAISON_METRICS_PORT``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import asyncpg
 import orjson
@@ -23,6 +27,15 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from shared.db import create_pool
+from shared.observability import setup_process
+from shared.observability.metrics import (
+    RELAY_LAG,
+    RELAY_PUBLISHED,
+    observe_outbox,
+    poll_forever,
+    start_metrics_server,
+    track_pool,
+)
 from shared.redis_keys import RedisKeys
 from shared.runtime import connect_redis
 from shared.settings import Settings, get_settings
@@ -31,12 +44,20 @@ log = logging.getLogger(__name__)
 
 
 async def relay_batch(
-    pool: asyncpg.Pool, redis: Redis, stream: str, *, batch_size: int, max_length: int
+    pool: asyncpg.Pool,
+    redis: Redis,
+    stream: str,
+    *,
+    batch_size: int,
+    max_length: int,
+    service: str = "unknown",
 ) -> int:
-    """Publish up to ``batch_size`` unsent rows in order; returns how many."""
+    """Publish up to ``batch_size`` unsent rows in order; returns how many.
+
+    ``service`` labels the relay metrics (events published, commit-to-publish lag)."""
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            "SELECT seq, envelope FROM outbox WHERE sent_at IS NULL"
+            "SELECT seq, envelope, created_at FROM outbox WHERE sent_at IS NULL"
             " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
             batch_size,
         )
@@ -55,6 +76,11 @@ async def relay_batch(
             "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])",
             [row["seq"] for row in rows],
         )
+    now = datetime.now(UTC)
+    lag = RELAY_LAG.labels(service)
+    for row in rows:
+        lag.observe(max(0.0, (now - row["created_at"]).total_seconds()))
+    RELAY_PUBLISHED.labels(service).inc(len(rows))
     return len(rows)
 
 
@@ -72,21 +98,33 @@ _RETRY_SECONDS = 1.0
 
 
 async def relay_forever(
-    database_url: str, redis: Redis, settings: Settings, stop: asyncio.Event
+    database_url: str,
+    redis: Redis,
+    settings: Settings,
+    stop: asyncio.Event,
+    service: str | None = None,
 ) -> None:
     """Drain one service's outbox, then poll it every ``relay_poll_seconds`` until ``stop``."""
     stream = RedisKeys(settings).event_stream
+    label = service or database_url.rsplit("/", 1)[-1]
     pool: asyncpg.Pool | None = None
+    observer: asyncio.Task[None] | None = None
     try:
         while not stop.is_set():
             try:
-                pool = pool or await create_pool(database_url, max_size=2)
+                if pool is None:
+                    pool = await create_pool(database_url, max_size=2)
+                    track_pool(f"relay-{label}", pool)
+                    observer = asyncio.create_task(
+                        poll_forever([lambda p=pool: observe_outbox(label, p)], stop)
+                    )
                 sent = await relay_batch(
                     pool,
                     redis,
                     stream,
                     batch_size=settings.relay_batch_size,
                     max_length=settings.stream_max_length,
+                    service=label,
                 )
             except _TRANSIENT as exc:
                 log.warning("relay for %s waiting: %s", database_url.rsplit("/", 1)[-1], exc)
@@ -97,6 +135,9 @@ async def relay_forever(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
     finally:
+        if observer is not None:
+            observer.cancel()
+            await asyncio.gather(observer, return_exceptions=True)
         if pool is not None:
             await pool.close()
 
@@ -106,7 +147,12 @@ async def run_relays(services: Sequence[str], settings: Settings, stop: asyncio.
     redis = await connect_redis(settings)
     urls = [settings.service_database_url(service) for service in services]
     try:
-        await asyncio.gather(*(relay_forever(url, redis, settings, stop) for url in urls))
+        await asyncio.gather(
+            *(
+                relay_forever(url, redis, settings, stop, service)
+                for url, service in zip(urls, services, strict=True)
+            )
+        )
     finally:
         await redis.aclose()
 
@@ -115,8 +161,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("services", nargs="+", help="services whose outboxes to relay")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s relay %(levelname)s %(message)s")
     settings = get_settings()
+    setup_process("relay", settings)
+    start_metrics_server(settings.metrics_port)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -124,6 +171,7 @@ def main() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await run_relays(args.services, settings, stop)
+        log.info("relay stopped")
 
     asyncio.run(run())
 

@@ -19,6 +19,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from shared.observability.metrics import GraphQLMetrics
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Extension factories: Strawberry builds fresh instances per operation (the parser and
     validation caches live at module level, so they are still shared across requests)."""
     extensions: list[Callable[[], SchemaExtension]] = [
+        GraphQLMetrics,  # first, so its time covers the others
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
