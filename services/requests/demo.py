@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from services.requests import models, service
+from services.requests.directory import service as directory
 from shared.auth import Principal, Role
 from shared.calendars import WorkCalendar
 from shared.runtime import ServiceRuntime
@@ -188,17 +189,17 @@ async def load_directory(runtime: ServiceRuntime) -> None:
     async with unit_of_work(runtime) as uow:
         for region_id, code, name, zone, country in REGIONS:
             calendar = WorkCalendar(time_zone=zone, holiday_country=country)
-            await service.save_region(uow, models.Region(region_id, code, name, zone, calendar))
+            await directory.save_region(uow, models.Region(region_id, code, name, zone, calendar))
         for department_id, code, name, region in DEPARTMENTS:
             head = people_by_department.get(department_id, [None])[0]
-            await service.save_department(
+            await directory.save_department(
                 uow, models.Department(department_id, code, name, region, None, head)
             )
         for person_id, name, department, roles in PEOPLE:
             region = next(d[3] for d in DEPARTMENTS if d[0] == department)
             email = f"{person_id}@liaison.example"
             zone = regions[region][3]
-            await service.save_person(
+            await directory.save_person(
                 uow, models.Person(person_id, name, email, department, region, zone, roles)
             )
 

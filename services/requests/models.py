@@ -37,6 +37,13 @@ class Phase(StrEnum):
     CLOSED = "CLOSED"
 
 
+class GoalDirection(StrEnum):
+    """Whether a goal is met by reaching its target (revenue) or by staying under it (hours)."""
+
+    AT_LEAST = "AT_LEAST"
+    AT_MOST = "AT_MOST"
+
+
 class ResourceKind(StrEnum):
     BUDGET = "BUDGET"
     HEADCOUNT = "HEADCOUNT"
@@ -82,6 +89,9 @@ class Person:
     region_id: str
     time_zone: str
     roles: tuple[str, ...] = ("MEMBER",)
+    dingtalk_id: str | None = None
+    wecom_id: str | None = None
+    feishu_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,20 @@ class Goal:
     unit: str
     due_date: date
     regions: tuple[str, ...] = ()
+    direction: GoalDirection = GoalDirection.AT_LEAST
+    actual: Decimal | None = None
+    met: bool | None = None
+    recorded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A time node of the request (handbook template 1), inside the request's span."""
+
+    id: str
+    request_id: str
+    title: str
+    due_date: date
 
 
 @dataclass(frozen=True)
@@ -122,6 +146,10 @@ class CollabRequest:
     created_by: str
     created_at: datetime
     updated_at: datetime
+    starts_on: date | None = None
+    ends_on: date | None = None
+    acceptance_tolerance_percent: Decimal = Decimal(0)
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -133,6 +161,13 @@ class GoalDraft:
     unit: str | None
     due_date: date | None
     regions: tuple[str, ...] = ()
+    direction: GoalDirection = GoalDirection.AT_LEAST
+
+
+@dataclass(frozen=True)
+class MilestoneDraft:
+    title: str
+    due_date: date
 
 
 @dataclass(frozen=True)
@@ -154,3 +189,20 @@ class NewRequest:
     resource_needs: tuple[ResourceNeedDraft, ...] = ()
     background: str = ""
     approver_id: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    milestones: tuple[MilestoneDraft, ...] = ()
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One recorded move or edit of a request."""
+
+    id: int
+    request_id: str
+    action: str
+    from_status: RequestStatus | None
+    to_status: RequestStatus
+    actor_id: str
+    comment: str
+    at: datetime

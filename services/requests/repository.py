@@ -1,4 +1,4 @@
-"""SQL of the requests service, in one place. Functions take a connection and return models."""
+"""SQL of requests and their form (goals, needs, milestones). Functions take a connection."""
 
 from __future__ import annotations
 
@@ -7,120 +7,28 @@ from typing import Any
 
 from services.requests.models import (
     CollabRequest,
-    Department,
     Goal,
+    GoalDirection,
+    GoalDraft,
+    HistoryEntry,
+    Milestone,
+    MilestoneDraft,
     NewRequest,
-    Person,
     Phase,
-    Region,
     RequestKind,
     RequestStatus,
     ResourceKind,
     ResourceNeed,
+    ResourceNeedDraft,
 )
 from shared.db import Connection
 from shared.ids import new_id
 
-# --- directory ------------------------------------------------------------------------------
-
-
-async def upsert_region(conn: Connection, region: Region) -> None:
-    await conn.execute(
-        """
-        INSERT INTO regions (id, code, name, time_zone, calendar) VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
-            time_zone = EXCLUDED.time_zone, calendar = EXCLUDED.calendar
-        """,
-        region.id,
-        region.code,
-        region.name,
-        region.time_zone,
-        region.calendar.model_dump(mode="json"),
-    )
-
-
-async def upsert_department(conn: Connection, department: Department) -> None:
-    await conn.execute(
-        """
-        INSERT INTO departments (id, code, name, region_id, parent_id, head_id)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
-            region_id = EXCLUDED.region_id, parent_id = EXCLUDED.parent_id,
-            head_id = EXCLUDED.head_id
-        """,
-        department.id,
-        department.code,
-        department.name,
-        department.region_id,
-        department.parent_id,
-        department.head_id,
-    )
-
-
-async def upsert_person(conn: Connection, person: Person) -> None:
-    await conn.execute(
-        """
-        INSERT INTO people (id, name, email, department_id, region_id, time_zone, roles)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
-            department_id = EXCLUDED.department_id, region_id = EXCLUDED.region_id,
-            time_zone = EXCLUDED.time_zone, roles = EXCLUDED.roles
-        """,
-        person.id,
-        person.name,
-        person.email,
-        person.department_id,
-        person.region_id,
-        person.time_zone,
-        list(person.roles),
-    )
-
-
-def _department(row: Any) -> Department:
-    return Department(**dict(row))
-
-
-def _person(row: Any) -> Person:
-    return Person(**{**dict(row), "roles": tuple(row["roles"])})
-
-
-async def list_regions(conn: Connection) -> list[Region]:
-    rows = await conn.fetch("SELECT * FROM regions ORDER BY code")
-    return [Region.from_row(r) for r in rows]
-
-
-async def regions_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Region]:
-    rows = await conn.fetch("SELECT * FROM regions WHERE id = ANY($1)", list(ids))
-    return {r["id"]: Region.from_row(r) for r in rows}
-
-
-async def list_departments(conn: Connection) -> list[Department]:
-    rows = await conn.fetch("SELECT * FROM departments ORDER BY code")
-    return [_department(r) for r in rows]
-
-
-async def departments_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Department]:
-    rows = await conn.fetch("SELECT * FROM departments WHERE id = ANY($1)", list(ids))
-    return {r["id"]: _department(r) for r in rows}
-
-
-async def list_people(conn: Connection, department_id: str | None) -> list[Person]:
-    rows = await conn.fetch(
-        "SELECT * FROM people WHERE $1::text IS NULL OR department_id = $1 ORDER BY name",
-        department_id,
-    )
-    return [_person(r) for r in rows]
-
-
-async def people_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Person]:
-    rows = await conn.fetch("SELECT * FROM people WHERE id = ANY($1)", list(ids))
-    return {r["id"]: _person(r) for r in rows}
-
-
 # --- requests -------------------------------------------------------------------------------
 
 _REQUEST_COLUMNS = """id, code, kind, title, background, status, phase, lead_department_id,
-    approver_id, created_by, created_at, updated_at"""
+    approver_id, created_by, created_at, updated_at, starts_on, ends_on,
+    acceptance_tolerance_percent, version"""
 
 
 def _request(row: Any) -> CollabRequest:
@@ -154,8 +62,9 @@ async def insert_request(
     row = await conn.fetchrow(
         f"""
         INSERT INTO collab_requests (id, code, kind, title, background, status, phase,
-                                     lead_department_id, approver_id, created_by)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                     lead_department_id, approver_id, created_by, starts_on,
+                                     ends_on)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
         RETURNING {_REQUEST_COLUMNS}
         """,
         request_id,
@@ -168,18 +77,58 @@ async def insert_request(
         command.lead_department_id,
         command.approver_id,
         created_by,
+        command.starts_on,
+        command.ends_on,
     )
+    await _insert_form_children(conn, request_id, command)
+    return _request(row)
+
+
+async def replace_form(conn: Connection, request_id: str, command: NewRequest) -> CollabRequest:
+    """Overwrite the editable form (only in DRAFT or CHANGES_REQUESTED, so no results yet)."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE collab_requests SET title = $2, background = $3, approver_id = $4,
+               starts_on = $5, ends_on = $6, updated_at = now(), version = version + 1
+         WHERE id = $1
+        RETURNING {_REQUEST_COLUMNS}
+        """,
+        request_id,
+        command.title,
+        command.background,
+        command.approver_id,
+        command.starts_on,
+        command.ends_on,
+    )
+    for table in ("request_participants", "goals", "resource_needs", "milestones"):
+        await conn.execute(f"DELETE FROM {table} WHERE request_id = $1", request_id)
+    await _insert_form_children(conn, request_id, command)
+    return _request(row)
+
+
+async def _insert_form_children(conn: Connection, request_id: str, command: NewRequest) -> None:
     await conn.executemany(
         "INSERT INTO request_participants (request_id, department_id) VALUES ($1, $2)",
         [(request_id, d) for d in command.participant_department_ids],
     )
     await conn.executemany(
         """
-        INSERT INTO goals (id, request_id, position, metric, target, unit, due_date, regions)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        INSERT INTO goals (id, request_id, position, metric, target, unit, due_date, regions,
+                           direction)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         """,
         [
-            (new_id(), request_id, i, g.metric, g.target, g.unit, g.due_date, list(g.regions))
+            (
+                new_id(),
+                request_id,
+                i,
+                g.metric,
+                g.target,
+                g.unit,
+                g.due_date,
+                list(g.regions),
+                g.direction.value,
+            )
             for i, g in enumerate(command.goals)
         ],
     )
@@ -202,6 +151,35 @@ async def insert_request(
             )
             for i, n in enumerate(command.resource_needs)
         ],
+    )
+    await conn.executemany(
+        "INSERT INTO milestones (id, request_id, position, title, due_date)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        [(new_id(), request_id, i, m.title, m.due_date) for i, m in enumerate(command.milestones)],
+    )
+
+
+async def lock_request(conn: Connection, request_id: str) -> CollabRequest | None:
+    """The request, row-locked until the transaction ends (moves on it are serialised)."""
+    row = await conn.fetchrow(
+        f"SELECT {_REQUEST_COLUMNS} FROM collab_requests WHERE id = $1 FOR UPDATE", request_id
+    )
+    return _request(row) if row else None
+
+
+async def set_status(
+    conn: Connection, request_id: str, status: RequestStatus, phase: Phase
+) -> CollabRequest:
+    row = await conn.fetchrow(
+        f"""
+        UPDATE collab_requests SET status = $2, phase = $3, updated_at = now(),
+               version = version + 1
+         WHERE id = $1
+        RETURNING {_REQUEST_COLUMNS}
+        """,
+        request_id,
+        status.value,
+        phase.value,
     )
     return _request(row)
 
@@ -275,13 +253,19 @@ async def participants_by_request_ids(conn: Connection, ids: Sequence[str]) -> d
 
 async def goals_by_request_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Goal]]:
     rows = await conn.fetch(
-        "SELECT id, request_id, metric, target, unit, due_date, regions FROM goals"
-        " WHERE request_id = ANY($1) ORDER BY request_id, position",
+        "SELECT id, request_id, metric, target, unit, due_date, regions, direction, actual, met,"
+        " recorded_at FROM goals WHERE request_id = ANY($1) ORDER BY request_id, position",
         list(ids),
     )
     result: dict[str, list[Goal]] = {}
     for row in rows:
-        goal = Goal(**{**dict(row), "regions": tuple(row["regions"])})
+        goal = Goal(
+            **{
+                **dict(row),
+                "regions": tuple(row["regions"]),
+                "direction": GoalDirection(row["direction"]),
+            }
+        )
         result.setdefault(row["request_id"], []).append(goal)
     return result
 
@@ -299,3 +283,86 @@ async def resource_needs_by_request_ids(
         need = ResourceNeed(**{**dict(row), "kind": ResourceKind(row["kind"])})
         result.setdefault(row["request_id"], []).append(need)
     return result
+
+
+async def milestones_by_request_ids(
+    conn: Connection, ids: Sequence[str]
+) -> dict[str, list[Milestone]]:
+    rows = await conn.fetch(
+        "SELECT id, request_id, title, due_date FROM milestones"
+        " WHERE request_id = ANY($1) ORDER BY request_id, position",
+        list(ids),
+    )
+    result: dict[str, list[Milestone]] = {}
+    for row in rows:
+        result.setdefault(row["request_id"], []).append(Milestone(**dict(row)))
+    return result
+
+
+async def insert_history(
+    conn: Connection,
+    request_id: str,
+    action: str,
+    from_status: RequestStatus | None,
+    to_status: RequestStatus,
+    actor_id: str,
+    comment: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO request_history (request_id, action, from_status, to_status, actor_id,"
+        " comment) VALUES ($1, $2, $3, $4, $5, $6)",
+        request_id,
+        action,
+        from_status.value if from_status else None,
+        to_status.value,
+        actor_id,
+        comment,
+    )
+
+
+async def history_by_request_ids(
+    conn: Connection, ids: Sequence[str]
+) -> dict[str, list[HistoryEntry]]:
+    rows = await conn.fetch(
+        "SELECT id, request_id, action, from_status, to_status, actor_id, comment, at"
+        " FROM request_history WHERE request_id = ANY($1) ORDER BY request_id, id",
+        list(ids),
+    )
+    result: dict[str, list[HistoryEntry]] = {}
+    for row in rows:
+        entry = HistoryEntry(
+            **{
+                **dict(row),
+                "from_status": RequestStatus(row["from_status"]) if row["from_status"] else None,
+                "to_status": RequestStatus(row["to_status"]),
+            }
+        )
+        result.setdefault(row["request_id"], []).append(entry)
+    return result
+
+
+async def current_form(conn: Connection, request: CollabRequest) -> NewRequest:
+    """The request's form as a command, the starting point of an edit."""
+    ids = [request.id]
+    participants = (await participants_by_request_ids(conn, ids)).get(request.id, [])
+    goals = (await goals_by_request_ids(conn, ids)).get(request.id, [])
+    needs = (await resource_needs_by_request_ids(conn, ids)).get(request.id, [])
+    milestones = (await milestones_by_request_ids(conn, ids)).get(request.id, [])
+    return NewRequest(
+        kind=request.kind,
+        title=request.title,
+        lead_department_id=request.lead_department_id,
+        participant_department_ids=tuple(participants),
+        goals=tuple(
+            GoalDraft(g.metric, g.target, g.unit, g.due_date, g.regions, g.direction) for g in goals
+        ),
+        resource_needs=tuple(
+            ResourceNeedDraft(n.kind, n.description, n.quantity, n.unit, n.provider_department_id)
+            for n in needs
+        ),
+        background=request.background,
+        approver_id=request.approver_id,
+        starts_on=request.starts_on,
+        ends_on=request.ends_on,
+        milestones=tuple(MilestoneDraft(m.title, m.due_date) for m in milestones),
+    )

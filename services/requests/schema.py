@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import strawberry
+from strawberry.tools import merge_types
 
 from services.requests import models, service
 from services.requests import repository as repo
+from services.requests.directory.schema import DirectoryMutation, DirectoryQuery
 from services.requests.types import (
     CollabRequest,
-    Department,
-    Person,
-    Region,
-    person_or_none,
+    RequestPayload,
     visible_request,
 )
-from shared.calendars import WorkCalendar, check_time_zone
+from services.requests.workflow.schema import WorkflowMutation
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.pagination import Connection, build_connection, page_request
@@ -36,6 +37,10 @@ class GoalInput:
     regions: list[str] = strawberry.field(
         default_factory=list, description="Region codes it applies to."
     )
+    direction: models.GoalDirection = strawberry.field(
+        default=models.GoalDirection.AT_LEAST,
+        description="AT_LEAST (reach the target) or AT_MOST (stay under it).",
+    )
 
     def to_draft(self) -> models.GoalDraft:
         return models.GoalDraft(
@@ -44,7 +49,17 @@ class GoalInput:
             unit=self.unit,
             due_date=self.due_date,
             regions=tuple(self.regions),
+            direction=self.direction,
         )
+
+
+@strawberry.input(description="A time node; it must fall inside the request's start and end.")
+class MilestoneInput:
+    title: str = strawberry.field(description="What is reached by then.")
+    due_date: date = strawberry.field(description="Calendar day of the milestone.")
+
+    def to_draft(self) -> models.MilestoneDraft:
+        return models.MilestoneDraft(title=self.title, due_date=self.due_date)
 
 
 @strawberry.input(description="A resource need; quantity and unit are required.")
@@ -83,6 +98,11 @@ class CreateRequestInput:
     approver_id: strawberry.ID | None = strawberry.field(
         default=None, description="Director or PMO member who will decide it."
     )
+    starts_on: date | None = strawberry.field(default=None, description="First day.")
+    ends_on: date | None = strawberry.field(default=None, description="Last day.")
+    milestones: list[MilestoneInput] = strawberry.field(
+        default_factory=list, description="Time nodes inside the span."
+    )
 
     def to_command(self) -> models.NewRequest:
         return models.NewRequest(
@@ -94,7 +114,60 @@ class CreateRequestInput:
             resource_needs=tuple(n.to_draft() for n in self.resource_needs),
             background=self.background,
             approver_id=self.approver_id,
+            starts_on=self.starts_on,
+            ends_on=self.ends_on,
+            milestones=tuple(m.to_draft() for m in self.milestones),
         )
+
+
+@strawberry.input(
+    description="Changes to a DRAFT or CHANGES_REQUESTED request; omitted fields stay as they are."
+)
+class UpdateRequestInput:
+    request_id: strawberry.ID = strawberry.field(description="The request to edit.")
+    title: str | None = strawberry.field(default=None, description="New title.")
+    background: str | None = strawberry.field(default=None, description="New background.")
+    participant_department_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="New set of participating departments."
+    )
+    goals: list[GoalInput] | None = strawberry.field(default=None, description="New goals.")
+    resource_needs: list[ResourceNeedInput] | None = strawberry.field(
+        default=None, description="New resource needs."
+    )
+    milestones: list[MilestoneInput] | None = strawberry.field(
+        default=None, description="New milestones."
+    )
+    approver_id: strawberry.ID | None = strawberry.field(default=None, description="New approver.")
+    starts_on: date | None = strawberry.field(default=None, description="New first day.")
+    ends_on: date | None = strawberry.field(default=None, description="New last day.")
+    comment: str = strawberry.field(default="", description="Why it changed (kept in history).")
+
+    def apply(self, form: models.NewRequest) -> models.NewRequest:
+        """The current form with this input's fields laid over it."""
+        changes: dict[str, Any] = {
+            "title": self.title,
+            "background": self.background,
+            "approver_id": self.approver_id,
+            "starts_on": self.starts_on,
+            "ends_on": self.ends_on,
+            "participant_department_ids": _opt_tuple(self.participant_department_ids),
+            "goals": _opt_tuple(self.goals and [g.to_draft() for g in self.goals]),
+            "resource_needs": _opt_tuple(
+                self.resource_needs and [n.to_draft() for n in self.resource_needs]
+            ),
+            "milestones": _opt_tuple(self.milestones and [m.to_draft() for m in self.milestones]),
+        }
+        if self.goals == []:
+            changes["goals"] = ()  # an explicit empty list is a change (refused by validation)
+        if self.milestones == []:
+            changes["milestones"] = ()
+        if self.resource_needs == []:
+            changes["resource_needs"] = ()
+        return replace(form, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _opt_tuple(items: list[Any] | None) -> tuple[Any, ...] | None:
+    return tuple(items) if items is not None else None
 
 
 @strawberry.input(description="Filters for `requests`.")
@@ -103,36 +176,6 @@ class RequestFilter:
     status: models.RequestStatus | None = strawberry.field(
         default=None, description="Only this status."
     )
-
-
-@strawberry.input(description="A region and its calendar (ADMIN only).")
-class UpsertRegionInput:
-    id: strawberry.ID = strawberry.field(description="Id to create or replace.")
-    code: str = strawberry.field(description="Short code.")
-    name: str = strawberry.field(description="Display name.")
-    time_zone: str = strawberry.field(description="IANA time zone.")
-    holiday_country: str | None = strawberry.field(default=None, description="e.g. `CN`.")
-
-
-@strawberry.input(description="A department (ADMIN only).")
-class UpsertDepartmentInput:
-    id: strawberry.ID = strawberry.field(description="Id to create or replace.")
-    code: str = strawberry.field(description="Short code.")
-    name: str = strawberry.field(description="Display name.")
-    region_id: strawberry.ID = strawberry.field(description="Region of the department.")
-    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Parent.")
-    head_id: strawberry.ID | None = strawberry.field(default=None, description="Head person.")
-
-
-@strawberry.input(description="A person (ADMIN only).")
-class UpsertPersonInput:
-    id: strawberry.ID = strawberry.field(description="Id to create or replace.")
-    name: str = strawberry.field(description="Display name.")
-    email: str = strawberry.field(description="Work e-mail.")
-    department_id: strawberry.ID = strawberry.field(description="Home department.")
-    region_id: strawberry.ID = strawberry.field(description="Region the person works in.")
-    time_zone: str = strawberry.field(description="IANA time zone.")
-    roles: list[str] = strawberry.field(default_factory=lambda: ["MEMBER"], description="Roles.")
 
 
 # --- payloads -------------------------------------------------------------------------------
@@ -144,48 +187,11 @@ class CreateRequestPayload:
     user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
 
 
-@strawberry.type(description="Result of `upsertRegion`.")
-class UpsertRegionPayload:
-    region: Region | None = strawberry.field(default=None, description="The saved region.")
-    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
-
-
-@strawberry.type(description="Result of `upsertDepartment`.")
-class UpsertDepartmentPayload:
-    department: Department | None = strawberry.field(default=None, description="Saved department.")
-    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
-
-
-@strawberry.type(description="Result of `upsertPerson`.")
-class UpsertPersonPayload:
-    person: Person | None = strawberry.field(default=None, description="The saved person.")
-    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
-
-
 # --- root types -----------------------------------------------------------------------------
 
 
 @strawberry.type
-class Query:
-    @strawberry.field(description="The caller, as the directory knows them.")
-    async def me(self, info: Info) -> Person | None:
-        return await person_or_none(info, info.context.principal.sub)
-
-    @strawberry.field(description="All regions, by code.")
-    async def regions(self, info: Info) -> list[Region]:
-        async with info.context.runtime.pool.acquire() as conn:
-            return [Region.from_model(r) for r in await repo.list_regions(conn)]
-
-    @strawberry.field(description="All departments, by code.")
-    async def departments(self, info: Info) -> list[Department]:
-        async with info.context.runtime.pool.acquire() as conn:
-            return [Department.from_model(d) for d in await repo.list_departments(conn)]
-
-    @strawberry.field(description="People, optionally of one department, by name.")
-    async def people(self, info: Info, department_id: strawberry.ID | None = None) -> list[Person]:
-        async with info.context.runtime.pool.acquire() as conn:
-            return [Person.from_model(p) for p in await repo.list_people(conn, department_id)]
-
+class RequestQuery:
     @strawberry.field(description="One request, if the caller may see it.")
     async def request(self, info: Info, id: strawberry.ID) -> CollabRequest | None:
         return await visible_request(info, id)
@@ -215,7 +221,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class RequestMutation:
     @strawberry.mutation(
         description="Create a DRAFT request led by one of the caller's departments."
     )
@@ -224,66 +230,18 @@ class Mutation:
         action = service.create_request(ctx.runtime, ctx.principal, input.to_command())
         return await run_mutation(CreateRequestPayload, "request", action, CollabRequest.from_model)
 
-    @strawberry.mutation(description="Create or replace a region (ADMIN).")
-    async def upsert_region(self, info: Info, input: UpsertRegionInput) -> UpsertRegionPayload:
+    @strawberry.mutation(
+        description="Edit a DRAFT or CHANGES_REQUESTED request (lead department); recorded."
+    )
+    async def update_request(self, info: Info, input: UpdateRequestInput) -> RequestPayload:
         ctx = info.context
-        try:
-            calendar = WorkCalendar(
-                time_zone=input.time_zone, holiday_country=input.holiday_country
-            )
-        except ValueError:
-            return UpsertRegionPayload(user_errors=[unknown_time_zone(input.time_zone)])
-        region = models.Region(
-            id=input.id,
-            code=input.code,
-            name=input.name,
-            time_zone=input.time_zone,
-            calendar=calendar,
+        action = service.update_request(
+            ctx.runtime, ctx.principal, input.request_id, input.apply, input.comment
         )
-        action = service.upsert_region(ctx.runtime, ctx.principal, region)
-        return await run_mutation(UpsertRegionPayload, "region", action, Region.from_model)
-
-    @strawberry.mutation(description="Create or replace a department (ADMIN).")
-    async def upsert_department(
-        self, info: Info, input: UpsertDepartmentInput
-    ) -> UpsertDepartmentPayload:
-        ctx = info.context
-        department = models.Department(
-            id=input.id,
-            code=input.code,
-            name=input.name,
-            region_id=input.region_id,
-            parent_id=input.parent_id,
-            head_id=input.head_id,
-        )
-        action = service.upsert_department(ctx.runtime, ctx.principal, department)
-        return await run_mutation(
-            UpsertDepartmentPayload, "department", action, Department.from_model
-        )
-
-    @strawberry.mutation(description="Create or replace a person (ADMIN).")
-    async def upsert_person(self, info: Info, input: UpsertPersonInput) -> UpsertPersonPayload:
-        ctx = info.context
-        try:
-            check_time_zone(input.time_zone)
-        except ValueError:
-            return UpsertPersonPayload(user_errors=[unknown_time_zone(input.time_zone)])
-        person = models.Person(
-            id=input.id,
-            name=input.name,
-            email=input.email,
-            department_id=input.department_id,
-            region_id=input.region_id,
-            time_zone=input.time_zone,
-            roles=tuple(input.roles),
-        )
-        action = service.upsert_person(ctx.runtime, ctx.principal, person)
-        return await run_mutation(UpsertPersonPayload, "person", action, Person.from_model)
-
-
-def unknown_time_zone(value: str) -> UserError:
-    return UserError(field="timeZone", message=f"unknown IANA time zone {value!r}", code="INVALID")
+        return await run_mutation(RequestPayload, "request", action, CollabRequest.from_model)
 
 
 def create_schema(settings: Settings) -> strawberry.federation.Schema:
-    return build_schema(settings, Query, Mutation)
+    query = merge_types("Query", (RequestQuery, DirectoryQuery))
+    mutation = merge_types("Mutation", (RequestMutation, DirectoryMutation, WorkflowMutation))
+    return build_schema(settings, query, mutation)

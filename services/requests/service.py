@@ -1,92 +1,32 @@
-"""Use cases of the requests service: one transaction each, every change emits its event."""
+"""Use cases on the request form: create and edit (one transaction each, each emits its event).
+
+Status moves are in :mod:`services.requests.workflow`; the directory in
+:mod:`services.requests.directory`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from services.requests import repository as repo
+from services.requests import state
+from services.requests.directory import repository as directory
 from services.requests.models import (
     CollabRequest,
-    Department,
     GoalDraft,
+    MilestoneDraft,
     NewRequest,
-    Person,
-    Region,
+    RequestStatus,
     ResourceNeedDraft,
 )
-from shared.auth import Principal, Role
-from shared.events.contracts.requests import (
-    DepartmentUpserted,
-    PersonUpserted,
-    RegionUpserted,
-    RequestCreated,
-)
-from shared.graphql.errors import DomainError, Problems
+from shared.auth import Principal
+from shared.graphql.errors import Problems
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
 MAX_TITLE_LENGTH = 200
-
-# --- directory ------------------------------------------------------------------------------
-
-
-def _require_admin(principal: Principal) -> None:
-    if not principal.has_role(Role.ADMIN):
-        raise DomainError.single("FORBIDDEN", "only an ADMIN maintains the directory")
-
-
-async def save_region(uow: UnitOfWork, region: Region) -> Region:
-    await repo.upsert_region(uow.conn, region)
-    data = RegionUpserted(
-        id=region.id,
-        code=region.code,
-        name=region.name,
-        time_zone=region.time_zone,
-        calendar=region.calendar.model_dump(mode="json"),
-    )
-    await uow.emit("requests.region.upserted", region.id, data)
-    return region
-
-
-async def save_department(uow: UnitOfWork, department: Department) -> Department:
-    await repo.upsert_department(uow.conn, department)
-    data = DepartmentUpserted(**department.__dict__)
-    await uow.emit("requests.department.upserted", department.id, data, departments=[department.id])
-    return department
-
-
-async def save_person(uow: UnitOfWork, person: Person) -> Person:
-    await repo.upsert_person(uow.conn, person)
-    data = PersonUpserted(**{**person.__dict__, "roles": list(person.roles)})
-    await uow.emit("requests.person.upserted", person.id, data, departments=[person.department_id])
-    return person
-
-
-async def upsert_region(runtime: ServiceRuntime, principal: Principal, region: Region) -> Region:
-    _require_admin(principal)
-    async with unit_of_work(runtime) as uow:
-        return await save_region(uow, region)
-
-
-async def upsert_department(
-    runtime: ServiceRuntime, principal: Principal, department: Department
-) -> Department:
-    _require_admin(principal)
-    async with unit_of_work(runtime) as uow:
-        if not await repo.regions_by_ids(uow.conn, [department.region_id]):
-            raise DomainError.single("NOT_FOUND", "no such region", "regionId")
-        return await save_department(uow, department)
-
-
-async def upsert_person(runtime: ServiceRuntime, principal: Principal, person: Person) -> Person:
-    _require_admin(principal)
-    async with unit_of_work(runtime) as uow:
-        if not await repo.departments_by_ids(uow.conn, [person.department_id]):
-            raise DomainError.single("NOT_FOUND", "no such department", "departmentId")
-        if not await repo.regions_by_ids(uow.conn, [person.region_id]):
-            raise DomainError.single("NOT_FOUND", "no such region", "regionId")
-        return await save_person(uow, person)
-
 
 # --- requests -------------------------------------------------------------------------------
 
@@ -126,6 +66,7 @@ def _check_request_shape(command: NewRequest) -> Problems:
         _check_goal(problems, index, goal)
     for index, need in enumerate(command.resource_needs):
         _check_resource_need(problems, index, need)
+    _check_span(problems, command)
     others = set(command.participant_department_ids) - {command.lead_department_id}
     if not others:
         problems.add(
@@ -136,12 +77,41 @@ def _check_request_shape(command: NewRequest) -> Problems:
     return problems
 
 
+def _check_span(problems: Problems, command: NewRequest) -> None:
+    """Milestones (the form's time nodes) must fall inside the request's start and end."""
+    start, end = command.starts_on, command.ends_on
+    if start and end and end < start:
+        problems.add("INVALID_SPAN", "the request must end on or after its start", "endsOn")
+        return
+    for index, milestone in enumerate(command.milestones):
+        _check_milestone(problems, index, milestone, command)
+
+
+def _check_milestone(
+    problems: Problems, index: int, milestone: MilestoneDraft, command: NewRequest
+) -> None:
+    path = f"milestones.{index}"
+    if not milestone.title.strip():
+        problems.add("INVALID", "a milestone needs a title", f"{path}.title")
+    start, end = command.starts_on, command.ends_on
+    if start is None or end is None:
+        problems.add(
+            "SPAN_REQUIRED", "milestones need the request's start and end dates", "startsOn"
+        )
+    elif not start <= milestone.due_date <= end:
+        problems.add(
+            "MILESTONE_OUTSIDE_SPAN",
+            f"milestone date {milestone.due_date} is outside {start} to {end}",
+            f"{path}.dueDate",
+        )
+
+
 async def _check_references(uow: UnitOfWork, command: NewRequest, problems: Problems) -> None:
     providers = {
         n.provider_department_id for n in command.resource_needs if n.provider_department_id
     }
     wanted = {command.lead_department_id, *command.participant_department_ids}
-    known = await repo.departments_by_ids(uow.conn, list(wanted | providers))
+    known = await directory.departments_by_ids(uow.conn, list(wanted | providers))
     if command.lead_department_id not in known:
         problems.add("NOT_FOUND", "no such lead department", "leadDepartmentId")
     for department_id in sorted(set(command.participant_department_ids) - set(known)):
@@ -150,8 +120,18 @@ async def _check_references(uow: UnitOfWork, command: NewRequest, problems: Prob
         if need.provider_department_id and need.provider_department_id not in known:
             field = f"resourceNeeds.{index}.providerDepartmentId"
             problems.add("NOT_FOUND", "no such provider department", field)
-    if command.approver_id and not await repo.people_by_ids(uow.conn, [command.approver_id]):
+    if command.approver_id and not await directory.people_by_ids(uow.conn, [command.approver_id]):
         problems.add("NOT_FOUND", "no such approver", "approverId")
+
+
+def _without_lead(command: NewRequest) -> NewRequest:
+    """Participants are the other departments: the lead and repeats are dropped."""
+    participants = tuple(
+        dict.fromkeys(
+            d for d in command.participant_department_ids if d != command.lead_department_id
+        )
+    )
+    return replace(command, participant_department_ids=participants)
 
 
 async def create_request(
@@ -165,31 +145,51 @@ async def create_request(
             "a request is created by a member of its lead department",
             "leadDepartmentId",
         )
-    participants = tuple(
-        dict.fromkeys(
-            d for d in command.participant_department_ids if d != command.lead_department_id
-        )
-    )
-    command = NewRequest(**{**command.__dict__, "participant_department_ids": participants})
+    command = _without_lead(command)
     async with unit_of_work(runtime) as uow:
         await _check_references(uow, command, problems)
         problems.raise_if_any()
         code = await repo.next_request_code(uow.conn, datetime.now(UTC).year)
         request = await repo.insert_request(uow.conn, command, code=code, created_by=principal.sub)
-        data = RequestCreated(
-            id=request.id,
-            code=request.code,
-            kind=request.kind.value,
-            title=request.title,
-            status=request.status.value,
-            lead_department_id=request.lead_department_id,
-            participant_department_ids=list(participants),
-            created_by=principal.sub,
+        await repo.insert_history(
+            uow.conn, request.id, "CREATED", None, request.status, principal.sub, ""
         )
+        data = await state.state_data(uow, request)
         await uow.emit(
             "requests.request.created",
             request.id,
             data,
-            departments=[request.lead_department_id, *participants],
+            departments=[request.lead_department_id, *command.participant_department_ids],
         )
     return request
+
+
+EDITABLE = (RequestStatus.DRAFT, RequestStatus.CHANGES_REQUESTED)
+
+
+async def update_request(
+    runtime: ServiceRuntime,
+    principal: Principal,
+    request_id: str,
+    edit: Callable[[NewRequest], NewRequest],
+    comment: str = "",
+) -> CollabRequest:
+    """Apply ``edit`` to the current form; only the lead department, only before approval."""
+    async with unit_of_work(runtime) as uow:
+        request = await state.load_for_change(uow, principal, request_id)
+        state.require_lead(principal, request, "edit the request")
+        state.require_status(request, EDITABLE, "edit the request")
+        command = _without_lead(edit(await repo.current_form(uow.conn, request)))
+        problems = _check_request_shape(command)
+        await _check_references(uow, command, problems)
+        problems.raise_if_any()
+        updated = await repo.replace_form(uow.conn, request_id, command)
+        await state.record_change(
+            uow,
+            updated,
+            action="EDITED",
+            actor=principal.sub,
+            previous=request.status,
+            comment=comment,
+        )
+    return updated

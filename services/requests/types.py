@@ -10,7 +10,9 @@ import strawberry
 
 from services.requests import models
 from services.requests import repository as repo
+from services.requests.directory import repository as directory_repo
 from shared.graphql.context import Info
+from shared.graphql.errors import UserError
 from shared.runtime import ServiceRuntime
 
 # Registering the domain enums lets GraphQL fields use them directly.
@@ -18,6 +20,7 @@ strawberry.enum(models.RequestKind, description="The handbook's four scenarios."
 strawberry.enum(models.RequestStatus, description="Where a request is in its lifecycle.")
 strawberry.enum(models.Phase, description="Collaboration phase; used in channel names.")
 strawberry.enum(models.ResourceKind, description="What sort of resource is needed.")
+strawberry.enum(models.GoalDirection, description="Met at or above, or at or below the target.")
 
 
 # --- loaders: one query per relation per request, whatever the page size ---------------------
@@ -25,7 +28,7 @@ strawberry.enum(models.ResourceKind, description="What sort of resource is neede
 
 async def load_regions(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Region | None]:
     async with runtime.pool.acquire() as conn:
-        found = await repo.regions_by_ids(conn, ids)
+        found = await directory_repo.regions_by_ids(conn, ids)
     return [found.get(i) for i in ids]
 
 
@@ -33,13 +36,13 @@ async def load_departments(
     runtime: ServiceRuntime, ids: Sequence[str]
 ) -> list[models.Department | None]:
     async with runtime.pool.acquire() as conn:
-        found = await repo.departments_by_ids(conn, ids)
+        found = await directory_repo.departments_by_ids(conn, ids)
     return [found.get(i) for i in ids]
 
 
 async def load_people(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Person | None]:
     async with runtime.pool.acquire() as conn:
-        found = await repo.people_by_ids(conn, ids)
+        found = await directory_repo.people_by_ids(conn, ids)
     return [found.get(i) for i in ids]
 
 
@@ -62,6 +65,22 @@ async def load_resource_needs(
 async def load_participants(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[str]]:
     async with runtime.pool.acquire() as conn:
         found = await repo.participants_by_request_ids(conn, ids)
+    return [found.get(i, []) for i in ids]
+
+
+async def load_milestones(
+    runtime: ServiceRuntime, ids: Sequence[str]
+) -> list[list[models.Milestone]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.milestones_by_request_ids(conn, ids)
+    return [found.get(i, []) for i in ids]
+
+
+async def load_history(
+    runtime: ServiceRuntime, ids: Sequence[str]
+) -> list[list[models.HistoryEntry]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.history_by_request_ids(conn, ids)
     return [found.get(i, []) for i in ids]
 
 
@@ -175,6 +194,9 @@ class Person:
     email: str = strawberry.field(description="Work e-mail address.")
     time_zone: str = strawberry.field(description="IANA time zone the person works in.")
     roles: list[str] = strawberry.field(description="MEMBER, DEPARTMENT_HEAD, PMO, ADMIN, PARTNER.")
+    dingtalk_id: str | None = strawberry.field(description="DingTalk user id, if known.")
+    wecom_id: str | None = strawberry.field(description="WeCom (企业微信) user id, if known.")
+    feishu_id: str | None = strawberry.field(description="Feishu user id, if known.")
     department_id: strawberry.Private[str]
     region_id: strawberry.Private[str]
 
@@ -186,6 +208,9 @@ class Person:
             email=p.email,
             time_zone=p.time_zone,
             roles=list(p.roles),
+            dingtalk_id=p.dingtalk_id,
+            wecom_id=p.wecom_id,
+            feishu_id=p.feishu_id,
             department_id=p.department_id,
             region_id=p.region_id,
         )
@@ -225,6 +250,16 @@ class Goal:
     unit: str = strawberry.field(description="Unit of the target, e.g. `CNY`.")
     due_date: date = strawberry.field(description="Calendar day by which the target is due.")
     regions: list[str] = strawberry.field(description="Region codes the goal applies to.")
+    direction: models.GoalDirection = strawberry.field(
+        description="AT_LEAST: met by reaching the target; AT_MOST: met by staying under it."
+    )
+    actual: Decimal | None = strawberry.field(
+        description="Value reached, recorded at acceptance; null before."
+    )
+    met: bool | None = strawberry.field(
+        description="Whether the actual meets the target within the request's tolerance."
+    )
+    recorded_at: datetime | None = strawberry.field(description="When the actual was recorded.")
 
     @classmethod
     def from_model(cls, goal: models.Goal) -> Goal:
@@ -236,7 +271,52 @@ class Goal:
             unit=goal.unit,
             due_date=goal.due_date,
             regions=list(goal.regions),
+            direction=goal.direction,
+            actual=Decimal(format(goal.actual, "f")) if goal.actual is not None else None,
+            met=goal.met,
+            recorded_at=goal.recorded_at,
         )
+
+
+@strawberry.type(description="A time node of the request, inside its start and end dates.")
+class Milestone:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    title: str = strawberry.field(description="What is reached by then.")
+    due_date: date = strawberry.field(description="Calendar day of the milestone.")
+
+    @classmethod
+    def from_model(cls, m: models.Milestone) -> Milestone:
+        return cls(id=strawberry.ID(m.id), title=m.title, due_date=m.due_date)
+
+
+@strawberry.type(description="One recorded move or edit of a request.")
+class HistoryEntry:
+    action: str = strawberry.field(
+        description="CREATED, EDITED, SUBMITTED, APPROVED, REJECTED, CHANGES_REQUESTED, "
+        "ACTIVATED, ACCEPTANCE_STARTED, ACCEPTANCE_RECORDED, TOLERANCE_SET, CLOSED, CANCELLED."
+    )
+    from_status: models.RequestStatus | None = strawberry.field(
+        description="Status before the move (null on creation)."
+    )
+    to_status: models.RequestStatus = strawberry.field(description="Status after the move.")
+    comment: str = strawberry.field(description="What the actor wrote, possibly empty.")
+    at: datetime = strawberry.field(description="When it happened.")
+    actor_id: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, e: models.HistoryEntry) -> HistoryEntry:
+        return cls(
+            action=e.action,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            comment=e.comment,
+            at=e.at,
+            actor_id=e.actor_id,
+        )
+
+    @strawberry.field(description="Who made the move.")
+    async def actor(self, info: Info) -> Person | None:
+        return await person_or_none(info, self.actor_id)
 
 
 @strawberry.type(description="A concrete resource the request needs, e.g. 150,000 CNY budget.")
@@ -280,6 +360,8 @@ class CollabRequest:
     phase: models.Phase = strawberry.field(description="Current collaboration phase.")
     created_at: datetime = strawberry.field(description="When the request was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    starts_on: date | None = strawberry.field(description="First day of the collaboration.")
+    ends_on: date | None = strawberry.field(description="Last day of the collaboration.")
     lead_department_id: strawberry.Private[str]
     approver_id: strawberry.Private[str | None]
 
@@ -295,6 +377,8 @@ class CollabRequest:
             phase=r.phase,
             created_at=r.created_at,
             updated_at=r.updated_at,
+            starts_on=r.starts_on,
+            ends_on=r.ends_on,
             lead_department_id=r.lead_department_id,
             approver_id=r.approver_id,
         )
@@ -328,6 +412,16 @@ class CollabRequest:
     async def approver(self, info: Info) -> Person | None:
         return await person_or_none(info, self.approver_id)
 
+    @strawberry.field(description="Time nodes inside the request's span, in the order given.")
+    async def milestones(self, info: Info) -> list[Milestone]:
+        found = await info.context.loader(load_milestones).load(self.id)
+        return [Milestone.from_model(m) for m in found]
+
+    @strawberry.field(description="Every move and edit, oldest first: who, when, why.")
+    async def history(self, info: Info) -> list[HistoryEntry]:
+        found = await info.context.loader(load_history).load(self.id)
+        return [HistoryEntry.from_model(e) for e in found]
+
 
 async def visible_request(info: Info, request_id: str) -> CollabRequest | None:
     """The request, if it exists and one of the caller's departments takes part."""
@@ -340,3 +434,11 @@ async def visible_request(info: Info, request_id: str) -> CollabRequest | None:
         if not principal.may_see([request.lead_department_id, *participants]):
             return None
     return CollabRequest.from_model(request)
+
+
+@strawberry.type(description="Result of a change to a request (edit or status move).")
+class RequestPayload:
+    request: CollabRequest | None = strawberry.field(
+        default=None, description="The request after the change; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")

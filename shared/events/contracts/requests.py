@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from shared.events.contracts.base import EventData, event_type
@@ -36,6 +36,9 @@ class PersonUpserted(EventData):
     region_id: str
     time_zone: str
     roles: list[str]
+    dingtalk_id: str | None = None
+    wecom_id: str | None = None
+    feishu_id: str | None = None
 
 
 @event_type("requests.request.created")
@@ -52,6 +55,8 @@ class RequestCreated(EventData):
     created_by: str
     phase: str = "PREPARATION"
     approver_id: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
 
 
 @event_type("requests.request.updated")
@@ -61,6 +66,8 @@ class RequestUpdated(RequestCreated):
     actor_id: str | None = None
     previous_status: str | None = None
     comment: str | None = None
+    action: str | None = None
+    """What happened: EDITED, SUBMITTED, APPROVED, ..., CLOSED, CANCELLED."""
 
 
 @event_type("requests.communication_plan.set")
@@ -90,3 +97,130 @@ class ActionItemCreated(EventData):
     due_at: datetime
     chair_id: str | None = None
     lead_department_head_id: str | None = None
+
+
+# --- meetings, risks, acceptance, secondments, folders (added with the full lifecycle) -------
+
+
+@event_type("requests.meeting.scheduled")
+class MeetingScheduled(EventData):
+    """A meeting was scheduled, moved or cancelled: its whole state and who is invited."""
+
+    id: str
+    request_id: str
+    kind: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    mode: str
+    status: str = "SCHEDULED"
+    join_url: str | None = None
+    location: str | None = None
+    organizer_id: str | None = None
+    required_attendee_ids: list[str] = []
+    optional_attendee_ids: list[str] = []
+    minutes_due_at: datetime | None = None
+    sequence: int = 0
+
+
+@event_type("requests.meeting.agenda_sent")
+class AgendaSent(EventData):
+    """The agenda and background materials went out to the attendees."""
+
+    meeting_id: str
+    request_id: str
+    sent_at: datetime
+    sent_by: str
+    attendee_ids: list[str] = []
+    material_urls: list[str] = []
+
+
+@event_type("requests.minutes.published")
+class MinutesPublished(EventData):
+    """Minutes are out (each action item follows as ``requests.action_item.created``)."""
+
+    meeting_id: str
+    request_id: str
+    published_by: str
+    published_at: datetime
+    summary: str
+    decisions: list[str] = []
+    action_item_ids: list[str] = []
+    late: bool = False
+    attendee_ids: list[str] = []
+
+
+@event_type("requests.minutes.overdue")
+class MinutesOverdue(EventData):
+    """A meeting's minutes were not published by their deadline (24 h after its end)."""
+
+    meeting_id: str
+    request_id: str
+    title: str
+    ended_at: datetime
+    due_at: datetime
+    organizer_id: str | None = None
+    lead_department_id: str | None = None
+
+
+@event_type("requests.risk.recorded")
+class RiskRecorded(EventData):
+    """A risk of the kickoff's register was added or changed (whole state)."""
+
+    id: str
+    request_id: str
+    description: str
+    likelihood: str
+    impact: str
+    mitigation: str
+    owner_id: str | None = None
+    status: str = "OPEN"
+
+
+@event_type("requests.lesson.added")
+class LessonAdded(EventData):
+    id: str
+    request_id: str
+    title: str
+    tags: list[str] = []
+    author_id: str
+
+
+@event_type("requests.secondment.updated")
+class SecondmentUpdated(EventData):
+    """A secondment was requested or decided: its whole state."""
+
+    id: str
+    person_id: str
+    from_department_id: str
+    to_department_id: str
+    starts_on: date
+    ends_on: date
+    status: str
+    request_id: str | None = None
+    actor_id: str | None = None
+
+
+@event_type("requests.secondment.ending_soon")
+class SecondmentEndingSoon(EventData):
+    """A secondment ends in ``days_left`` days: plan the hand-back and the evaluation."""
+
+    id: str
+    person_id: str
+    from_department_id: str
+    to_department_id: str
+    ends_on: date
+    days_left: int
+
+
+@event_type("requests.folder.updated")
+class FolderUpdated(EventData):
+    """A document folder was created or its access lists changed."""
+
+    id: str
+    request_id: str
+    department_id: str
+    file_type: str
+    path: str
+    viewer_ids: list[str] = []
+    editor_ids: list[str] = []

@@ -1,0 +1,1 @@
+"""The directory: regions with work calendars, departments, people."""

@@ -1,0 +1,125 @@
+"""SQL of the directory: regions with calendars, departments, people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from services.requests.models import Department, Person, Region
+from shared.db import Connection
+
+
+async def upsert_region(conn: Connection, region: Region) -> None:
+    await conn.execute(
+        """
+        INSERT INTO regions (id, code, name, time_zone, calendar) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
+            time_zone = EXCLUDED.time_zone, calendar = EXCLUDED.calendar
+        """,
+        region.id,
+        region.code,
+        region.name,
+        region.time_zone,
+        region.calendar.model_dump(mode="json"),
+    )
+
+
+async def upsert_department(conn: Connection, department: Department) -> None:
+    await conn.execute(
+        """
+        INSERT INTO departments (id, code, name, region_id, parent_id, head_id)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
+            region_id = EXCLUDED.region_id, parent_id = EXCLUDED.parent_id,
+            head_id = EXCLUDED.head_id
+        """,
+        department.id,
+        department.code,
+        department.name,
+        department.region_id,
+        department.parent_id,
+        department.head_id,
+    )
+
+
+async def upsert_person(conn: Connection, person: Person) -> None:
+    await conn.execute(
+        """
+        INSERT INTO people (id, name, email, department_id, region_id, time_zone, roles,
+                            dingtalk_id, wecom_id, feishu_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
+            department_id = EXCLUDED.department_id, region_id = EXCLUDED.region_id,
+            time_zone = EXCLUDED.time_zone, roles = EXCLUDED.roles,
+            dingtalk_id = EXCLUDED.dingtalk_id, wecom_id = EXCLUDED.wecom_id,
+            feishu_id = EXCLUDED.feishu_id
+        """,
+        person.id,
+        person.name,
+        person.email,
+        person.department_id,
+        person.region_id,
+        person.time_zone,
+        list(person.roles),
+        person.dingtalk_id,
+        person.wecom_id,
+        person.feishu_id,
+    )
+
+
+def _department(row: Any) -> Department:
+    return Department(**dict(row))
+
+
+def _person(row: Any) -> Person:
+    return Person(**{**dict(row), "roles": tuple(row["roles"])})
+
+
+async def list_regions(conn: Connection) -> list[Region]:
+    rows = await conn.fetch("SELECT * FROM regions ORDER BY code")
+    return [Region.from_row(r) for r in rows]
+
+
+async def regions_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Region]:
+    rows = await conn.fetch("SELECT * FROM regions WHERE id = ANY($1)", list(ids))
+    return {r["id"]: Region.from_row(r) for r in rows}
+
+
+async def list_departments(conn: Connection) -> list[Department]:
+    rows = await conn.fetch("SELECT * FROM departments ORDER BY code")
+    return [_department(r) for r in rows]
+
+
+async def departments_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Department]:
+    rows = await conn.fetch("SELECT * FROM departments WHERE id = ANY($1)", list(ids))
+    return {r["id"]: _department(r) for r in rows}
+
+
+async def list_people(conn: Connection, department_id: str | None) -> list[Person]:
+    rows = await conn.fetch(
+        "SELECT * FROM people WHERE $1::text IS NULL OR department_id = $1 ORDER BY name",
+        department_id,
+    )
+    return [_person(r) for r in rows]
+
+
+async def people_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Person]:
+    rows = await conn.fetch("SELECT * FROM people WHERE id = ANY($1)", list(ids))
+    return {r["id"]: _person(r) for r in rows}
+
+
+async def ancestor_ids(conn: Connection, department_id: str) -> list[str]:
+    """``department_id`` and every department above it; empty if it does not exist."""
+    rows = await conn.fetch(
+        """
+        WITH RECURSIVE up(id, parent_id, depth) AS (
+            SELECT id, parent_id, 0 FROM departments WHERE id = $1
+            UNION ALL
+            SELECT d.id, d.parent_id, up.depth + 1 FROM departments d
+              JOIN up ON d.id = up.parent_id WHERE up.depth < 50
+        )
+        SELECT id FROM up
+        """,
+        department_id,
+    )
+    return [r["id"] for r in rows]

@@ -1,0 +1,1 @@
+"""Status moves of a request (submit, decide, activate, cancel) and their history."""
