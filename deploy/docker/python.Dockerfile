@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# One image for every Python process of Liaison; the command picks which:
+#   service <requests|tasks|issues|notify>   a subgraph on :8000 (/graphql /healthz /readyz /metrics)
+#   worker <requests|tasks|issues|notify>    its arq worker and event consumer
+#   relay [<service> ...]                    the outbox relay (default: all four)
+# Every process also serves /metrics and /healthz on LIAISON_METRICS_PORT (9100).
+# Build from the repository root:
+#   docker build -f deploy/docker/python.Dockerfile -t liaison:TAG .
+# Base images are pinned to exact releases; pin their digests too in the release pipeline
+# (no registry is reachable from where these files are written and tested).
+
+FROM python:3.11.14-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml ./
+COPY shared ./shared
+COPY services ./services
+COPY devstack ./devstack
+# Wheels of every pinned dependency (compiled here, where the build tools are); the
+# project's own code is copied as source into the final stage, with its SQL and SDL files.
+RUN pip wheel --wheel-dir /wheels . && rm /wheels/liaison-*.whl
+
+FROM python:3.11.14-slim-bookworm AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    LIAISON_HOST=0.0.0.0 \
+    LIAISON_METRICS_PORT=9100 \
+    LIAISON_LOG_FORMAT=json
+RUN groupadd --system --gid 10001 liaison \
+    && useradd --system --uid 10001 --gid liaison --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin liaison
+COPY --from=build /wheels /wheels
+RUN pip install --no-index --find-links=/wheels /wheels/*.whl && rm -rf /wheels
+WORKDIR /app
+COPY shared ./shared
+COPY services ./services
+USER 10001:10001
+EXPOSE 8000 9100
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "shared.serve", "healthcheck"]
+# SIGTERM reaches python directly (exec form): subgraphs drain, workers hand back jobs.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["python", "-m", "shared.serve"]
+CMD ["service", "requests"]
