@@ -28,3 +28,8 @@ class RedisKeys:
     def notifications_channel(self, person_id: str) -> str:
         """Pub/sub channel that wakes a person's ``notifications`` subscriptions."""
         return f"{self.prefix}:notifications:{person_id}"
+
+    @property
+    def partner_events_channel(self) -> str:
+        """Pub/sub channel that wakes ``events`` subscriptions when notify logs new events."""
+        return f"{self.prefix}:partner-events"

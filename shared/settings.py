@@ -60,6 +60,22 @@ class Settings(BaseSettings):
     consumer_block_ms: int = 1000
     consumer_claim_idle_ms: int = 30_000
     timer_sweep_seconds: int = 30
+
+    issues_sla_response_minutes: int = 120
+    """Time the lead department has to acknowledge an issue (handbook: 2 hours)."""
+    issues_sla_plan_minutes: int = 1440
+    """Time to propose a plan for an issue (handbook: 24 hours)."""
+    issues_sla_urgent_plan_minutes: int = 120
+    """Time to propose a plan for an urgent ("green channel") issue (handbook: 2 hours)."""
+    issues_sla_business_hours: bool = True
+    """Count issue SLA clocks in the responsible region's working hours (else 24x7)."""
+    issues_sla_urgent_business_hours: bool = False
+    """Count urgent issues' clocks in working hours too (default: 24x7)."""
+    issues_sla_warn_percents: list[int] = [50, 75]
+    """Percentages of an SLA target at which a warning is emitted (the breach is at 100)."""
+    issues_escalation_step_minutes: list[int] = [120, 240]
+    """Clock minutes from escalation level 1 to 2 and from 2 to 3 (PMO) while still late."""
+
     regional_queues: bool = False
     """Queue timer and delivery jobs on ``<prefix>:queue:<service>:<region>``, so only this
     region's workers take them (deployments set it; one queue per service when off)."""
@@ -76,6 +92,38 @@ class Settings(BaseSettings):
     traces_exporter: str = "none"
     """OpenTelemetry span exporter: ``none`` (off), ``otlp`` (HTTP; endpoint from the standard
     ``OTEL_EXPORTER_OTLP_*`` variables) or ``console``."""
+
+    notify_retry_schedule: list[float] = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    """Seconds before each retry of a failed delivery (webhooks, chat robots, e-mail)."""
+    notify_webhook_timeout_seconds: float = 15.0
+    notify_webhook_disable_after_seconds: float = 5 * 24 * 3600
+    """An endpoint whose deliveries have failed for this long is disabled."""
+    notify_secret_overlap_seconds: float = 24 * 3600
+    """After a rotation, the old webhook secret keeps signing for this long."""
+    notify_allow_private_urls: bool = False
+    """Allow webhook and chat URLs on private or loopback addresses (tests, development)."""
+    notify_delivery_lease_seconds: float = 75.0
+    """A delivery claimed longer than this is taken to have lost its worker."""
+    notify_digest_hour: int = 9
+    """Local hour (in each person's time zone) at which the daily digest goes out."""
+    notify_web_base_url: str = "http://127.0.0.1:4000"
+    """Links in e-mails and chat messages point here."""
+    smtp_host: str | None = None
+    """SMTP server for e-mail; unset means no e-mail is sent (in-app and chat only)."""
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_start_tls: bool = False
+    smtp_sender: str = "Liaison <liaison@localhost>"
+
+    requests_minutes_due_hours: float = 24.0
+    """Minutes of a meeting are due this many hours after it ends (the handbook's 24 h)."""
+    requests_secondment_reminder_days: int = 14
+    """An event goes out this many days before a secondment ends."""
+    requests_slot_step_minutes: int = 30
+    """Meeting slot suggestions start on multiples of this many minutes (UTC)."""
+    requests_slot_max_days: int = 31
+    """The longest range ``suggestMeetingSlots`` searches."""
 
     host: str = "127.0.0.1"
     requests_port: int = 4001

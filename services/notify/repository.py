@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from services.notify.models import Notification, NotificationDraft, Urgency
+from services.notify.models import (
+    Notification,
+    NotificationDraft,
+    PersonalChannel,
+    Preferences,
+    QuietHours,
+    Urgency,
+)
 from shared.db import Connection
 from shared.ids import new_id
 
@@ -108,3 +115,130 @@ async def mark_all_read(conn: Connection, recipient_id: str) -> int:
         recipient_id,
     )
     return int(status.rsplit(" ", 1)[-1])  # "UPDATE <n>"
+
+
+# --- preferences ----------------------------------------------------------------------------
+
+
+def _preferences(row: Any) -> Preferences:
+    quiet = None
+    if row["quiet_start"] is not None and row["quiet_end"] is not None:
+        quiet = QuietHours(start=row["quiet_start"], end=row["quiet_end"])
+    return Preferences(
+        person_id=row["person_id"],
+        quiet_hours=quiet,
+        time_zone=row["time_zone"],
+        digest_for_informed=row["digest_for_informed"],
+        normal_channels=tuple(PersonalChannel(c) for c in row["normal_channels"]),
+        urgent_channels=tuple(PersonalChannel(c) for c in row["urgent_channels"]),
+        language=row["language"],
+    )
+
+
+async def get_preferences(conn: Connection, person_id: str) -> Preferences:
+    """A person's preferences, or the defaults if they never set any."""
+    row = await conn.fetchrow(
+        "SELECT * FROM notification_preferences WHERE person_id = $1", person_id
+    )
+    return _preferences(row) if row else Preferences(person_id=person_id)
+
+
+async def save_preferences(conn: Connection, prefs: Preferences) -> Preferences:
+    row = await conn.fetchrow(
+        """
+        INSERT INTO notification_preferences (person_id, quiet_start, quiet_end, time_zone,
+            digest_for_informed, normal_channels, urgent_channels, language)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (person_id) DO UPDATE SET quiet_start = EXCLUDED.quiet_start,
+            quiet_end = EXCLUDED.quiet_end, time_zone = EXCLUDED.time_zone,
+            digest_for_informed = EXCLUDED.digest_for_informed,
+            normal_channels = EXCLUDED.normal_channels,
+            urgent_channels = EXCLUDED.urgent_channels, language = EXCLUDED.language,
+            updated_at = now()
+        RETURNING *
+        """,
+        prefs.person_id,
+        prefs.quiet_hours.start if prefs.quiet_hours else None,
+        prefs.quiet_hours.end if prefs.quiet_hours else None,
+        prefs.time_zone,
+        prefs.digest_for_informed,
+        [c.value for c in prefs.normal_channels],
+        [c.value for c in prefs.urgent_channels],
+        prefs.language,
+    )
+    return _preferences(row)
+
+
+async def person_contact(conn: Connection, person_id: str) -> tuple[str, str, str] | None:
+    """(name, e-mail, time zone) of a person from the directory replica."""
+    row = await conn.fetchrow(
+        "SELECT name, email, time_zone FROM person_replicas WHERE id = $1", person_id
+    )
+    return (row["name"], row["email"], row["time_zone"]) if row else None
+
+
+async def person_contacts(
+    conn: Connection, person_ids: Sequence[str]
+) -> dict[str, tuple[str, str, str]]:
+    rows = await conn.fetch(
+        "SELECT id, name, email, time_zone FROM person_replicas WHERE id = ANY($1)",
+        list(person_ids),
+    )
+    return {r["id"]: (r["name"], r["email"], r["time_zone"]) for r in rows}
+
+
+async def person_departments(conn: Connection, person_ids: Sequence[str]) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT id, department_id FROM person_replicas WHERE id = ANY($1)", list(person_ids)
+    )
+    return {r["id"]: r["department_id"] for r in rows}
+
+
+# --- digests --------------------------------------------------------------------------------
+
+
+async def insert_digest_item(conn: Connection, draft: NotificationDraft) -> bool:
+    """Keep ``draft`` for the person's next digest; False if this event is already kept."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO digest_items (id, person_id, source_event_id, type, title, body, link)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (source_event_id, person_id) DO NOTHING
+        RETURNING true
+        """,
+        new_id(),
+        draft.recipient_id,
+        draft.source_event_id,
+        draft.type,
+        draft.title,
+        draft.body,
+        draft.link,
+    )
+    return bool(inserted)
+
+
+async def take_digest_items(
+    conn: Connection, person_id: str, digest_id: str
+) -> list[dict[str, Any]]:
+    """Assign every pending item of a person to ``digest_id``; returns them oldest first."""
+    rows = await conn.fetch(
+        """
+        UPDATE digest_items SET digest_id = $2
+         WHERE id IN (SELECT id FROM digest_items
+                       WHERE person_id = $1 AND digest_id IS NULL FOR UPDATE)
+        RETURNING id, type, title, body, link, source_event_id
+        """,
+        person_id,
+        digest_id,
+    )
+    return sorted((dict(r) for r in rows), key=lambda r: str(r["id"]))
+
+
+async def timer_pending(conn: Connection, kind: str, subject: str) -> bool:
+    """Whether an unfired timer ``kind``/``subject`` exists."""
+    found = await conn.fetchval(
+        "SELECT true FROM timers WHERE kind = $1 AND subject = $2 AND fired_at IS NULL",
+        kind,
+        subject,
+    )
+    return bool(found)

@@ -1,14 +1,20 @@
-"""The notify subgraph: the caller's inbox, read marks and live notifications."""
+"""The notify subgraph: inbox, preferences, chat groups, partner webhooks and events."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import time
 
 import strawberry
+from strawberry.tools import merge_types
 
 from services.notify import repository as repo
 from services.notify import service
-from services.notify.types import Notification, Person
+from services.notify.channels.schema import ChannelMutation, ChannelQuery
+from services.notify.models import PersonalChannel
+from services.notify.preferences import set_preferences
+from services.notify.types import Notification, NotificationPreferences, Person
+from services.notify.webhooks.schema import WebhookMutation, WebhookQuery, WebhookSubscription
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.pagination import Connection, build_connection, page_request
@@ -41,11 +47,48 @@ class MarkAllReadPayload:
     user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
 
 
+@strawberry.input(description="A daily window of local time.")
+class QuietHoursInput:
+    start: time = strawberry.field(description="Local start, e.g. 22:00.")
+    end: time = strawberry.field(description="Local end, e.g. 08:00 (may be the next day).")
+
+
+@strawberry.input(description="Channels per urgency; each list must include IN_APP.")
+class ChannelsByUrgencyInput:
+    normal: list[PersonalChannel] = strawberry.field(description="For NORMAL notifications.")
+    urgent: list[PersonalChannel] = strawberry.field(description="For URGENT notifications.")
+
+
+@strawberry.input(description="The caller's notification preferences (all of them).")
+class SetNotificationPreferencesInput:
+    quiet_hours: QuietHoursInput | None = strawberry.field(
+        default=None, description="Null: no quiet hours."
+    )
+    time_zone: str | None = strawberry.field(
+        default=None, description="IANA zone; null: the one in the directory."
+    )
+    digest_for_informed: bool = strawberry.field(
+        default=True, description="One daily digest where only Informed (I)."
+    )
+    channels_by_urgency: ChannelsByUrgencyInput | None = strawberry.field(
+        default=None, description="Null: IN_APP and EMAIL for both."
+    )
+    language: str = strawberry.field(default="zh", description="`zh` or `en`, for e-mail.")
+
+
+@strawberry.type(description="Result of `setNotificationPreferences`.")
+class SetNotificationPreferencesPayload:
+    preferences: NotificationPreferences | None = strawberry.field(
+        default=None, description="The preferences now in force."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
+
+
 # --- root types -----------------------------------------------------------------------------
 
 
 @strawberry.type
-class Query:
+class InboxQuery:
     @strawberry.field(description="The caller's notifications, newest first.")
     async def my_notifications(
         self,
@@ -74,9 +117,18 @@ class Query:
         async with info.context.runtime.pool.acquire() as conn:
             return await repo.count_notifications(conn, me, unread_only=True)
 
+    @strawberry.field(description="The caller's notification preferences (defaults if unset).")
+    async def notification_preferences(self, info: Info) -> NotificationPreferences:
+        me = info.context.principal.sub
+        async with info.context.runtime.pool.acquire() as conn:
+            return NotificationPreferences.from_model(await repo.get_preferences(conn, me))
+
+
+_BOTH = [PersonalChannel.IN_APP, PersonalChannel.EMAIL]
+
 
 @strawberry.type
-class Mutation:
+class InboxMutation:
     @strawberry.mutation(description="Mark some of the caller's notifications read.")
     async def mark_read(self, info: Info, input: MarkReadInput) -> MarkReadPayload:
         ctx = info.context
@@ -94,14 +146,45 @@ class Mutation:
         action = service.mark_all_read(ctx.runtime, ctx.principal)
         return await run_mutation(MarkAllReadPayload, "count", action)
 
+    @strawberry.mutation(
+        description="Set the caller's quiet hours, digest choice, channels and language."
+    )
+    async def set_notification_preferences(
+        self, info: Info, input: SetNotificationPreferencesInput
+    ) -> SetNotificationPreferencesPayload:
+        ctx = info.context
+        channels = input.channels_by_urgency
+        action = set_preferences(
+            ctx.runtime,
+            ctx.principal,
+            quiet_start=input.quiet_hours.start if input.quiet_hours else None,
+            quiet_end=input.quiet_hours.end if input.quiet_hours else None,
+            time_zone=input.time_zone,
+            digest_for_informed=input.digest_for_informed,
+            normal_channels=channels.normal if channels else _BOTH,
+            urgent_channels=channels.urgent if channels else _BOTH,
+            language=input.language,
+        )
+        return await run_mutation(
+            SetNotificationPreferencesPayload,
+            "preferences",
+            action,
+            NotificationPreferences.from_model,
+        )
+
 
 @strawberry.type
-class Subscription:
+class InboxSubscription:
     @strawberry.subscription(description="The caller's new notifications, as they are created.")
     async def notifications(self, info: Info) -> AsyncGenerator[Notification, None]:
         ctx = info.context
         async for notification in service.new_notifications(ctx.runtime, ctx.principal.sub):
             yield Notification.from_model(notification)
+
+
+Query = merge_types("Query", (InboxQuery, WebhookQuery, ChannelQuery))
+Mutation = merge_types("Mutation", (InboxMutation, WebhookMutation, ChannelMutation))
+Subscription = merge_types("Subscription", (InboxSubscription, WebhookSubscription))
 
 
 def create_schema(settings: Settings) -> strawberry.federation.Schema:

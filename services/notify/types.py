@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time
 
 import strawberry
 from strawberry.federation.schema_directives import Key
@@ -75,3 +75,48 @@ class Notification:
     @strawberry.field(description="The person it is addressed to.")
     def recipient(self) -> Person:
         return Person(id=strawberry.ID(self.recipient_id))
+
+
+strawberry.enum(models.PersonalChannel, description="How a person can be reached.")
+
+
+@strawberry.type(description="A daily window of local time in which nothing non-urgent is sent.")
+class QuietHours:
+    start: time = strawberry.field(description="Local start, e.g. 22:00.")
+    end: time = strawberry.field(description="Local end, e.g. 08:00 (may be the next day).")
+
+
+@strawberry.type(description="Channels used for each urgency.")
+class ChannelsByUrgency:
+    normal: list[models.PersonalChannel] = strawberry.field(description="For NORMAL notifications.")
+    urgent: list[models.PersonalChannel] = strawberry.field(description="For URGENT notifications.")
+
+
+@strawberry.type(description="How one person wants to be told.")
+class NotificationPreferences:
+    quiet_hours: QuietHours | None = strawberry.field(
+        description="Non-urgent e-mail waits until they end; urgent messages go through."
+    )
+    time_zone: str | None = strawberry.field(
+        description="IANA zone for quiet hours and the digest; null: the directory's."
+    )
+    digest_for_informed: bool = strawberry.field(
+        description="Where only Informed (I), get one daily digest instead of each message."
+    )
+    channels_by_urgency: ChannelsByUrgency = strawberry.field(
+        description="Channels per urgency; IN_APP (the inbox) is always one of them."
+    )
+    language: str = strawberry.field(description="`zh` or `en`, for e-mail.")
+
+    @classmethod
+    def from_model(cls, p: models.Preferences) -> NotificationPreferences:
+        quiet = p.quiet_hours
+        return cls(
+            quiet_hours=QuietHours(start=quiet.start, end=quiet.end) if quiet else None,
+            time_zone=p.time_zone,
+            digest_for_informed=p.digest_for_informed,
+            channels_by_urgency=ChannelsByUrgency(
+                normal=list(p.normal_channels), urgent=list(p.urgent_channels)
+            ),
+            language=p.language,
+        )

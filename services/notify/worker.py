@@ -1,14 +1,47 @@
-"""Background worker of the notify service: ``python -m services.notify.worker``."""
+"""Background worker of the notify service: ``python -m services.notify.worker``.
+
+It consumes every service's events (:mod:`services.notify.handlers`), runs one
+``send_delivery`` job per delivery attempt, and fires the delivery watchdogs and the daily
+digests (durable timers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from services.notify.app import MIGRATIONS
+from services.notify.delivery import jobs as delivery_jobs
+from services.notify.delivery.service import SEND_JOB, WATCHDOG_TIMER
+from services.notify.digests import send_digest
 from services.notify.handlers import EVENT_HANDLERS
-from shared.replicas import REPLICA_HANDLERS
+from services.notify.people import DIGEST_TIMER
+from shared.settings import Settings
+from shared.timer_firing import TimerHandler
 from shared.worker import run_worker, worker_settings
 
+TIMER_HANDLERS: dict[str, TimerHandler] = {
+    WATCHDOG_TIMER: delivery_jobs.on_watchdog,
+    DIGEST_TIMER: send_digest,
+}
 
-def settings() -> dict[str, object]:
+
+async def send_delivery(ctx: dict[str, Any], delivery_id: str) -> str:
+    """One attempt of one delivery (arq job ``send_delivery``)."""
+    return await delivery_jobs.send_delivery(ctx["runtime"], delivery_id)
+
+
+assert send_delivery.__name__ == SEND_JOB
+
+
+def settings(config: Settings | None = None) -> dict[str, object]:
     return worker_settings(
-        "notify", MIGRATIONS, event_handlers={**REPLICA_HANDLERS, **EVENT_HANDLERS}
+        "notify",
+        MIGRATIONS,
+        event_handlers=EVENT_HANDLERS,
+        timer_handlers=TIMER_HANDLERS,
+        # Failed attempts are recorded, not raised; only a job that runs early raises Retry.
+        jobs=[send_delivery],
+        settings=config,
     )
 
 

@@ -13,7 +13,6 @@ from shared.events.contracts.issues import IssueReported, IssueSlaBreached
 from shared.events.contracts.requests import DepartmentUpserted
 from shared.events.contracts.tasks import RaciEntry, TaskCreated
 from shared.events.envelope import EventEnvelope, new_event
-from shared.replicas import REPLICA_HANDLERS
 from tests.support import SubgraphClient
 
 # Department -> head; "legal" has no head.
@@ -24,7 +23,7 @@ class Events:
     """Hands events to notify's consumer (replica + routing handlers), as the worker would."""
 
     def __init__(self, api: SubgraphClient) -> None:
-        self.consumer = Consumer(api.runtime, {**REPLICA_HANDLERS, **EVENT_HANDLERS})
+        self.consumer = Consumer(api.runtime, EVENT_HANDLERS)
 
     async def handle(self, envelope: EventEnvelope) -> bool:
         return await self.consumer.handle(envelope)

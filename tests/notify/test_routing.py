@@ -26,7 +26,7 @@ async def outbox_subjects(api: SubgraphClient, type_: str) -> list[str]:
     return [r["envelope"]["subject"] for r in rows]
 
 
-async def test_task_created_notifies_each_responsible_and_accountable_person(
+async def test_task_created_notifies_raci_people_and_keeps_informed_for_the_digest(
     notify_api: SubgraphClient, events: Events
 ) -> None:
     raci = [
@@ -36,14 +36,17 @@ async def test_task_created_notifies_each_responsible_and_accountable_person(
         RaciEntry(role="R", department_id="rd"),  # department only: its head, chen
         RaciEntry(role="R", department_id="legal"),  # no head known: nobody
         RaciEntry(role="C", person_id="zhao"),
-        RaciEntry(role="I", department_id="ops"),
+        RaciEntry(role="I", department_id="ops"),  # only Informed: zhou's daily digest
     ]
     envelope = task_created("t1", raci)
     assert await events.handle(envelope)
 
     found = await notifications(notify_api)
-    assert [n["recipient_id"] for n in found] == ["chen", "sun", "wang"]
+    assert [n["recipient_id"] for n in found] == ["chen", "sun", "wang", "zhao"]
     by_person = {n["recipient_id"]: n for n in found}
+    assert "consulted" in by_person["zhao"]["body"]
+    digest = await notify_api.runtime.pool.fetch("SELECT person_id, title FROM digest_items")
+    assert [(d["person_id"], d["title"]) for d in digest] == [("zhou", "New task: Launch posters")]
     assert "responsible" in by_person["wang"]["body"]
     assert "accountable" in by_person["wang"]["body"]
     assert "accountable" in by_person["sun"]["body"]

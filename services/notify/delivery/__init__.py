@@ -1,0 +1,1 @@
+"""Deliveries: one arq job per message to one target, every attempt recorded, retries."""

@@ -1,0 +1,263 @@
+"""SQL of deliveries and their attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.notify.models import Delivery, DeliveryAttempt, DeliveryStatus, TargetKind
+from shared.db import Connection
+from shared.ids import new_id
+
+_COLUMNS = """id, event_id, event_type, target_kind, target_id, payload, status, attempts,
+    last_status_code, last_error, next_attempt_at, lease_expires_at, created_at, updated_at"""
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        **{
+            **dict(row),
+            "target_kind": TargetKind(row["target_kind"]),
+            "status": DeliveryStatus(row["status"]),
+        }
+    )
+
+
+async def insert_delivery(
+    conn: Connection,
+    event_id: str,
+    event_type: str,
+    target_kind: TargetKind,
+    target_id: str,
+    payload: dict[str, Any],
+    next_attempt_at: datetime,
+) -> Delivery | None:
+    """A new pending delivery; None if this event already has one for this target."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO deliveries
+            (id, event_id, event_type, target_kind, target_id, payload, next_attempt_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (event_id, target_kind, target_id) DO NOTHING
+        RETURNING {_COLUMNS}
+        """,
+        new_id(),
+        event_id,
+        event_type,
+        target_kind.value,
+        target_id,
+        payload,
+        next_attempt_at,
+    )
+    return _delivery(row) if row else None
+
+
+async def get_delivery(
+    conn: Connection, delivery_id: str, *, lock: bool = False
+) -> Delivery | None:
+    suffix = " FOR UPDATE" if lock else ""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM deliveries WHERE id = $1{suffix}", delivery_id
+    )
+    return _delivery(row) if row else None
+
+
+async def get_delivery_for(
+    conn: Connection, event_id: str, target_kind: TargetKind, target_id: str
+) -> Delivery | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM deliveries"
+        " WHERE event_id = $1 AND target_kind = $2 AND target_id = $3 FOR UPDATE",
+        event_id,
+        target_kind.value,
+        target_id,
+    )
+    return _delivery(row) if row else None
+
+
+async def deliveries_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Delivery]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM deliveries WHERE id = ANY($1)", list(ids))
+    return {r["id"]: _delivery(r) for r in rows}
+
+
+async def list_deliveries(
+    conn: Connection,
+    target_kind: TargetKind,
+    target_ids: Sequence[str],
+    *,
+    status: DeliveryStatus | None,
+    after_id: str | None,
+    limit: int,
+) -> list[Delivery]:
+    """Deliveries to some targets, newest first."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM deliveries
+         WHERE target_kind = $1 AND target_id = ANY($2)
+           AND ($3::text IS NULL OR status = $3)
+           AND ($4::text IS NULL OR id < $4)
+         ORDER BY id DESC LIMIT $5
+        """,
+        target_kind.value,
+        list(target_ids),
+        status.value if status else None,
+        after_id,
+        limit,
+    )
+    return [_delivery(r) for r in rows]
+
+
+async def count_deliveries(
+    conn: Connection,
+    target_kind: TargetKind,
+    target_ids: Sequence[str],
+    status: DeliveryStatus | None,
+) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM deliveries WHERE target_kind = $1 AND target_id = ANY($2)"
+        " AND ($3::text IS NULL OR status = $3)",
+        target_kind.value,
+        list(target_ids),
+        status.value if status else None,
+    )
+    return count
+
+
+async def claim(conn: Connection, delivery_id: str, lease: timedelta) -> Delivery | None:
+    """Take a due, idle delivery for one attempt: count it and start its lease."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE deliveries
+           SET attempts = attempts + 1, lease_expires_at = now() + $2, updated_at = now()
+         WHERE id = $1 AND status IN ('PENDING', 'FAILED') AND lease_expires_at IS NULL
+           AND next_attempt_at IS NOT NULL AND next_attempt_at <= now()
+        RETURNING {_COLUMNS}
+        """,
+        delivery_id,
+        lease,
+    )
+    if row is None:
+        return None
+    delivery = _delivery(row)
+    await conn.execute(
+        "INSERT INTO delivery_attempts (delivery_id, number) VALUES ($1, $2)",
+        delivery.id,
+        delivery.attempts,
+    )
+    return delivery
+
+
+async def finish_attempt(
+    conn: Connection,
+    delivery: Delivery,
+    *,
+    outcome: str,
+    status: DeliveryStatus,
+    status_code: int | None,
+    error: str | None,
+    next_attempt_at: datetime | None,
+) -> bool:
+    """Record the outcome of attempt ``delivery.attempts``; False if the lease was lost."""
+    row = await conn.fetchrow(
+        """
+        UPDATE deliveries
+           SET status = $3, last_status_code = $4, last_error = $5, next_attempt_at = $6,
+               lease_expires_at = NULL, updated_at = now()
+         WHERE id = $1 AND attempts = $2 AND lease_expires_at IS NOT NULL
+        RETURNING id
+        """,
+        delivery.id,
+        delivery.attempts,
+        status.value,
+        status_code,
+        error,
+        next_attempt_at,
+    )
+    if row is None:
+        return False
+    await conn.execute(
+        """
+        UPDATE delivery_attempts SET finished_at = now(), outcome = $3, status_code = $4,
+               error = $5
+         WHERE delivery_id = $1 AND number = $2
+        """,
+        delivery.id,
+        delivery.attempts,
+        outcome,
+        status_code,
+        error,
+    )
+    return True
+
+
+async def set_state(
+    conn: Connection,
+    delivery_id: str,
+    *,
+    status: DeliveryStatus,
+    next_attempt_at: datetime | None,
+    error: str | None = None,
+) -> Delivery:
+    """Move a delivery (not in flight) to ``status``; ``error`` replaces the last error."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE deliveries
+           SET status = $2, next_attempt_at = $3, last_error = coalesce($4, last_error),
+               lease_expires_at = NULL, updated_at = now()
+         WHERE id = $1
+        RETURNING {_COLUMNS}
+        """,
+        delivery_id,
+        status.value,
+        next_attempt_at,
+        error,
+    )
+    assert row is not None
+    return _delivery(row)
+
+
+async def close_open_attempt(conn: Connection, delivery: Delivery, error: str) -> None:
+    """The attempt whose worker vanished: its outcome is unknown."""
+    await conn.execute(
+        """
+        UPDATE delivery_attempts SET finished_at = now(), outcome = 'UNKNOWN', error = $3
+         WHERE delivery_id = $1 AND number = $2 AND finished_at IS NULL
+        """,
+        delivery.id,
+        delivery.attempts,
+        error,
+    )
+
+
+async def attempts_of(
+    conn: Connection, delivery_ids: Sequence[str]
+) -> dict[str, list[DeliveryAttempt]]:
+    rows = await conn.fetch(
+        "SELECT delivery_id, number, started_at, finished_at, outcome, status_code, error"
+        " FROM delivery_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, number",
+        list(delivery_ids),
+    )
+    found: dict[str, list[DeliveryAttempt]] = {i: [] for i in delivery_ids}
+    for row in rows:
+        found[row["delivery_id"]].append(DeliveryAttempt(**dict(row)))
+    return found
+
+
+async def stop_pending_for_target(
+    conn: Connection, target_kind: TargetKind, target_id: str, error: str
+) -> list[str]:
+    """Stop every delivery to a target that waits for an attempt; returns their ids."""
+    rows = await conn.fetch(
+        """
+        UPDATE deliveries SET status = 'FAILED', next_attempt_at = NULL, last_error = $3,
+               updated_at = now()
+         WHERE target_kind = $1 AND target_id = $2 AND lease_expires_at IS NULL
+           AND status IN ('PENDING', 'FAILED') AND next_attempt_at IS NOT NULL
+        RETURNING id
+        """,
+        target_kind.value,
+        target_id,
+        error,
+    )
+    return [r["id"] for r in rows]

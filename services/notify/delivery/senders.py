@@ -1,0 +1,156 @@
+"""Sending one attempt of a delivery: partner webhooks, chat robots and e-mail.
+
+:func:`prepare` runs inside the claiming transaction and reads what the target needs
+(endpoint secrets, channel URL); :func:`send` then talks to the outside world with no
+transaction open and reports an :class:`Outcome`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from services.notify.channels import repository as channels
+from services.notify.channels.formats import ChatMessage, build_request, response_error
+from services.notify.email.render import EmailContent
+from services.notify.email.smtp import build_message, send_email
+from services.notify.models import ChannelKind, Delivery, TargetKind, Urgency
+from services.notify.people import email_payload, link_url
+from services.notify.webhooks import repository as endpoints
+from services.notify.webhooks.signing import webhook_headers
+from services.notify.webhooks.urls import UrlRefused, check_url
+from shared.db import Connection
+from shared.settings import Settings
+
+_MAX_ERROR_CHARS = 500
+
+
+class Blocked(Exception):
+    """The target cannot take deliveries (disabled or gone); no attempt is made."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpSend:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    kind: ChannelKind | None  # None: a partner webhook
+
+
+@dataclass(frozen=True)
+class EmailSend:
+    payload: dict[str, Any]
+
+
+Prepared = HttpSend | EmailSend
+
+
+def _active_secrets(
+    secret: str, previous: str | None, expires: datetime | None, now: datetime
+) -> list[str]:
+    if previous and expires and expires > now:
+        return [secret, previous]
+    return [secret]
+
+
+async def prepare(
+    conn: Connection, settings: Settings, delivery: Delivery, now: datetime
+) -> Prepared:
+    if delivery.target_kind is TargetKind.WEBHOOK:
+        endpoint = await endpoints.get_endpoint(conn, delivery.target_id)
+        if endpoint is None or not endpoint.enabled:
+            raise Blocked("endpoint disabled")
+        body = orjson.dumps(delivery.payload)
+        secrets = _active_secrets(
+            endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_expires_at, now
+        )
+        # webhook-id is the event id: the same for every retry, replay and endpoint.
+        headers = webhook_headers(secrets, delivery.event_id, int(now.timestamp()), body)
+        return HttpSend(endpoint.url, headers, body, None)
+    if delivery.target_kind is TargetKind.CHANNEL:
+        found = (await channels.channels_by_ids(conn, [delivery.target_id])).get(delivery.target_id)
+        if found is None:
+            raise Blocked("channel removed")
+        payload = delivery.payload
+        message = ChatMessage(
+            channel_name=found.name,
+            title=payload["title"],
+            body=payload["body"],
+            link=link_url(settings, payload.get("link")),
+            urgency=Urgency(payload["urgency"]),
+            event_id=delivery.event_id,
+            event_type=delivery.event_type,
+        )
+        if found.kind is ChannelKind.EMAIL:
+            content = EmailContent(
+                name=found.name,
+                title=message.title,
+                body=message.body,
+                link=message.link,
+                urgent=message.urgency is Urgency.URGENT,
+            )
+            return EmailSend(
+                email_payload(
+                    settings,
+                    to=found.url.removeprefix("mailto:"),
+                    name=found.name,
+                    language="zh",
+                    content=content,
+                    message_id=f"<{delivery.event_id}.{found.id}@liaison>",
+                )
+            )
+        request = build_request(
+            found.kind, found.url, found.secret, message, int(now.timestamp() * 1000)
+        )
+        return HttpSend(request.url, request.headers, request.body, found.kind)
+    return EmailSend(delivery.payload)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
+
+
+async def send(settings: Settings, prepared: Prepared) -> Outcome:
+    """One attempt; never raises for the target's failures, only reports them."""
+    if isinstance(prepared, EmailSend):
+        try:
+            message = build_message(prepared.payload, settings.smtp_sender)
+            await send_email(settings, message)
+        except Exception as exc:  # any SMTP or network failure is this attempt's outcome
+            return Outcome(False, None, _short(f"{type(exc).__name__}: {exc}"))
+        return Outcome(True)
+    try:
+        await check_url(prepared.url, allow_private=settings.notify_allow_private_urls)
+    except UrlRefused as exc:
+        return Outcome(False, None, str(exc))
+    timeout = settings.notify_webhook_timeout_seconds
+    started = time.monotonic()
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            response = await client.post(
+                prepared.url, content=prepared.body, headers=prepared.headers
+            )
+    except httpx.TimeoutException:
+        return Outcome(False, None, f"no answer within {timeout:g} s")
+    except httpx.HTTPError as exc:
+        return Outcome(False, None, _short(f"{type(exc).__name__}: {exc}"))
+    if time.monotonic() - started > timeout:
+        return Outcome(False, response.status_code, f"answered after more than {timeout:g} s")
+    if prepared.kind is None:
+        ok = 200 <= response.status_code < 300
+        error = None if ok else _short(f"HTTP {response.status_code}: {response.text}")
+        return Outcome(ok, response.status_code, error)
+    problem = response_error(prepared.kind, response.status_code, response.content)
+    return Outcome(problem is None, response.status_code, problem and _short(problem))

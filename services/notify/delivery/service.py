@@ -1,0 +1,63 @@
+"""Creating and scheduling deliveries.
+
+Each attempt is one arq job (``send_delivery``) deferred to ``next_attempt_at`` and queued
+after commit. A durable timer (``notify.delivery``) is armed at the same time for
+``next_attempt_at`` plus the lease: if the job is lost (Redis flushed, enqueue failed) or its
+worker dies, the timer notices and puts things right (:mod:`services.notify.delivery.jobs`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.notify.delivery import repository as repo
+from services.notify.models import Delivery, TargetKind
+from shared.unit_of_work import UnitOfWork
+
+SEND_JOB = "send_delivery"
+WATCHDOG_TIMER = "notify.delivery"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def schedule(uow: UnitOfWork, delivery: Delivery) -> None:
+    """Queue the next attempt of ``delivery`` and arm its watchdog."""
+    due = delivery.next_attempt_at or now()
+    lease = timedelta(seconds=uow.runtime.settings.notify_delivery_lease_seconds)
+    timer = await uow.arm_timer(WATCHDOG_TIMER, delivery.id, due + lease)
+    # The timer row is new after a cancel and bumps its version on every arm, so the job id
+    # is never one arq still keeps a result for.
+    job_id = f"delivery:{delivery.id}:{timer.id}:{timer.version}"
+    runtime = uow.runtime
+
+    async def enqueue() -> None:
+        await runtime.redis.enqueue_job(
+            SEND_JOB,
+            delivery.id,
+            _job_id=job_id,
+            _defer_until=due,
+            _queue_name=runtime.queue_name,
+        )
+
+    uow.after_commit(enqueue)
+
+
+async def create(
+    uow: UnitOfWork,
+    event_id: str,
+    event_type: str,
+    target_kind: TargetKind,
+    target_id: str,
+    payload: dict[str, Any],
+    at: datetime | None = None,
+) -> Delivery | None:
+    """A delivery of one event to one target, scheduled; None if it already exists."""
+    delivery = await repo.insert_delivery(
+        uow.conn, event_id, event_type, target_kind, target_id, payload, at or now()
+    )
+    if delivery is not None:
+        await schedule(uow, delivery)
+    return delivery

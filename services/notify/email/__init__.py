@@ -1,0 +1,1 @@
+"""E-mail: Jinja2 templates in Chinese and English, iCalendar invites, SMTP sending."""

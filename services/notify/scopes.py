@@ -1,0 +1,55 @@
+"""Which events a caller may see: partners by the event types their token is scoped to,
+people by the departments an event concerns (PMO and ADMIN see everything).
+
+A partner token lists its scopes in the ``scopes`` claim: exact event types
+(``issues.issue.reported``), prefixes (``issues.*``) or ``*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from shared.auth import Principal, Role
+
+ALL = "*"
+
+
+def matches(patterns: Iterable[str], event_type: str) -> bool:
+    """Whether ``event_type`` is one of ``patterns`` (``*`` and ``prefix.*`` allowed)."""
+    for pattern in patterns:
+        if pattern in (ALL, event_type):
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+def covers(scopes: Sequence[str], pattern: str) -> bool:
+    """Whether every type ``pattern`` can match is inside ``scopes``."""
+    if pattern == ALL:
+        return ALL in scopes
+    if pattern.endswith(".*"):
+        return any(
+            s in (ALL, pattern) or (s.endswith(".*") and pattern.startswith(s[:-1])) for s in scopes
+        )
+    return matches(scopes, pattern)
+
+
+def token_scopes(principal: Principal) -> list[str]:
+    """Event types a caller's webhooks and stream may carry; [] if they may have none."""
+    if principal.has_role(Role.ADMIN, Role.PMO):
+        return [ALL]
+    if principal.has_role(Role.PARTNER):
+        claimed = principal.claims.get("scopes", [])
+        if isinstance(claimed, list):
+            return [str(s) for s in claimed]
+    return []
+
+
+def may_see_event(principal: Principal, event_type: str, departments: Sequence[str]) -> bool:
+    """Visibility of one event in the ``events`` stream."""
+    if principal.sees_everything:
+        return True
+    if principal.has_role(Role.PARTNER):
+        return matches(token_scopes(principal), event_type)
+    return bool(departments) and principal.belongs_to_any(departments)

@@ -1,0 +1,1 @@
+"""Partner webhooks (Standard Webhooks): endpoints, signing, fan-out, retries and replays."""

@@ -1,0 +1,65 @@
+"""Where Liaison may send HTTP: http(s) only, and no private or loopback addresses unless
+``LIAISON_NOTIFY_ALLOW_PRIVATE_URLS`` allows them (test servers, development).
+
+The check runs when a URL is registered and again before every send, because a host name
+can be re-pointed at an internal address after registration (DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+
+class UrlRefused(ValueError):
+    """The URL may not be used; the message says why."""
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return _is_public(address.ipv4_mapped)
+    return not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UrlRefused(f"host {host!r} does not resolve") from exc
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+async def check_url(
+    url: str, *, allow_private: bool, schemes: tuple[str, ...] = ("http", "https")
+) -> None:
+    """Raise :class:`UrlRefused` unless ``url`` is an allowed target."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UrlRefused(f"not a URL: {exc}") from exc
+    if parts.scheme not in schemes:
+        raise UrlRefused(f"the URL must use {' or '.join(schemes)}")
+    host = parts.hostname
+    if not host:
+        raise UrlRefused("the URL has no host")
+    if allow_private:
+        return
+    default_port = 443 if parts.scheme == "https" else 80
+    for address in await _addresses(host, port or default_port):
+        if not _is_public(address):
+            raise UrlRefused(f"{host} is a private, loopback or reserved address ({address})")
