@@ -17,8 +17,8 @@ ENV NODE_ENV=production \
 WORKDIR /gateway
 COPY --from=build /gateway/node_modules ./node_modules
 COPY gateway/package.json gateway/gateway.config.ts gateway/supergraph.graphql ./
-# the base image's unprivileged "node" user (uid 1000)
-USER 1000:1000
+# an unprivileged uid with no entry in /etc/passwd: it needs none, and owns no file here
+USER 10001:10001
 EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:4000/healthcheck').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
