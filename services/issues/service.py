@@ -1,22 +1,28 @@
-"""Use cases of the issues service: one transaction each, every change emits its event."""
+"""Reporting issues (by hand, or from a problem raised in a progress report) and keeping SLA
+deadlines in step with calendar and directory changes. One transaction each; every change
+emits its event. Moves of an issue after reporting are in :mod:`services.issues.lifecycle`.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from services.issues import repository as repo
-from services.issues.models import DEFAULT_RESPONSE_MINUTES, Issue, NewIssue, SlaMetric
+from services.issues.models import Issue, IssueAction, IssueStatus, NewIssue, Severity, SlaPolicy
+from services.issues.sla import clocks
+from services.issues.sla import repository as sla_repo
 from shared.auth import Principal
-from shared.events.contracts.issues import IssueReported, IssueSlaBreached
+from shared.events.contracts.issues import IssueReported
+from shared.events.contracts.requests import DepartmentUpserted, RegionUpserted
+from shared.events.contracts.tasks import ProblemRaised
+from shared.events.envelope import EventEnvelope
 from shared.graphql.errors import Problems
-from shared.replicas import RequestReplica, get_request
+from shared.replicas import REPLICA_HANDLERS, RequestReplica, get_request
 from shared.runtime import ServiceRuntime
-from shared.timers import TimerRow
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
 MAX_TITLE_LENGTH = 200
-SLA_CLOCK_TIMER = "sla.clock"
-"""Timer kind of an SLA clock's deadline; the timer's subject is the clock id."""
+SLA_CLOCK_TIMER = clocks.BREACH_TIMER
 
 
 # --- reporting ------------------------------------------------------------------------------
@@ -48,81 +54,153 @@ def _check_request(
         )
 
 
-async def report_issue(runtime: ServiceRuntime, principal: Principal, command: NewIssue) -> Issue:
-    """Log an issue against a request; the request's lead department must answer in 2 h."""
+def _reporting_department(
+    problems: Problems, principal: Principal, command: NewIssue, replica: RequestReplica | None
+) -> str | None:
+    """The department the reporter speaks for: given (one of theirs), else the first of
+    theirs that takes part in the request, else their first."""
+    chosen = command.reporting_department_id
+    if chosen is not None:
+        if chosen not in principal.departments and not principal.sees_everything:
+            problems.add(
+                "NOT_YOUR_DEPARTMENT",
+                "an issue is reported on behalf of one of the reporter's own departments",
+                "reportingDepartmentId",
+            )
+        return chosen
+    taking_part = [d for d in principal.departments if replica and d in replica.departments]
+    return next(iter(taking_part or principal.departments), None)
+
+
+async def report_issue(
+    runtime: ServiceRuntime, principal: Principal, command: NewIssue, now: datetime | None = None
+) -> Issue:
+    """Log an issue against a request; its SLA clocks start now."""
     problems = _check_issue_shape(command)
-    command = NewIssue(**{**command.__dict__, "title": command.title.strip()})
     async with unit_of_work(runtime) as uow:
         replica = await get_request(uow.conn, command.request_id)
         _check_request(problems, principal, command.request_id, replica)
+        department = _reporting_department(problems, principal, command, replica)
         problems.raise_if_any()
         assert replica is not None  # REQUEST_NOT_FOUND was raised above otherwise
-        code = await repo.next_issue_code(uow.conn, datetime.now(UTC).year)
-        issue = await repo.insert_issue(
-            uow.conn,
-            command,
-            code=code,
-            reporter_id=principal.sub,
-            lead_department_id=replica.lead_department_id,
+        command = NewIssue(
+            **{
+                **command.__dict__,
+                "title": command.title.strip(),
+                "reporting_department_id": department,
+            }
         )
-        await _start_response_clock(uow, issue)
-        await uow.emit(
-            "issues.issue.reported",
-            issue.id,
-            IssueReported(
-                id=issue.id,
-                code=issue.code,
-                request_id=issue.request_id,
-                title=issue.title,
-                severity=issue.severity.value,
-                urgent=issue.urgent,
-                lead_department_id=issue.lead_department_id,
-                reporter_id=issue.reporter_id,
-            ),
-            departments=list(replica.departments),
+        return await create_issue(
+            uow, command, replica, reporter_id=principal.sub, region=principal.region, now=now
         )
+
+
+async def create_issue(
+    uow: UnitOfWork,
+    command: NewIssue,
+    replica: RequestReplica,
+    *,
+    reporter_id: str,
+    region: str | None,
+    now: datetime | None,
+) -> Issue:
+    """Store the issue, start its clocks, write the first timeline entry and the event."""
+    now = now or datetime.now(UTC)
+    if region is None and command.reporting_department_id:
+        found = await repo.department_regions(uow.conn, [command.reporting_department_id])
+        region = found.get(command.reporting_department_id)
+    issue = await repo.insert_issue(
+        uow.conn,
+        command,
+        code=await repo.next_issue_code(uow.conn, now.year),
+        reporter_id=reporter_id,
+        lead_department_id=replica.lead_department_id,
+        reporting_region_id=region,
+        created_at=now,
+    )
+    await clocks.start_clocks(uow, issue, SlaPolicy.from_settings(uow.runtime.settings), now)
+    await repo.add_timeline(
+        uow.conn, issue.id, now, IssueAction.REPORTED, actor_id=reporter_id,
+        to_status=IssueStatus.REPORTED, note=issue.title,
+    )  # fmt: skip
+    await uow.emit(
+        "issues.issue.reported",
+        issue.id,
+        IssueReported(
+            id=issue.id,
+            code=issue.code,
+            request_id=issue.request_id,
+            title=issue.title,
+            severity=issue.severity.value,
+            urgent=issue.urgent,
+            lead_department_id=issue.lead_department_id,
+            reporter_id=issue.reporter_id,
+            task_id=issue.task_id,
+            source_problem_id=issue.source_problem_id,
+        ),
+        departments=list(replica.departments),
+    )
     return issue
 
 
-async def _start_response_clock(uow: UnitOfWork, issue: Issue) -> None:
-    """RESPONSE clock, 24x7 for now: due = reported_at + target (business hours come later)."""
-    due_at = issue.created_at + timedelta(minutes=DEFAULT_RESPONSE_MINUTES)
-    clock = await repo.insert_clock(
-        uow.conn,
-        issue_id=issue.id,
-        metric=SlaMetric.RESPONSE,
-        target_minutes=DEFAULT_RESPONSE_MINUTES,
-        started_at=issue.created_at,
-        due_at=due_at,
-    )
-    await uow.arm_timer(SLA_CLOCK_TIMER, clock.id, due_at)
+class RequestNotYetKnown(RuntimeError):
+    """The problem's request has not reached us yet; the event is retried later."""
 
 
-# --- timers ---------------------------------------------------------------------------------
-
-
-async def sla_clock_due(uow: UnitOfWork, timer: TimerRow) -> None:
-    """A clock's deadline passed: breach it if it is still running, and say so once.
-
-    The timer fires once per version; the state guard also covers a clock that was met or
-    paused after its timer was armed, and a timer re-armed for an already breached clock.
-    """
-    clock = await repo.breach_clock(uow.conn, timer.subject)
-    if clock is None:
+async def on_problem_raised(uow: UnitOfWork, event: EventEnvelope) -> None:
+    """``raiseProblemAsIssue`` in tasks: the problem becomes an issue, once."""
+    data = ProblemRaised.model_validate(event.data)
+    if await repo.issue_by_problem(uow.conn, data.problem_id) is not None:
         return
-    issue = (await repo.issues_by_ids(uow.conn, [clock.issue_id]))[clock.issue_id]
-    replica = await get_request(uow.conn, issue.request_id)
-    departments = list(replica.departments) if replica else [issue.lead_department_id]
-    assert clock.breached_at is not None  # just set by breach_clock
-    await uow.emit(
-        "issues.issue.sla_breached",
-        issue.id,
-        IssueSlaBreached(
-            issue_id=issue.id,
-            metric=clock.metric.value,
-            due_at=clock.due_at,
-            breached_at=clock.breached_at,
-            lead_department_id=issue.lead_department_id,
-        ),
-        departments=departments,
+    replica = await get_request(uow.conn, data.request_id)
+    if replica is None:
+        # Raising leaves the message pending; the consumer retries it after the request's
+        # own event has arrived (both come from the same stream, so that is soon).
+        raise RequestNotYetKnown(data.request_id)
+    severity = data.severity if data.severity in Severity.__members__ else Severity.MEDIUM
+    command = NewIssue(
+        request_id=data.request_id,
+        title=data.title.strip()[:MAX_TITLE_LENGTH] or "Problem from a progress report",
+        severity=Severity(severity),
+        task_id=data.task_id,
+        description=data.description,
+        impact=data.impact,
+        urgent=data.urgent,
+        attempted_measures=data.attempted_measures,
+        reporting_department_id=data.department_id,
+        source_problem_id=data.problem_id,
     )
+    await create_issue(uow, command, replica, reporter_id=data.reporter_id, region=None, now=None)
+
+
+# --- calendar and directory changes ---------------------------------------------------------
+
+
+async def _recompute(uow: UnitOfWork, issue_ids: list[str]) -> None:
+    now = datetime.now(UTC)
+    for issue_id in issue_ids:
+        issue = await repo.lock_issue(uow.conn, issue_id)
+        if issue is not None:
+            await clocks.recompute_clocks(uow, issue, now)
+
+
+async def on_region_upserted(uow: UnitOfWork, event: EventEnvelope) -> None:
+    """Keep the copy, then recount the running business-hours clocks of the region."""
+    await REPLICA_HANDLERS["requests.region.upserted"](uow, event)
+    region = RegionUpserted.model_validate(event.data).id
+    await _recompute(uow, await sla_repo.open_business_clock_issues(uow.conn, region_id=region))
+
+
+async def on_department_upserted(uow: UnitOfWork, event: EventEnvelope) -> None:
+    """Keep the copy; a department that moved region (or just became known) moves the
+    working hours its open issues count in."""
+    await REPLICA_HANDLERS["requests.department.upserted"](uow, event)
+    department = DepartmentUpserted.model_validate(event.data)
+    affected = await sla_repo.open_business_clock_issues(uow.conn, department_id=department.id)
+    rows = await uow.conn.fetch(
+        "SELECT DISTINCT issue_id FROM sla_clocks WHERE issue_id = ANY($1)"
+        " AND region_id IS DISTINCT FROM $2",
+        affected,
+        department.region_id,
+    )
+    await _recompute(uow, [r["issue_id"] for r in rows])

@@ -15,6 +15,8 @@ from strawberry.federation.types import FieldSet
 
 from services.issues import models
 from services.issues import repository as repo
+from services.issues.sla import repository as sla_repo
+from services.issues.sla.arithmetic import time_calendar
 from shared.graphql.context import Info
 from shared.replicas import load_requests
 from shared.runtime import ServiceRuntime
@@ -24,6 +26,13 @@ strawberry.enum(models.Severity, description="How badly an issue hurts the colla
 strawberry.enum(models.IssueStatus, description="Where an issue is in its lifecycle.")
 strawberry.enum(models.SlaMetric, description="What an SLA clock times: the answer or the plan.")
 strawberry.enum(models.SlaClockState, description="Whether an SLA clock runs, waits or ended.")
+strawberry.enum(
+    models.SlaCalendar,
+    description="What an SLA clock counts: every minute, or the responsible region's working"
+    " hours (weekly hours, public holidays, make-up workdays).",
+)
+strawberry.enum(models.IssueAction, description="What a timeline entry records.")
+strawberry.enum(models.ReportGrouping, description="How `slaReport` groups issues.")
 
 # Stubs only name an entity; the requests subgraph resolves every other field.
 _STUB_KEY = Key(fields=FieldSet("id"), resolvable=False)
@@ -46,10 +55,33 @@ async def load_issues_of_requests(
     return [found.get(i, []) for i in ids]
 
 
+async def load_issues_of_tasks(
+    runtime: ServiceRuntime, ids: Sequence[str]
+) -> list[list[models.Issue]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.issues_by_task_ids(conn, ids)
+    return [found.get(i, []) for i in ids]
+
+
 async def load_clocks(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.SlaClock]]:
     async with runtime.pool.acquire() as conn:
-        found = await repo.clocks_by_issue_ids(conn, ids)
+        found = await sla_repo.clocks_by_issue_ids(conn, ids)
     return [found.get(i, []) for i in ids]
+
+
+async def load_timelines(
+    runtime: ServiceRuntime, ids: Sequence[str]
+) -> list[list[models.TimelineEntry]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.timelines_by_issue_ids(conn, ids)
+    return [found.get(i, []) for i in ids]
+
+
+async def load_region_calendars(runtime: ServiceRuntime, ids: Sequence[str]) -> list[object]:
+    """Stored calendar of each region (None until its event arrives)."""
+    async with runtime.pool.acquire() as conn:
+        found = await sla_repo.region_calendars(conn, ids)
+    return [found.get(i) for i in ids]
 
 
 async def may_see_request(info: Info, request_id: str) -> bool:
@@ -74,6 +106,28 @@ class Department:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
 
 
+@strawberry.federation.type(keys=[_STUB_KEY], description="A region with its work calendar.")
+class Region:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+
+
+@strawberry.federation.type(keys=["id"], description="A task of a request (tasks subgraph).")
+class Task:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Task:
+        return cls(id=id)
+
+    @strawberry.field(
+        description="Issues raised on the task that the caller may see, newest first."
+    )
+    async def issues(self, info: Info) -> list[Issue]:
+        found = await info.context.loader(load_issues_of_tasks).load(self.id)
+        visible = [i for i in found if await may_see_request(info, i.request_id)]
+        return [Issue.from_model(i) for i in visible]
+
+
 @strawberry.federation.type(
     keys=["id"], description="A cross-department collaboration request (handbook template 1)."
 )
@@ -95,16 +149,24 @@ class CollabRequest:
 # --- issues ---------------------------------------------------------------------------------
 
 
-@strawberry.type(description="A deadline on one metric of an issue (24x7 minutes for now).")
+@strawberry.type(description="A deadline on one metric of an issue.")
 class SlaClock:
     metric: models.SlaMetric = strawberry.field(description="What the clock times.")
-    target_minutes: int = strawberry.field(description="Time allowed, in minutes.")
+    target_minutes: int = strawberry.field(
+        description="Minutes allowed, counted in `calendar` (working minutes for business hours)."
+    )
+    calendar: models.SlaCalendar = strawberry.field(description="Which minutes count.")
     started_at: datetime = strawberry.field(description="When the clock started.")
     due_at: datetime = strawberry.field(
-        description="The deadline, moved out by any time spent paused."
+        description="The deadline, moved out by any working time spent paused."
     )
-    paused_minutes: int = strawberry.field(description="Minutes spent paused so far.")
-    met_at: datetime | None = strawberry.field(description="When the target was met, if it was.")
+    paused_minutes: int = strawberry.field(
+        description="Minutes of the calendar that passed while paused (how far `dueAt` moved)."
+    )
+    paused_at: datetime | None = strawberry.field(description="Since when it is paused, if it is.")
+    met_at: datetime | None = strawberry.field(
+        description="When the awaited step (acknowledgement or plan) happened, on time or late."
+    )
     breached_at: datetime | None = strawberry.field(
         description="When the deadline was found missed, if it was."
     )
@@ -116,21 +178,60 @@ class SlaClock:
         return cls(
             metric=clock.metric,
             target_minutes=clock.target_minutes,
+            calendar=clock.calendar,
             started_at=clock.started_at,
             due_at=clock.due_at,
             paused_minutes=clock.paused_minutes,
+            paused_at=clock.paused_at,
             met_at=clock.met_at,
             breached_at=clock.breached_at,
             state=clock.state,
             model=clock,
         )
 
+    @strawberry.field(description="Whose working hours count; null for 24x7 clocks.")
+    def region(self) -> Region | None:
+        if self.calendar is models.SlaCalendar.AROUND_THE_CLOCK or not self.model.region_id:
+            return None
+        return Region(id=strawberry.ID(self.model.region_id))
+
     @strawberry.field(
-        description="Whole minutes left before `dueAt`, counted to now (or to when the clock"
-        " was met or paused). Negative once the deadline has passed: how far over it is."
+        description="Whole minutes of `calendar` left, counted to now (or to when the step"
+        " happened or the clock paused). Negative once the deadline has passed: how far over."
     )
-    def remaining_minutes(self) -> int:
-        return self.model.remaining_minutes(datetime.now(UTC))
+    async def remaining_minutes(self, info: Info) -> int:
+        stored = None
+        if self.model.region_id and self.calendar is models.SlaCalendar.BUSINESS_HOURS:
+            stored = await info.context.loader(load_region_calendars).load(self.model.region_id)
+        calendar = time_calendar(self.calendar, stored)
+        return self.model.remaining_minutes(calendar, datetime.now(UTC))
+
+
+@strawberry.type(description="One change of an issue: what, who and when.")
+class TimelineEntry:
+    at: datetime = strawberry.field(description="When it happened.")
+    action: models.IssueAction = strawberry.field(description="What happened.")
+    from_status: models.IssueStatus | None = strawberry.field(
+        description="Status before, for moves."
+    )
+    to_status: models.IssueStatus | None = strawberry.field(description="Status after, for moves.")
+    note: str = strawberry.field(description="Comment, reason or details of the change.")
+    actor_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="Who did it; null for the system (SLA timers, calendars).")
+    def actor(self) -> Person | None:
+        return Person(id=strawberry.ID(self.actor_id)) if self.actor_id else None
+
+    @classmethod
+    def from_model(cls, entry: models.TimelineEntry) -> TimelineEntry:
+        return cls(
+            at=entry.at,
+            action=entry.action,
+            from_status=entry.from_status,
+            to_status=entry.to_status,
+            note=entry.note,
+            actor_id=entry.actor_id,
+        )
 
 
 @strawberry.federation.type(keys=["id"], description="A problem raised on a request (template 5).")
@@ -146,11 +247,17 @@ class Issue:
     )
     status: models.IssueStatus = strawberry.field(description="Lifecycle status.")
     attempted_measures: str = strawberry.field(description="What was tried before reporting.")
+    plan: str = strawberry.field(description="The responsible department's plan; empty before.")
+    resolution: str = strawberry.field(description="How it was resolved; empty before.")
+    escalation_level: int = strawberry.field(
+        description="0 none; 1 responsible department's head; 2 lead department's head; 3 PMO."
+    )
+    source_problem_id: strawberry.ID | None = strawberry.field(
+        description="The progress-report problem it was raised from, if any."
+    )
     created_at: datetime = strawberry.field(description="When the issue was reported.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
-    request_id: strawberry.Private[str]
-    reporter_id: strawberry.Private[str]
-    lead_department_id: strawberry.Private[str]
+    model: strawberry.Private[models.Issue]
 
     @classmethod
     def from_model(cls, issue: models.Issue) -> Issue:
@@ -164,11 +271,15 @@ class Issue:
             urgent=issue.urgent,
             status=issue.status,
             attempted_measures=issue.attempted_measures,
+            plan=issue.plan,
+            resolution=issue.resolution,
+            escalation_level=issue.escalation_level,
+            source_problem_id=(
+                strawberry.ID(issue.source_problem_id) if issue.source_problem_id else None
+            ),
             created_at=issue.created_at,
             updated_at=issue.updated_at,
-            request_id=issue.request_id,
-            reporter_id=issue.reporter_id,
-            lead_department_id=issue.lead_department_id,
+            model=issue,
         )
 
     @classmethod
@@ -177,20 +288,114 @@ class Issue:
 
     @strawberry.field(description="Who reported it; null if the directory does not know them.")
     def reporter(self) -> Person | None:
-        return Person(id=strawberry.ID(self.reporter_id))
+        return Person(id=strawberry.ID(self.model.reporter_id))
 
-    @strawberry.field(description="The request's lead department, which must answer.")
+    @strawberry.field(description="The department the reporter spoke for, if known.")
+    def reporting_department(self) -> Department | None:
+        found = self.model.reporting_department_id
+        return Department(id=strawberry.ID(found)) if found else None
+
+    @strawberry.field(description="The region it was reported from, if known.")
+    def region(self) -> Region | None:
+        found = self.model.reporting_region_id
+        return Region(id=strawberry.ID(found)) if found else None
+
+    @strawberry.field(description="The request's lead department: acknowledges and verifies.")
     def lead_department(self) -> Department:
-        return Department(id=strawberry.ID(self.lead_department_id))
+        return Department(id=strawberry.ID(self.model.lead_department_id))
+
+    @strawberry.field(
+        description="The department that plans and resolves (the lead until one is named)."
+    )
+    def responsible_department(self) -> Department:
+        return Department(id=strawberry.ID(self.model.responsible_department_id))
+
+    @strawberry.field(description="The person in the responsible department who owns it.")
+    def owner(self) -> Person | None:
+        return Person(id=strawberry.ID(self.model.owner_id)) if self.model.owner_id else None
 
     @strawberry.field(description="The request the issue was raised on; null if not visible.")
     def request(self) -> CollabRequest | None:
-        return CollabRequest(id=strawberry.ID(self.request_id))
+        return CollabRequest(id=strawberry.ID(self.model.request_id))
+
+    @strawberry.field(description="The task it blocks, if any.")
+    def task(self) -> Task | None:
+        return Task(id=strawberry.ID(self.model.task_id)) if self.model.task_id else None
 
     @strawberry.field(description="SLA clocks of the issue, RESPONSE first.")
     async def sla_clocks(self, info: Info) -> list[SlaClock]:
         clocks = await info.context.loader(load_clocks).load(self.id)
         return [SlaClock.from_model(c) for c in clocks]
+
+    @strawberry.field(description="Every change of the issue, oldest first.")
+    async def timeline(self, info: Info) -> list[TimelineEntry]:
+        entries = await info.context.loader(load_timelines).load(self.id)
+        return [TimelineEntry.from_model(e) for e in entries]
+
+
+@strawberry.type(description="The SLA policy new issues are timed by.")
+class SlaPolicy:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    name: str = strawberry.field(description="Name of the policy.")
+    response_minutes: int = strawberry.field(description="Minutes to acknowledge (RESPONSE).")
+    plan_minutes: int = strawberry.field(description="Minutes to propose a plan (PLAN).")
+    urgent_plan_minutes: int = strawberry.field(description="PLAN minutes for urgent issues.")
+    business_hours: bool = strawberry.field(
+        description="Clocks count the responsible region's working hours (else 24x7)."
+    )
+    urgent_business_hours: bool = strawberry.field(
+        description="Urgent issues count working hours too (by default they count 24x7)."
+    )
+    warn_at_percents: list[int] = strawberry.field(
+        description="Percentages of a target at which a warning goes out."
+    )
+    escalation_step_minutes: list[int] = strawberry.field(
+        description="Clock minutes from level 1 to 2 and from 2 to 3 while a step is late."
+    )
+
+    @classmethod
+    def from_model(cls, policy: models.SlaPolicy) -> SlaPolicy:
+        return cls(
+            id=strawberry.ID(policy.id),
+            name=policy.name,
+            response_minutes=policy.response_minutes,
+            plan_minutes=policy.plan_minutes,
+            urgent_plan_minutes=policy.urgent_plan_minutes,
+            business_hours=policy.business_hours,
+            urgent_business_hours=policy.urgent_business_hours,
+            warn_at_percents=list(policy.warn_at_percents),
+            escalation_step_minutes=list(policy.escalation_step_minutes),
+        )
+
+
+@strawberry.type(description="SLA compliance of one department or region.")
+class SlaReportRow:
+    key: strawberry.ID = strawberry.field(
+        description="Department or region id (empty when the region is not known yet)."
+    )
+    issue_count: int = strawberry.field(description="Issues reported in the period.")
+    response_met_percent: float | None = strawberry.field(
+        description="Share of ended RESPONSE clocks that were met; null if none ended."
+    )
+    plan_met_percent: float | None = strawberry.field(
+        description="Share of ended PLAN clocks that were met; null if none ended."
+    )
+    mean_minutes_to_acknowledge: float | None = strawberry.field(
+        description="Mean clock minutes from report to acknowledgement (pauses excluded)."
+    )
+    p90_minutes_to_acknowledge: float | None = strawberry.field(
+        description="90th percentile of the clock minutes to acknowledgement."
+    )
+    mean_minutes_to_plan: float | None = strawberry.field(
+        description="Mean clock minutes from report to the proposed plan (pauses excluded)."
+    )
+    p90_minutes_to_plan: float | None = strawberry.field(
+        description="90th percentile of the clock minutes to the proposed plan."
+    )
+
+    @classmethod
+    def from_model(cls, row: models.SlaReportRow) -> SlaReportRow:
+        return cls(**{**row.__dict__, "key": strawberry.ID(row.key)})
 
 
 async def visible_issue(info: Info, issue_id: str) -> Issue | None:

@@ -1,16 +1,32 @@
-"""Background worker of the issues service: ``python -m services.issues.worker``."""
+"""Background worker of the issues service: ``python -m services.issues.worker``.
+
+Events: the directory and request copies, calendar and department changes (which recount
+running clocks) and problems raised from progress reports. Timers: SLA warnings and
+breaches, automatic escalation levels and deferred escalation messages.
+"""
 
 from collections.abc import Mapping
 
 from services.issues import service
 from services.issues.app import MIGRATIONS
+from services.issues.sla import alerts, escalation
 from shared.events.consumer import EventHandler
 from shared.replicas import REPLICA_HANDLERS
 from shared.timer_firing import TimerHandler
 from shared.worker import run_worker, worker_settings
 
-EVENT_HANDLERS: Mapping[str, EventHandler] = REPLICA_HANDLERS
-TIMER_HANDLERS: Mapping[str, TimerHandler] = {service.SLA_CLOCK_TIMER: service.sla_clock_due}
+EVENT_HANDLERS: Mapping[str, EventHandler] = {
+    **REPLICA_HANDLERS,
+    "requests.region.upserted": service.on_region_upserted,
+    "requests.department.upserted": service.on_department_upserted,
+    "tasks.problem.raised": service.on_problem_raised,
+}
+TIMER_HANDLERS: Mapping[str, TimerHandler] = {
+    alerts.BREACH_TIMER: alerts.breach_due,
+    alerts.WARNING_TIMER: alerts.warning_due,
+    escalation.ESCALATION_TIMER: escalation.escalation_due,
+    escalation.NOTICE_TIMER: escalation.notice_due,
+}
 
 
 def settings() -> dict[str, object]:

@@ -23,8 +23,8 @@ mutation($input: ReportIssueInput!) {
   reportIssue(input: $input) {
     issue { id code status severity urgent title attemptedMeasures createdAt
             reporter { id } leadDepartment { id } request { id }
-            slaClocks { metric targetMinutes startedAt dueAt pausedMinutes metAt breachedAt
-                        state remainingMinutes } }
+            slaClocks { metric targetMinutes calendar startedAt dueAt pausedMinutes metAt
+                        breachedAt state remainingMinutes } }
     userErrors { field message code }
   }
 }

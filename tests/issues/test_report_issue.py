@@ -33,24 +33,45 @@ async def test_report_stores_issue_and_clock_arms_timer_and_emits_event(
     assert issue["request"] == {"id": "cr1"}
     assert issue["attemptedMeasures"] == "called the broker twice"
 
-    [clock] = issue["slaClocks"]
-    assert (clock["metric"], clock["state"], clock["targetMinutes"]) == ("RESPONSE", "RUNNING", 120)
+    response, plan = issue["slaClocks"]
+    assert (response["metric"], response["state"], response["targetMinutes"]) == (
+        "RESPONSE",
+        "RUNNING",
+        120,
+    )
+    # Urgent: the green channel's plan is due within 2 hours, counted 24x7.
+    assert (plan["metric"], plan["targetMinutes"], plan["calendar"]) == (
+        "PLAN",
+        120,
+        "AROUND_THE_CLOCK",
+    )
     started, due = (
-        datetime.fromisoformat(clock["startedAt"]),
-        datetime.fromisoformat(clock["dueAt"]),
+        datetime.fromisoformat(response["startedAt"]),
+        datetime.fromisoformat(response["dueAt"]),
     )
     assert started == datetime.fromisoformat(issue["createdAt"])
     assert due - started == timedelta(minutes=120)
-    assert (clock["pausedMinutes"], clock["metAt"], clock["breachedAt"]) == (0, None, None)
-    assert 118 <= clock["remainingMinutes"] <= 120
+    assert (response["pausedMinutes"], response["metAt"], response["breachedAt"]) == (0, None, None)
+    assert 118 <= response["remainingMinutes"] <= 120
 
     pool = issues.runtime.pool
-    clock_id = await pool.fetchval("SELECT id FROM sla_clocks WHERE issue_id = $1", issue["id"])
+    clock_id = await pool.fetchval(
+        "SELECT id FROM sla_clocks WHERE issue_id = $1 AND metric = 'RESPONSE'", issue["id"]
+    )
     timer = await pool.fetchrow(
         "SELECT kind, due_at, fired_at FROM timers WHERE subject = $1", clock_id
     )
     assert timer is not None
     assert (timer["kind"], timer["due_at"], timer["fired_at"]) == ("sla.clock", due, None)
+    warnings = await pool.fetch(
+        "SELECT subject, due_at FROM timers WHERE kind = 'sla.warning' AND subject LIKE $1"
+        " ORDER BY due_at",
+        f"{clock_id}:%",
+    )
+    assert [(w["subject"], w["due_at"] - started) for w in warnings] == [
+        (f"{clock_id}:50", timedelta(minutes=60)),
+        (f"{clock_id}:75", timedelta(minutes=90)),
+    ]
 
     envelope = await pool.fetchval(
         "SELECT envelope FROM outbox WHERE event_type = 'issues.issue.reported'"
@@ -87,7 +108,7 @@ async def test_refusals_store_nothing(
     assert payload["issue"] is None
     assert [(e["field"], e["code"]) for e in payload["userErrors"]] == expected
     pool = issues.runtime.pool
-    for table in ("issues", "sla_clocks", "timers", "issue_code_counters"):
+    for table in ("issues", "sla_clocks", "timers", "issue_code_counters", "issue_timeline"):
         assert await pool.fetchval(f"SELECT count(*) FROM {table}") == 0, table
     assert await outbox_types(issues) == before
 

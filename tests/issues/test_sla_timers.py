@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.issues.models import SlaClock, SlaClockState, SlaMetric
+from shared.calendars import AroundTheClock
 from services.issues.worker import TIMER_HANDLERS
 from shared.timer_firing import fire_timer, sweep
 from shared.unit_of_work import unit_of_work
@@ -15,12 +16,21 @@ from tests.support import SubgraphClient
 
 
 async def overdue_timer(api: SubgraphClient, issue_id: str) -> tuple[str, int]:
-    """Move the clock's timer into the past (the clock itself keeps its deadline)."""
+    """Move the RESPONSE clock and its breach timer three hours into the past."""
+    await api.runtime.pool.execute(
+        """
+        UPDATE sla_clocks SET started_at = started_at - interval '3 hours',
+               segment_started_at = segment_started_at - interval '3 hours',
+               due_at = due_at - interval '3 hours'
+         WHERE issue_id = $1 AND metric = 'RESPONSE'
+        """,
+        issue_id,
+    )
     record = await api.runtime.pool.fetchrow(
         """
-        UPDATE timers SET due_at = now() - interval '1 minute'
+        UPDATE timers SET due_at = due_at - interval '3 hours'
          WHERE kind = 'sla.clock'
-           AND subject = (SELECT id FROM sla_clocks WHERE issue_id = $1)
+           AND subject = (SELECT id FROM sla_clocks WHERE issue_id = $1 AND metric = 'RESPONSE')
         RETURNING id, version
         """,
         issue_id,
@@ -31,7 +41,9 @@ async def overdue_timer(api: SubgraphClient, issue_id: str) -> tuple[str, int]:
 
 async def clock_row(api: SubgraphClient, issue_id: str) -> Any:
     return await api.runtime.pool.fetchrow(
-        "SELECT state, breached_at, due_at FROM sla_clocks WHERE issue_id = $1", issue_id
+        "SELECT state, breached_at, due_at FROM sla_clocks WHERE issue_id = $1"
+        " AND metric = 'RESPONSE'",
+        issue_id,
     )
 
 
@@ -89,7 +101,7 @@ async def test_rearmed_timer_of_a_breached_clock_emits_nothing_more(issues: Subg
     timer_id, version = await overdue_timer(issues, issue["id"])
     await fire_timer(issues.runtime, TIMER_HANDLERS, timer_id, version)
     clock_id = await issues.runtime.pool.fetchval(
-        "SELECT id FROM sla_clocks WHERE issue_id = $1", issue["id"]
+        "SELECT id FROM sla_clocks WHERE issue_id = $1 AND metric = 'RESPONSE'", issue["id"]
     )
     async with unit_of_work(issues.runtime) as uow:
         rearmed = await uow.arm_timer(
@@ -104,14 +116,19 @@ async def test_breached_clock_reads_as_breached(issues: SubgraphClient) -> None:
     issue = await report(issues)
     await overdue_timer(issues, issue["id"])
     await sweep(issues.runtime, TIMER_HANDLERS)
-    query = "query($id: ID!) { issue(id: $id) { slaClocks { state breachedAt } } }"
+    query = """query($id: ID!) { issue(id: $id) { escalationLevel
+                  slaClocks { metric state breachedAt remainingMinutes } } }"""
     data = await issues.execute(query, {"id": issue["id"]})
-    [clock] = data["issue"]["slaClocks"]
-    assert clock["state"] == "BREACHED"
-    assert clock["breachedAt"]
+    response, plan = data["issue"]["slaClocks"]
+    assert (response["metric"], response["state"]) == ("RESPONSE", "BREACHED")
+    assert response["breachedAt"]
+    assert -62 <= response["remainingMinutes"] <= -59  # an hour over its 2 hours
+    assert (plan["metric"], plan["state"]) == ("PLAN", "RUNNING")
+    assert data["issue"]["escalationLevel"] == 1
 
 
 def _clock(**changes: Any) -> SlaClock:
+    """A 24x7 RESPONSE clock started Monday 2 March 2026, 09:00 UTC."""
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     base: dict[str, Any] = {
         "id": "c",
@@ -131,9 +148,14 @@ def _clock(**changes: Any) -> SlaClock:
 
 def test_remaining_minutes_is_signed_and_stops_with_the_clock() -> None:
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    assert _clock().remaining_minutes(start + timedelta(minutes=30, seconds=20)) == 89
-    assert _clock().remaining_minutes(start + timedelta(minutes=120)) == 0
-    assert _clock().remaining_minutes(start + timedelta(minutes=120, seconds=1)) == -1
-    assert _clock().remaining_minutes(start + timedelta(hours=5)) == -180
-    met = _clock(met_at=start + timedelta(minutes=100), state=SlaClockState.MET)
-    assert met.remaining_minutes(start + timedelta(days=3)) == 20
+    always = AroundTheClock()
+    assert _clock().remaining_minutes(always, start + timedelta(minutes=30, seconds=20)) == 89
+    assert _clock().remaining_minutes(always, start + timedelta(minutes=120)) == 0
+    assert _clock().remaining_minutes(always, start + timedelta(minutes=120, seconds=1)) == -1
+    assert _clock().remaining_minutes(always, start + timedelta(hours=5)) == -180
+    met = _clock(
+        met_at=start + timedelta(minutes=100), elapsed_minutes=100.0, state=SlaClockState.MET
+    )
+    assert met.remaining_minutes(always, start + timedelta(days=3)) == 20
+    paused = _clock(consumed_minutes=30.0, paused_at=start, state=SlaClockState.PAUSED)
+    assert paused.remaining_minutes(always, start + timedelta(days=3)) == 90

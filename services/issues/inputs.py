@@ -1,0 +1,165 @@
+"""GraphQL inputs and payloads of the issues subgraph's mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from services.issues import models
+from services.issues.types import Issue
+from shared.graphql.errors import UserError
+
+
+@strawberry.input(description="A problem to log against a request (handbook template 5).")
+class ReportIssueInput:
+    request_id: strawberry.ID = strawberry.field(description="The request it concerns.")
+    title: str = strawberry.field(description="Short statement of the problem (1-200 chars).")
+    severity: models.Severity = strawberry.field(description="How badly it hurts.")
+    task_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The task it blocks, if any."
+    )
+    description: str = strawberry.field(default="", description="What happened, in detail.")
+    impact: str = strawberry.field(default="", description="What it affects and how badly.")
+    urgent: bool = strawberry.field(
+        default=False, description="Green channel: the plan is due within 2 hours."
+    )
+    attempted_measures: str = strawberry.field(
+        default="", description="What was tried before reporting."
+    )
+    reporting_department_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The reporter's department it is reported for (default: the first of"
+        " theirs that takes part in the request).",
+    )
+
+    def to_command(self) -> models.NewIssue:
+        return models.NewIssue(
+            request_id=self.request_id,
+            title=self.title,
+            severity=self.severity,
+            task_id=self.task_id,
+            description=self.description,
+            impact=self.impact,
+            urgent=self.urgent,
+            attempted_measures=self.attempted_measures,
+            reporting_department_id=self.reporting_department_id,
+        )
+
+
+@strawberry.input(description="The lead department takes the issue on (stops RESPONSE).")
+class AcknowledgeIssueInput:
+    issue_id: strawberry.ID = strawberry.field(description="The issue.")
+    responsible_department_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Department that will plan and resolve (default: the lead)."
+    )
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Person of the responsible department who owns it."
+    )
+    comment: str = strawberry.field(default="", description="Note for the timeline.")
+
+    def to_move(self) -> models.Move:
+        return models.Move(
+            issue_id=self.issue_id,
+            comment=self.comment,
+            responsible_department_id=self.responsible_department_id,
+            owner_id=self.owner_id,
+        )
+
+
+@strawberry.input(description="The responsible department's plan (stops PLAN).")
+class ProposePlanInput:
+    issue_id: strawberry.ID = strawberry.field(description="The issue.")
+    plan: str = strawberry.field(description="What will be done, by whom, by when.")
+    comment: str = strawberry.field(default="", description="Note for the timeline.")
+
+    def to_move(self) -> models.Move:
+        return models.Move(issue_id=self.issue_id, plan=self.plan, comment=self.comment)
+
+
+@strawberry.input(description="A move that needs only the issue and an optional comment.")
+class IssueMoveInput:
+    issue_id: strawberry.ID = strawberry.field(description="The issue.")
+    comment: str = strawberry.field(
+        default="", description="Note for the timeline; required as the reason when waiting."
+    )
+
+    def to_move(self) -> models.Move:
+        return models.Move(issue_id=self.issue_id, comment=self.comment)
+
+
+@strawberry.input(description="The responsible department closes the loop.")
+class ResolveIssueInput:
+    issue_id: strawberry.ID = strawberry.field(description="The issue.")
+    resolution: str = strawberry.field(description="What was done and the result.")
+    comment: str = strawberry.field(default="", description="Note for the timeline.")
+
+    def to_move(self) -> models.Move:
+        return models.Move(issue_id=self.issue_id, resolution=self.resolution, comment=self.comment)
+
+
+@strawberry.input(description="The lead department's verdict on the resolution.")
+class VerifyResolutionInput:
+    issue_id: strawberry.ID = strawberry.field(description="The issue.")
+    accepted: bool = strawberry.field(
+        description="True: verified. False: back to IN_PROGRESS with `comment` as the reason."
+    )
+    comment: str = strawberry.field(default="", description="Required when not accepted.")
+
+    def to_move(self) -> models.Move:
+        return models.Move(issue_id=self.issue_id, accepted=self.accepted, comment=self.comment)
+
+
+@strawberry.input(description="Hand the issue to another responsible department or owner.")
+class ReassignIssueInput:
+    issue_id: strawberry.ID = strawberry.field(description="The issue.")
+    responsible_department_id: strawberry.ID = strawberry.field(
+        description="The new responsible department; running clocks switch to its region."
+    )
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Its member who owns the issue."
+    )
+    comment: str = strawberry.field(default="", description="Note for the timeline.")
+
+    def to_move(self) -> models.Move:
+        return models.Move(
+            issue_id=self.issue_id,
+            comment=self.comment,
+            responsible_department_id=self.responsible_department_id,
+            owner_id=self.owner_id,
+        )
+
+
+@strawberry.input(description="Escalate one level by hand.")
+class EscalateIssueInput:
+    issue_id: strawberry.ID = strawberry.field(description="The issue.")
+    reason: str = strawberry.field(description="Why it needs the next level's attention.")
+
+    def to_move(self) -> models.Move:
+        return models.Move(issue_id=self.issue_id, comment=self.reason)
+
+
+@strawberry.input(description="Which issues to list; every given condition must hold.")
+class IssueFilter:
+    statuses: list[models.IssueStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    request_id: strawberry.ID | None = strawberry.field(
+        default=None, description="On this request."
+    )
+    responsible_department_id: strawberry.ID | None = strawberry.field(
+        default=None, description="With this responsible department."
+    )
+    urgent: bool | None = strawberry.field(default=None, description="Urgent or not.")
+
+
+@strawberry.type(description="Result of `reportIssue`.")
+class ReportIssuePayload:
+    issue: Issue | None = strawberry.field(default=None, description="The logged issue.")
+    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
+
+
+@strawberry.type(description="Result of a lifecycle move or an escalation.")
+class IssuePayload:
+    issue: Issue | None = strawberry.field(
+        default=None, description="The issue after the change; null if refused."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")

@@ -1,0 +1,44 @@
+"""Which calendar a clock counts in, and where its deadline and warnings fall in it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.issues.models import SlaCalendar, SlaClock
+from services.issues.sla import repository as repo
+from shared.calendars import AroundTheClock, BusinessHours, TimeCalendar, WorkCalendar
+from shared.db import Connection
+
+
+def time_calendar(kind: SlaCalendar, stored: Any | None) -> TimeCalendar:
+    """The arithmetic for a clock: 24x7, or the region's working hours once they are known.
+
+    Until the region's calendar has reached us, a business-hours clock counts 24x7 (the
+    stricter reading); the calendar's arrival recomputes the deadline.
+    """
+    if kind is SlaCalendar.AROUND_THE_CLOCK or stored is None:
+        return AroundTheClock()
+    return BusinessHours(WorkCalendar.model_validate(stored))
+
+
+async def calendar_of(conn: Connection, clock: SlaClock) -> TimeCalendar:
+    stored = None
+    if clock.calendar is SlaCalendar.BUSINESS_HOURS and clock.region_id is not None:
+        stored = (await repo.region_calendars(conn, [clock.region_id])).get(clock.region_id)
+    return time_calendar(clock.calendar, stored)
+
+
+def _started(clock: SlaClock) -> datetime:
+    return clock.segment_started_at or clock.started_at
+
+
+def due_at(clock: SlaClock, calendar: TimeCalendar) -> datetime:
+    """When the minutes still owed run out, counting from the current segment's start."""
+    return calendar.add_minutes(_started(clock), clock.target_minutes - clock.consumed_minutes)
+
+
+def warning_at(clock: SlaClock, calendar: TimeCalendar, percent: int) -> datetime:
+    """When ``percent`` of the target will have elapsed (at once if it already has)."""
+    owed = clock.target_minutes * percent / 100 - clock.consumed_minutes
+    return calendar.add_minutes(_started(clock), max(0.0, owed))

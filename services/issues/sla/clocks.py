@@ -1,0 +1,171 @@
+"""Clock lifecycle: start at report, stop at the awaited step, pause while WAITING, resume,
+recompute on calendar or responsibility changes; every deadline move re-arms its timers.
+
+A clock has one breach timer (kind :data:`BREACH_TIMER`, subject: clock id) and one timer per
+warning percentage (kind :data:`WARNING_TIMER`, subject ``<clock id>:<percent>``). Re-arming
+bumps a timer's version, so a job queued for an old deadline finds nothing to fire.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.issues import repository as issues_repo
+from services.issues.models import (
+    Issue,
+    IssueAction,
+    SlaClock,
+    SlaClockState,
+    SlaMetric,
+    SlaPolicy,
+)
+from services.issues.sla import alerts
+from services.issues.sla import repository as repo
+from services.issues.sla.arithmetic import calendar_of, due_at, time_calendar, warning_at
+from shared.calendars import TimeCalendar
+from shared.unit_of_work import UnitOfWork
+
+BREACH_TIMER = alerts.BREACH_TIMER
+WARNING_TIMER = alerts.WARNING_TIMER
+
+
+async def _responsible_region(uow: UnitOfWork, issue: Issue) -> str | None:
+    department = issue.responsible_department_id
+    return (await issues_repo.department_regions(uow.conn, [department])).get(department)
+
+
+async def start_clocks(uow: UnitOfWork, issue: Issue, policy: SlaPolicy, now: datetime) -> None:
+    """RESPONSE and PLAN clocks from the moment of reporting, in the policy's calendar."""
+    kind = policy.calendar(issue.urgent)
+    region_id = await _responsible_region(uow, issue)
+    stored = None
+    if region_id is not None:
+        stored = (await repo.region_calendars(uow.conn, [region_id])).get(region_id)
+    calendar = time_calendar(kind, stored)
+    for metric, target in policy.targets(issue.urgent).items():
+        clock = await repo.insert_clock(
+            uow.conn,
+            issue_id=issue.id,
+            metric=metric,
+            target_minutes=target,
+            started_at=now,
+            due_at=calendar.add_minutes(now, target),
+            calendar=kind,
+            region_id=region_id,
+            warn_at_percents=policy.warn_at_percents,
+        )
+        await _arm(uow, clock, calendar)
+
+
+async def _arm(uow: UnitOfWork, clock: SlaClock, calendar: TimeCalendar) -> None:
+    """(Re-)arm the breach timer and every warning not yet announced."""
+    await uow.arm_timer(BREACH_TIMER, clock.id, clock.due_at)
+    warned = await repo.warned_percents(uow.conn, clock.id)
+    for percent in clock.warn_at_percents:
+        if percent in warned or not 0 < percent < 100:
+            continue
+        await uow.arm_timer(
+            WARNING_TIMER,
+            f"{clock.id}:{percent}",
+            warning_at(clock, calendar, percent),
+            {"clock_id": clock.id, "percent": percent},
+        )
+
+
+async def _disarm(uow: UnitOfWork, clock: SlaClock) -> None:
+    await uow.cancel_timer(BREACH_TIMER, clock.id)
+    for percent in clock.warn_at_percents:
+        await uow.cancel_timer(WARNING_TIMER, f"{clock.id}:{percent}")
+
+
+async def stop_clock(uow: UnitOfWork, issue: Issue, metric: SlaMetric, now: datetime) -> None:
+    """The awaited step happened: freeze the elapsed time; late means breached.
+
+    A deadline that passed moments ago may not have been swept yet; it still counts as
+    breached (and is announced once), so a late answer never reads as on time.
+    """
+    for clock in await repo.clocks_of_issue(uow.conn, issue.id):
+        if clock.metric is not metric or clock.met_at is not None:
+            continue
+        calendar = await calendar_of(uow.conn, clock)
+        elapsed = clock.elapsed(calendar, now)
+        late = clock.state is SlaClockState.BREACHED or elapsed >= clock.target_minutes
+        stopped = await repo.update_clock(
+            uow.conn,
+            clock.id,
+            met_at=now,
+            elapsed_minutes=elapsed,
+            paused_at=None,
+            state=SlaClockState.BREACHED if late else SlaClockState.MET,
+            breached_at=clock.breached_at or (clock.due_at if late else None),
+        )
+        await _disarm(uow, clock)
+        if late and clock.state is not SlaClockState.BREACHED:
+            await alerts.announce_breach(uow, issue, stopped, now)
+
+
+async def pause_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> None:
+    """WAITING: running clocks stop counting; breached ones keep counting how late they are."""
+    for clock in await repo.clocks_of_issue(uow.conn, issue.id):
+        if clock.state is not SlaClockState.RUNNING:
+            continue
+        calendar = await calendar_of(uow.conn, clock)
+        await repo.update_clock(
+            uow.conn,
+            clock.id,
+            consumed_minutes=clock.elapsed(calendar, now),
+            paused_at=now,
+            state=SlaClockState.PAUSED,
+        )
+        await _disarm(uow, clock)
+
+
+async def resume_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> None:
+    """Back from WAITING: a new segment starts now, so the deadline moves by the paused
+    working time only (a weekend inside the pause is not working time, so not added)."""
+    for clock in await repo.clocks_of_issue(uow.conn, issue.id):
+        if clock.state is not SlaClockState.PAUSED or clock.paused_at is None:
+            continue
+        calendar = await calendar_of(uow.conn, clock)
+        paused = calendar.minutes_between(clock.paused_at, now)
+        resumed = await repo.update_clock(
+            uow.conn,
+            clock.id,
+            paused_minutes=clock.paused_minutes + round(paused),
+            paused_at=None,
+            segment_started_at=now,
+            state=SlaClockState.RUNNING,
+        )
+        resumed = await repo.update_clock(uow.conn, clock.id, due_at=due_at(resumed, calendar))
+        await _arm(uow, resumed, calendar)
+
+
+async def recompute_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> list[str]:
+    """Recount the deadlines of the issue's running clocks in today's calendar of the
+    responsible region (after a calendar change or a reassignment); notes what moved."""
+    region_id = await _responsible_region(uow, issue)
+    moved: list[str] = []
+    for clock in await repo.clocks_of_issue(uow.conn, issue.id):
+        if clock.met_at is not None:
+            continue
+        changed = await repo.update_clock(uow.conn, clock.id, region_id=region_id)
+        if changed.state is not SlaClockState.RUNNING:
+            continue  # paused: counted at resume; breached: the deadline is history
+        calendar = await calendar_of(uow.conn, changed)
+        new_due = due_at(changed, calendar)
+        changed = await repo.update_clock(uow.conn, clock.id, due_at=new_due)
+        await _arm(uow, changed, calendar)
+        if new_due != clock.due_at:
+            moved.append(
+                f"{clock.metric.value} due {clock.due_at.isoformat()} -> {new_due.isoformat()}"
+            )
+    if moved:
+        await issues_repo.add_timeline(
+            uow.conn,
+            issue.id,
+            now,
+            IssueAction.SLA_RECALCULATED,
+            actor_id=None,
+            note="; ".join(moved),
+        )
+    return moved

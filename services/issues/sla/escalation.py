@@ -1,0 +1,199 @@
+"""Escalation: level 1 tells the responsible department's head, level 2 the lead
+department's head, level 3 the PMO.
+
+Level 1 follows a breach at once; while the late step is still not done, each further level
+follows after the policy's step minutes, counted in the late clock's calendar (timer kind
+:data:`ESCALATION_TIMER`, one per issue). For a business-hours clock a message to someone
+outside their working time waits for their next working minute (timer kind
+:data:`NOTICE_TIMER`, one per issue, level and person); urgent issues go out at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.issues import repository as issues_repo
+from services.issues.models import (
+    CLOSED_STATUSES,
+    Issue,
+    IssueAction,
+    SlaCalendar,
+    SlaClock,
+    SlaClockState,
+    SlaPolicy,
+)
+from services.issues.sla import repository as repo
+from services.issues.sla.arithmetic import calendar_of
+from shared.calendars import BusinessHours, NoWorkingTime, WorkCalendar
+from shared.db import Connection
+from shared.events.contracts.issues import IssueEscalated, IssueEscalationNotice
+from shared.replicas import department_heads, get_request
+from shared.timers import TimerRow
+from shared.unit_of_work import UnitOfWork
+
+ESCALATION_TIMER = "issue.escalation"
+"""Next automatic level of an issue; subject: issue id, payload: level and late clock."""
+NOTICE_TIMER = "issue.escalation_notice"
+"""A deferred escalation message; subject ``<issue>:<level>:<person>``."""
+MAX_LEVEL = 3
+
+
+async def recipients(conn: Connection, issue: Issue, level: int) -> list[str]:
+    """Who hears of ``level``: a department head (if the directory names one) or the PMO."""
+    if level >= MAX_LEVEL:
+        return await issues_repo.pmo_members(conn)
+    department = issue.responsible_department_id if level == 1 else issue.lead_department_id
+    head = (await department_heads(conn, [department])).get(department)
+    return [head] if head else []
+
+
+async def working_now(
+    conn: Connection, people: list[str], now: datetime
+) -> tuple[list[str], dict[str, datetime]]:
+    """Split people into those at work now and those whose next working minute is later.
+
+    A person's working time is their region's calendar in their own time zone (office hours
+    if the region's calendar has not arrived); someone the directory does not know yet is
+    told at once rather than never.
+    """
+    known = await issues_repo.people_calendars(conn, people)
+    at_work: list[str] = []
+    later: dict[str, datetime] = {}
+    for person in people:
+        if person not in known:
+            at_work.append(person)
+            continue
+        time_zone, stored = known[person]
+        base = WorkCalendar.model_validate(stored) if stored else WorkCalendar(time_zone=time_zone)
+        try:
+            start = BusinessHours(base.model_copy(update={"time_zone": time_zone}))
+            next_minute = start.next_working_instant(now)
+        except NoWorkingTime:
+            next_minute = now
+        if next_minute <= now:
+            at_work.append(person)
+        else:
+            later[person] = next_minute
+    return at_work, later
+
+
+async def open_breach(conn: Connection, issue_id: str) -> SlaClock | None:
+    """A clock of the issue that is late and whose step is still not done."""
+    for clock in await repo.clocks_of_issue(conn, issue_id):
+        if clock.state is SlaClockState.BREACHED and clock.met_at is None:
+            return clock
+    return None
+
+
+async def escalate(
+    uow: UnitOfWork,
+    issue: Issue,
+    level: int,
+    *,
+    reason: str,
+    actor_id: str | None,
+    clock: SlaClock | None,
+    now: datetime,
+) -> Issue:
+    """Raise the issue to ``level``, tell that level's people, and plan the next level.
+
+    ``clock`` is the late clock driving automatic escalation (None: nothing is late).
+    """
+    issue = await issues_repo.update_issue(uow.conn, issue.id, now, escalation_level=level)
+    await issues_repo.add_timeline(
+        uow.conn, issue.id, now, IssueAction.ESCALATED, actor_id=actor_id,
+        note=f"level {level}: {reason}",
+    )  # fmt: skip
+    people = await recipients(uow.conn, issue, level)
+    business = clock is not None and clock.calendar is SlaCalendar.BUSINESS_HOURS
+    if clock is None:
+        business = any(
+            c.calendar is SlaCalendar.BUSINESS_HOURS
+            for c in await repo.clocks_of_issue(uow.conn, issue.id)
+        )
+    at_work, later = (
+        (people, {}) if issue.urgent or not business else (await working_now(uow.conn, people, now))
+    )
+    data = IssueEscalated(
+        issue_id=issue.id,
+        code=issue.code,
+        title=issue.title,
+        level=level,
+        reason=reason,
+        manual=actor_id is not None,
+        actor_id=actor_id,
+        metric=clock.metric.value if clock else None,
+        urgent=issue.urgent,
+        urgency="URGENT" if issue.urgent or level >= 2 else "NORMAL",
+        escalated_at=now,
+        lead_department_id=issue.lead_department_id,
+        responsible_department_id=issue.responsible_department_id,
+        recipient_ids=at_work,
+        deferred=later,
+    )
+    await uow.emit(
+        "issues.issue.escalated", issue.id, data, departments=await _departments(uow, issue)
+    )
+    for person, at in later.items():
+        payload = {"level": level, "reason": reason, "person": person, "at": now.isoformat()}
+        await uow.arm_timer(NOTICE_TIMER, f"{issue.id}:{level}:{person}", at, payload)
+    await _plan_next_level(uow, issue, level, clock, now)
+    return issue
+
+
+async def _plan_next_level(
+    uow: UnitOfWork, issue: Issue, level: int, clock: SlaClock | None, now: datetime
+) -> None:
+    step = SlaPolicy.from_settings(uow.runtime.settings).escalation_step(level + 1)
+    if clock is None or step is None or level >= MAX_LEVEL:
+        return
+    calendar = await calendar_of(uow.conn, clock)
+    payload = {"level": level + 1, "clock_id": clock.id}
+    await uow.arm_timer(ESCALATION_TIMER, issue.id, calendar.add_minutes(now, step), payload)
+
+
+async def _departments(uow: UnitOfWork, issue: Issue) -> list[str]:
+    replica = await get_request(uow.conn, issue.request_id)
+    return list(replica.departments) if replica else list(issue.parties)
+
+
+async def escalation_due(uow: UnitOfWork, timer: TimerRow) -> None:
+    """The next level is due, unless someone escalated by hand meanwhile, the late step
+    has been done, or the issue was closed."""
+    level = int(timer.payload["level"])
+    issue = await issues_repo.lock_issue(uow.conn, timer.subject)
+    if issue is None or issue.escalation_level != level - 1 or issue.status in CLOSED_STATUSES:
+        return
+    clock = await repo.lock_clock(uow.conn, str(timer.payload["clock_id"]))
+    if clock is None or clock.state is not SlaClockState.BREACHED or clock.met_at is not None:
+        return
+    await escalate(
+        uow, issue, level, reason=f"{clock.metric.value} still late", actor_id=None,
+        clock=clock, now=datetime.now(UTC),
+    )  # fmt: skip
+
+
+async def notice_due(uow: UnitOfWork, timer: TimerRow) -> None:
+    """A deferred message reaches its recipient's working time; dropped if the issue has
+    been closed since (the message would only be noise by then)."""
+    issue = (await issues_repo.issues_by_ids(uow.conn, [timer.subject.split(":")[0]])).get(
+        timer.subject.split(":")[0]
+    )
+    if issue is None or issue.status in CLOSED_STATUSES:
+        return
+    level = int(timer.payload["level"])
+    await uow.emit(
+        "issues.issue.escalation_notice",
+        issue.id,
+        IssueEscalationNotice(
+            issue_id=issue.id,
+            code=issue.code,
+            title=issue.title,
+            level=level,
+            reason=str(timer.payload["reason"]),
+            urgency="URGENT" if level >= 2 else "NORMAL",
+            escalated_at=datetime.fromisoformat(str(timer.payload["at"])),
+            recipient_ids=[str(timer.payload["person"])],
+        ),
+        departments=await _departments(uow, issue),
+    )
