@@ -17,6 +17,27 @@ class TaskStatus(StrEnum):
 
 CLOSED_STATUSES = frozenset({TaskStatus.DONE, TaskStatus.CANCELLED})
 
+STATUS_MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.TODO: frozenset({TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED, TaskStatus.CANCELLED}),
+    TaskStatus.IN_PROGRESS: frozenset(
+        {TaskStatus.TODO, TaskStatus.BLOCKED, TaskStatus.DONE, TaskStatus.CANCELLED}
+    ),
+    TaskStatus.BLOCKED: frozenset({TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.CANCELLED}),
+    # Reopening a finished task sends it back to work; a cancelled one back to the plan.
+    TaskStatus.DONE: frozenset({TaskStatus.IN_PROGRESS}),
+    TaskStatus.CANCELLED: frozenset({TaskStatus.TODO}),
+}
+"""Allowed status moves; DONE is reached only from IN_PROGRESS (work was started)."""
+
+STARTED_STATUSES = frozenset({TaskStatus.IN_PROGRESS, TaskStatus.DONE})
+"""Statuses that mean work has begun: finish-to-start dependencies must be DONE first."""
+
+
+class TaskSource(StrEnum):
+    PLAN = "PLAN"
+    ACTION_ITEM = "ACTION_ITEM"
+    RECURRING = "RECURRING"
+
 
 class RaciRole(StrEnum):
     R = "R"
@@ -45,10 +66,26 @@ class Task:
     created_by: str
     created_at: datetime
     updated_at: datetime
+    parent_id: str | None = None
+    phase: str | None = None
+    is_milestone: bool = False
+    progress: int = 0
+    planned_start: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    source: TaskSource = TaskSource.PLAN
+    source_ref: str | None = None
+    recurring_task_id: str | None = None
+    region_id: str | None = None
+    reminder_offsets: tuple[int, ...] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_STATUSES
 
     def is_overdue(self, now: datetime) -> bool:
         """Past its due time and still open."""
-        return self.due_at is not None and self.due_at < now and self.status not in CLOSED_STATUSES
+        return self.due_at is not None and self.due_at < now and self.is_open
 
 
 @dataclass(frozen=True)
@@ -58,3 +95,46 @@ class NewTask:
     raci: tuple[RaciAssignment, ...]
     description: str = ""
     due_at: datetime | None = None
+    parent_id: str | None = None
+    phase: str | None = None
+    is_milestone: bool = False
+    planned_start: datetime | None = None
+    depends_on: tuple[str, ...] = ()
+    reminder_offsets: tuple[int, ...] | None = None
+    source: TaskSource = TaskSource.PLAN
+    source_ref: str | None = None
+    recurring_task_id: str | None = None
+    region_id: str | None = None
+
+
+class Unset:
+    """Marker of an update field the caller left out (distinct from setting it to null)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset()
+
+
+@dataclass(frozen=True)
+class TaskChanges:
+    """``updateTask``: only fields that are not :data:`UNSET` change."""
+
+    task_id: str
+    title: str | Unset = UNSET
+    description: str | Unset = UNSET
+    phase: str | Unset | None = UNSET
+    due_at: datetime | Unset | None = UNSET
+    planned_start: datetime | Unset | None = UNSET
+    parent_id: str | Unset | None = UNSET
+    is_milestone: bool | Unset = UNSET
+    depends_on: tuple[str, ...] | Unset = UNSET
+    status: TaskStatus | Unset = UNSET
+    progress: int | Unset = UNSET
+    reminder_offsets: tuple[int, ...] | Unset | None = UNSET
+
+    def given(self) -> dict[str, object]:
+        """The fields set in this update, by name."""
+        names = [n for n in self.__dataclass_fields__ if n != "task_id"]
+        return {n: getattr(self, n) for n in names if not isinstance(getattr(self, n), Unset)}

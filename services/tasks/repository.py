@@ -1,66 +1,168 @@
-"""SQL of the tasks service, in one place. Functions take a connection and return models."""
+"""SQL of tasks, their RACI and dependencies. Functions take a connection and return models.
+
+Progress reports and recurring operations keep their SQL in their own subpackages.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from services.tasks.models import NewTask, RaciAssignment, RaciRole, Task, TaskStatus
+from services.tasks.models import (
+    NewTask,
+    RaciAssignment,
+    RaciRole,
+    Task,
+    TaskSource,
+    TaskStatus,
+)
 from shared.db import Connection
 from shared.ids import new_id
 
-_TASK_COLUMNS = """id, request_id, title, description, status, due_at, created_by,
-    created_at, updated_at"""
+TASK_COLUMNS = """id, request_id, title, description, status, due_at, created_by,
+    created_at, updated_at, parent_id, phase, is_milestone, progress, planned_start,
+    started_at, completed_at, source, source_ref, recurring_task_id, region_id,
+    reminder_offsets"""
 
 
-def _task(row: Any) -> Task:
-    return Task(**{**dict(row), "status": TaskStatus(row["status"])})
+def task_from_row(row: Any) -> Task:
+    offsets = row["reminder_offsets"]
+    return Task(
+        **{
+            **dict(row),
+            "status": TaskStatus(row["status"]),
+            "source": TaskSource(row["source"]),
+            "reminder_offsets": tuple(offsets) if offsets is not None else None,
+        }
+    )
 
 
-async def insert_task(conn: Connection, command: NewTask, *, created_by: str) -> Task:
-    """Store a TODO task and its RACI assignments, in the order given."""
-    task_id = new_id()
+async def insert_task(conn: Connection, command: NewTask, *, created_by: str) -> Task | None:
+    """Store a TODO task, its RACI assignments and dependencies.
+
+    Returns None when a task with the same ``source_ref`` exists (a replayed source).
+    """
     row = await conn.fetchrow(
         f"""
-        INSERT INTO tasks (id, request_id, title, description, status, due_at, created_by)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        RETURNING {_TASK_COLUMNS}
+        INSERT INTO tasks (id, request_id, title, description, status, due_at, created_by,
+            parent_id, phase, is_milestone, planned_start, source, source_ref,
+            recurring_task_id, region_id, reminder_offsets)
+        VALUES ($1, $2, $3, $4, 'TODO', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        ON CONFLICT (source, source_ref) WHERE source_ref IS NOT NULL DO NOTHING
+        RETURNING {TASK_COLUMNS}
         """,
-        task_id,
+        new_id(),
         command.request_id,
         command.title,
         command.description,
-        TaskStatus.TODO.value,
         command.due_at,
         created_by,
+        command.parent_id,
+        command.phase,
+        command.is_milestone,
+        command.planned_start,
+        command.source.value,
+        command.source_ref,
+        command.recurring_task_id,
+        command.region_id,
+        list(command.reminder_offsets) if command.reminder_offsets is not None else None,
     )
+    if row is None:
+        return None
+    await replace_raci(conn, row["id"], command.raci)
+    await replace_dependencies(conn, row["id"], command.depends_on)
+    return task_from_row(row)
+
+
+async def replace_raci(conn: Connection, task_id: str, raci: Sequence[RaciAssignment]) -> None:
+    await conn.execute("DELETE FROM raci_assignments WHERE task_id = $1", task_id)
     await conn.executemany(
         """
         INSERT INTO raci_assignments (task_id, position, role, person_id, department_id)
         VALUES ($1, $2, $3, $4, $5)
         """,
-        [
-            (task_id, i, a.role.value, a.person_id, a.department_id)
-            for i, a in enumerate(command.raci)
-        ],
+        [(task_id, i, a.role.value, a.person_id, a.department_id) for i, a in enumerate(raci)],
     )
-    return _task(row)
+
+
+async def replace_dependencies(conn: Connection, task_id: str, depends_on: Sequence[str]) -> None:
+    await conn.execute("DELETE FROM task_dependencies WHERE task_id = $1", task_id)
+    await conn.executemany(
+        "INSERT INTO task_dependencies (task_id, depends_on_id) VALUES ($1, $2)",
+        [(task_id, other) for other in depends_on],
+    )
+
+
+_UPDATABLE = {
+    "title",
+    "description",
+    "phase",
+    "due_at",
+    "planned_start",
+    "parent_id",
+    "is_milestone",
+    "status",
+    "progress",
+    "reminder_offsets",
+    "started_at",
+    "completed_at",
+}
+
+
+async def update_task(conn: Connection, task_id: str, values: dict[str, Any]) -> Task:
+    """Write the given columns (names from :class:`TaskChanges`) and bump ``updated_at``."""
+    assert set(values) <= _UPDATABLE, set(values) - _UPDATABLE
+    names = sorted(values)
+    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
+    row = await conn.fetchrow(
+        f"UPDATE tasks SET {assignments}, updated_at = now() WHERE id = $1"
+        f" RETURNING {TASK_COLUMNS}",
+        task_id,
+        *(_db_value(values[name]) for name in names),
+    )
+    assert row is not None
+    return task_from_row(row)
+
+
+def _db_value(value: Any) -> Any:
+    if isinstance(value, TaskStatus):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+async def lock_task(conn: Connection, task_id: str) -> Task | None:
+    """The task, locked for the rest of the transaction (concurrent updates serialise)."""
+    row = await conn.fetchrow(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 FOR UPDATE", task_id)
+    return task_from_row(row) if row else None
 
 
 async def tasks_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Task]:
-    rows = await conn.fetch(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ANY($1)", list(ids))
-    return {r["id"]: _task(r) for r in rows}
+    rows = await conn.fetch(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ANY($1)", list(ids))
+    return {r["id"]: task_from_row(r) for r in rows}
 
 
 async def tasks_by_request_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Task]]:
     """Each request's tasks in creation order (ids are UUIDv7)."""
     rows = await conn.fetch(
-        f"SELECT {_TASK_COLUMNS} FROM tasks WHERE request_id = ANY($1) ORDER BY request_id, id",
+        f"SELECT {TASK_COLUMNS} FROM tasks WHERE request_id = ANY($1) ORDER BY request_id, id",
         list(ids),
     )
     result: dict[str, list[Task]] = {}
     for row in rows:
-        result.setdefault(row["request_id"], []).append(_task(row))
+        result.setdefault(row["request_id"], []).append(task_from_row(row))
+    return result
+
+
+async def children_by_parent_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Task]]:
+    rows = await conn.fetch(
+        f"SELECT {TASK_COLUMNS} FROM tasks WHERE parent_id = ANY($1) ORDER BY parent_id, id",
+        list(ids),
+    )
+    result: dict[str, list[Task]] = {}
+    for row in rows:
+        result.setdefault(row["parent_id"], []).append(task_from_row(row))
     return result
 
 
@@ -75,3 +177,53 @@ async def raci_by_task_ids(conn: Connection, ids: Sequence[str]) -> dict[str, li
         assignment = RaciAssignment(RaciRole(row["role"]), row["person_id"], row["department_id"])
         result.setdefault(row["task_id"], []).append(assignment)
     return result
+
+
+async def dependencies_by_task_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[str]]:
+    rows = await conn.fetch(
+        "SELECT task_id, depends_on_id FROM task_dependencies WHERE task_id = ANY($1)"
+        " ORDER BY task_id, depends_on_id",
+        list(ids),
+    )
+    result: dict[str, list[str]] = {}
+    for row in rows:
+        result.setdefault(row["task_id"], []).append(row["depends_on_id"])
+    return result
+
+
+async def reaches(conn: Connection, start_ids: Sequence[str], target_id: str, edge: str) -> bool:
+    """Whether ``target_id`` is reachable from ``start_ids`` along dependencies or parents.
+
+    Used to refuse cycles: a task may not depend on (or sit under) something that already
+    depends on (or sits under) it.
+    """
+    step = (
+        "SELECT d.depends_on_id FROM task_dependencies d JOIN walk w ON d.task_id = w.id"
+        if edge == "dependency"
+        else "SELECT t.parent_id FROM tasks t JOIN walk w ON t.id = w.id"
+        " WHERE t.parent_id IS NOT NULL"
+    )
+    found = await conn.fetchval(
+        f"""
+        WITH RECURSIVE walk(id) AS (SELECT unnest($1::text[]) UNION {step})
+        SELECT EXISTS (SELECT 1 FROM walk WHERE id = $2)
+        """,
+        list(start_ids),
+        target_id,
+    )
+    return bool(found)
+
+
+async def tasks_by_person(conn: Connection, person_ids: Sequence[str]) -> list[Any]:
+    """Every (person, role, task) assignment of the given people, newest task first."""
+    rows = await conn.fetch(
+        f"""
+        SELECT DISTINCT a.person_id AS assignee, a.role AS assigned_role,
+               {", ".join("t." + c.strip() for c in TASK_COLUMNS.split(","))}
+          FROM raci_assignments a JOIN tasks t ON t.id = a.task_id
+         WHERE a.person_id = ANY($1)
+         ORDER BY a.person_id, t.id DESC, a.role DESC
+        """,
+        list(person_ids),
+    )
+    return list(rows)

@@ -1,67 +1,74 @@
-"""The tasks subgraph: queries and mutations (types live in :mod:`services.tasks.types`)."""
+"""The tasks subgraph: queries and mutations (inputs in :mod:`services.tasks.inputs`, types in
+``types``, ``entities`` and the subpackages)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
 
-from services.tasks import models, service
-from services.tasks.types import CollabRequest, Task, visible_task
+from services.tasks import service
+from services.tasks.entities import CollabRequest, Person
+from services.tasks.inputs import (
+    CreateRecurringTaskInput,
+    CreateTaskInput,
+    RaiseProblemAsIssueInput,
+    SetRaciInput,
+    SubmitProgressReportInput,
+    UpdateTaskInput,
+)
+from services.tasks.raci.service import set_raci
+from services.tasks.raci.types import RaciMatrix, matrix_of
+from services.tasks.recurring.service import create_recurring_task
+from services.tasks.recurring.types import RecurringTask
+from services.tasks.reports.service import raise_problem_as_issue, submit_progress_report
+from services.tasks.reports.types import ProgressReport, ReportedProblem
+from services.tasks.types import Task, may_see_request, visible_task
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.schema import build_schema
 from shared.settings import Settings
 
-# --- inputs ---------------------------------------------------------------------------------
-
-
-@strawberry.input(description="One RACI assignment: a role for a person, a department or both.")
-class RaciInput:
-    role: models.RaciRole = strawberry.field(description="R, A, C or I.")
-    person_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Person holding the role (required for A)."
-    )
-    department_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Department holding the role."
-    )
-
-    def to_model(self) -> models.RaciAssignment:
-        return models.RaciAssignment(self.role, self.person_id, self.department_id)
-
-
-@strawberry.input(description="A new task of a request; it starts as TODO.")
-class CreateTaskInput:
-    request_id: strawberry.ID = strawberry.field(description="The request the task belongs to.")
-    title: str = strawberry.field(description="Short title (1-200 characters).")
-    raci: list[RaciInput] = strawberry.field(
-        description="RACI assignments: exactly one A (a person) and at least one R."
-    )
-    description: str = strawberry.field(default="", description="What is to be done.")
-    due_at: datetime | None = strawberry.field(
-        default=None, description="When it is due, with a UTC offset."
-    )
-
-    def to_command(self) -> models.NewTask:
-        return models.NewTask(
-            request_id=self.request_id,
-            title=self.title,
-            raci=tuple(r.to_model() for r in self.raci),
-            description=self.description,
-            due_at=self.due_at,
-        )
-
-
-# --- payloads -------------------------------------------------------------------------------
+_ERRORS = "Why it was refused, if it was."
 
 
 @strawberry.type(description="Result of `createTask`.")
 class CreateTaskPayload:
     task: Task | None = strawberry.field(default=None, description="The new task.")
-    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
+    user_errors: list[UserError] = strawberry.field(description=_ERRORS)
 
 
-# --- root types -----------------------------------------------------------------------------
+@strawberry.type(description="Result of `updateTask`.")
+class UpdateTaskPayload:
+    task: Task | None = strawberry.field(default=None, description="The task as changed.")
+    user_errors: list[UserError] = strawberry.field(description=_ERRORS)
+
+
+@strawberry.type(description="Result of `setRaci`.")
+class SetRaciPayload:
+    task: Task | None = strawberry.field(default=None, description="The task, new RACI included.")
+    user_errors: list[UserError] = strawberry.field(description=_ERRORS)
+
+
+@strawberry.type(description="Result of `submitProgressReport`.")
+class SubmitProgressReportPayload:
+    report: ProgressReport | None = strawberry.field(default=None, description="The report.")
+    user_errors: list[UserError] = strawberry.field(description=_ERRORS)
+
+
+@strawberry.type(description="Result of `raiseProblemAsIssue`.")
+class RaiseProblemAsIssuePayload:
+    problem: ReportedProblem | None = strawberry.field(
+        default=None,
+        description="The problem, marked raised; `linkedIssue` fills in once the issue exists.",
+    )
+    user_errors: list[UserError] = strawberry.field(description=_ERRORS)
+
+
+@strawberry.type(description="Result of `createRecurringTask`.")
+class CreateRecurringTaskPayload:
+    recurring_task: RecurringTask | None = strawberry.field(
+        default=None, description="The series, with the instances created ahead of time."
+    )
+    user_errors: list[UserError] = strawberry.field(description=_ERRORS)
 
 
 @strawberry.type
@@ -69,6 +76,13 @@ class Query:
     @strawberry.field(description="One task, if the caller may see its request.")
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:
         return await visible_task(info, id)
+
+    @strawberry.field(description="The RACI matrix of a request, if the caller may see it.")
+    async def raci_matrix(self, info: Info, request_id: strawberry.ID) -> RaciMatrix | None:
+        if not await may_see_request(info, request_id):
+            return None
+        matrix = await matrix_of(info, request_id)
+        return RaciMatrix.from_matrix(matrix) if matrix else None
 
 
 @strawberry.type
@@ -81,6 +95,60 @@ class Mutation:
         action = service.create_task(ctx.runtime, ctx.principal, input.to_command())
         return await run_mutation(CreateTaskPayload, "task", action, Task.from_model)
 
+    @strawberry.mutation(
+        description="Change a task: plan fields by the lead department or PMO; status and"
+        " progress also by its R and A. Starting before dependencies are DONE is refused."
+    )
+    async def update_task(self, info: Info, input: UpdateTaskInput) -> UpdateTaskPayload:
+        ctx = info.context
+        action = service.update_task(ctx.runtime, ctx.principal, input.to_changes())
+        return await run_mutation(UpdateTaskPayload, "task", action, Task.from_model)
+
+    @strawberry.mutation(description="Replace a task's RACI in one step, with createTask's rules.")
+    async def set_raci(self, info: Info, input: SetRaciInput) -> SetRaciPayload:
+        ctx = info.context
+        assignments = [a.to_model() for a in input.assignments]
+        action = set_raci(ctx.runtime, ctx.principal, input.task_id, assignments)
+        return await run_mutation(SetRaciPayload, "task", action, Task.from_model)
+
+    @strawberry.mutation(description="Submit a department's progress report for a period.")
+    async def submit_progress_report(
+        self, info: Info, input: SubmitProgressReportInput
+    ) -> SubmitProgressReportPayload:
+        ctx = info.context
+        action = submit_progress_report(ctx.runtime, ctx.principal, input.to_command())
+        return await run_mutation(
+            SubmitProgressReportPayload, "report", action, ProgressReport.from_model
+        )
+
+    @strawberry.mutation(
+        description="Raise a reported problem as an issue: the issues service opens it from the"
+        " `tasks.problem.raised` event and the problem links to it when it answers."
+    )
+    async def raise_problem_as_issue(
+        self, info: Info, input: RaiseProblemAsIssueInput
+    ) -> RaiseProblemAsIssuePayload:
+        ctx = info.context
+        action = raise_problem_as_issue(
+            ctx.runtime, ctx.principal, input.problem_id, input.severity, input.urgent
+        )
+        return await run_mutation(
+            RaiseProblemAsIssuePayload, "problem", action, ReportedProblem.from_model
+        )
+
+    @strawberry.mutation(
+        description="Create a recurring operation: one task per participating region ahead of"
+        " time and a consolidation task depending on them."
+    )
+    async def create_recurring_task(
+        self, info: Info, input: CreateRecurringTaskInput
+    ) -> CreateRecurringTaskPayload:
+        ctx = info.context
+        action = create_recurring_task(ctx.runtime, ctx.principal, input.to_command())
+        return await run_mutation(
+            CreateRecurringTaskPayload, "recurring_task", action, RecurringTask.from_model
+        )
+
 
 def create_schema(settings: Settings) -> strawberry.federation.Schema:
-    return build_schema(settings, Query, Mutation, types=[CollabRequest])
+    return build_schema(settings, Query, Mutation, types=[CollabRequest, Person])

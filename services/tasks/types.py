@@ -1,9 +1,14 @@
-"""GraphQL object types of the tasks subgraph and the DataLoaders behind their relations."""
+"""GraphQL types of tasks and the DataLoaders behind their relations.
+
+The request-level views (``CollabRequest`` and ``Person`` extensions) are in
+:mod:`services.tasks.entities`, which gathers the subpackages' types.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.federation.schema_directives import Key
@@ -15,15 +20,22 @@ from shared.graphql.context import Info
 from shared.replicas import load_requests
 from shared.runtime import ServiceRuntime
 
+if TYPE_CHECKING:
+    from services.tasks.entities import CollabRequest, Person
+
 # Registering the domain enums lets GraphQL fields use them directly.
 strawberry.enum(models.TaskStatus, description="Where a task is in its lifecycle.")
 strawberry.enum(
     models.RaciRole,
     description="RACI role: Responsible, Accountable, Consulted, Informed.",
 )
+strawberry.enum(
+    models.TaskSource,
+    description="Where a task came from: the plan, a meeting's action item, a recurring series.",
+)
 
 # The requests subgraph owns these entities; this subgraph only refers to them by key.
-_REFERENCE_ONLY = [Key(fields=FieldSet("id"), resolvable=False)]
+REFERENCE_ONLY = [Key(fields=FieldSet("id"), resolvable=False)]
 
 
 # --- loaders: one query per relation per request, whatever the page size ---------------------
@@ -43,6 +55,20 @@ async def load_request_tasks(
     return [found.get(i, []) for i in request_ids]
 
 
+async def load_children(
+    runtime: ServiceRuntime, task_ids: Sequence[str]
+) -> list[list[models.Task]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.children_by_parent_ids(conn, task_ids)
+    return [found.get(i, []) for i in task_ids]
+
+
+async def load_dependencies(runtime: ServiceRuntime, task_ids: Sequence[str]) -> list[list[str]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.dependencies_by_task_ids(conn, task_ids)
+    return [found.get(i, []) for i in task_ids]
+
+
 async def load_raci(
     runtime: ServiceRuntime, task_ids: Sequence[str]
 ) -> list[list[models.RaciAssignment]]:
@@ -60,33 +86,46 @@ async def may_see_request(info: Info, request_id: str) -> bool:
     return request is not None and principal.may_see(request.departments)
 
 
-# --- entities owned by the requests subgraph ----------------------------------------------------
+# --- entities owned by other subgraphs ---------------------------------------------------------
 
 
-@strawberry.federation.type(keys=_REFERENCE_ONLY, description="A person (requests subgraph).")
-class Person:
-    id: strawberry.ID = strawberry.field(description="Opaque id; the `sub` of their token.")
-
-
-@strawberry.federation.type(keys=_REFERENCE_ONLY, description="A department (requests subgraph).")
+@strawberry.federation.type(keys=REFERENCE_ONLY, description="A department (requests subgraph).")
 class Department:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
+
+
+@strawberry.federation.type(keys=REFERENCE_ONLY, description="A region (requests subgraph).")
+class Region:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+
+
+@strawberry.federation.type(keys=REFERENCE_ONLY, description="An issue (issues subgraph).")
+class Issue:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+
+
+def department_ref(department_id: str | None) -> Department | None:
+    return Department(id=strawberry.ID(department_id)) if department_id else None
 
 
 @strawberry.type(description="One RACI assignment of a task: a role held by a person or team.")
 class RaciAssignment:
     role: models.RaciRole = strawberry.field(description="R, A, C or I.")
-    person: Person | None = strawberry.field(description="The person holding the role, if named.")
+    person: Annotated[Person, strawberry.lazy("services.tasks.entities")] | None = (
+        strawberry.field(description="The person holding the role, if named.")
+    )
     department: Department | None = strawberry.field(
         description="The department holding the role, if named."
     )
 
     @classmethod
     def from_model(cls, a: models.RaciAssignment) -> RaciAssignment:
+        from services.tasks.entities import Person
+
         return cls(
             role=a.role,
             person=Person(id=strawberry.ID(a.person_id)) if a.person_id else None,
-            department=Department(id=strawberry.ID(a.department_id)) if a.department_id else None,
+            department=department_ref(a.department_id),
         )
 
 
@@ -96,7 +135,14 @@ class Task:
     title: str = strawberry.field(description="Short title.")
     description: str = strawberry.field(description="What is to be done, in detail.")
     status: models.TaskStatus = strawberry.field(description="Lifecycle status.")
+    phase: str | None = strawberry.field(description="Request phase the task belongs to, if set.")
+    is_milestone: bool = strawberry.field(description="A milestone: a checkpoint of the plan.")
+    progress: int = strawberry.field(description="Percent complete, 0 to 100.")
+    source: models.TaskSource = strawberry.field(description="What created the task.")
+    planned_start: datetime | None = strawberry.field(description="When work is planned to start.")
     due_at: datetime | None = strawberry.field(description="When the task is due, if set.")
+    started_at: datetime | None = strawberry.field(description="When work actually started.")
+    completed_at: datetime | None = strawberry.field(description="When it was actually done.")
     created_at: datetime = strawberry.field(description="When the task was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     model: strawberry.Private[models.Task]
@@ -108,7 +154,14 @@ class Task:
             title=t.title,
             description=t.description,
             status=t.status,
+            phase=t.phase,
+            is_milestone=t.is_milestone,
+            progress=t.progress,
+            source=t.source,
+            planned_start=t.planned_start,
             due_at=t.due_at,
+            started_at=t.started_at,
+            completed_at=t.completed_at,
             created_at=t.created_at,
             updated_at=t.updated_at,
             model=t,
@@ -127,28 +180,30 @@ class Task:
         assignments = await info.context.loader(load_raci).load(self.model.id)
         return [RaciAssignment.from_model(a) for a in assignments]
 
+    @strawberry.field(description="The task this one is part of, if any.")
+    async def parent(self, info: Info) -> Task | None:
+        if self.model.parent_id is None:
+            return None
+        parent = await info.context.loader(load_tasks).load(self.model.parent_id)
+        return Task.from_model(parent) if parent else None
+
+    @strawberry.field(description="Subtasks, in creation order.")
+    async def children(self, info: Info) -> list[Task]:
+        return [
+            Task.from_model(t) for t in await info.context.loader(load_children).load(self.model.id)
+        ]
+
+    @strawberry.field(description="Finish-to-start: tasks that must be DONE before this starts.")
+    async def depends_on(self, info: Info) -> list[Task]:
+        ids = await info.context.loader(load_dependencies).load(self.model.id)
+        found = await info.context.loader(load_tasks).load_many(ids)
+        return [Task.from_model(t) for t in found if t is not None]
+
     @strawberry.field(description="The collaboration request the task belongs to.")
-    def request(self) -> CollabRequest:
+    def request(self) -> Annotated[CollabRequest, strawberry.lazy("services.tasks.entities")]:
+        from services.tasks.entities import CollabRequest
+
         return CollabRequest(id=strawberry.ID(self.model.request_id))
-
-
-@strawberry.federation.type(
-    keys=["id"], description="A collaboration request (requests subgraph), with its tasks."
-)
-class CollabRequest:
-    id: strawberry.ID = strawberry.field(description="Opaque id.")
-
-    @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> CollabRequest:
-        # Visibility is checked per field: an invisible request simply has no tasks here.
-        return cls(id=id)
-
-    @strawberry.field(description="Tasks of the request in creation order; empty if not visible.")
-    async def tasks(self, info: Info) -> list[Task]:
-        if not await may_see_request(info, self.id):
-            return []
-        tasks = await info.context.loader(load_request_tasks).load(self.id)
-        return [Task.from_model(t) for t in tasks]
 
 
 async def visible_task(info: Info, task_id: str) -> Task | None:

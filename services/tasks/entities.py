@@ -1,0 +1,148 @@
+"""Entities other subgraphs own, as the tasks subgraph extends them: ``CollabRequest`` with
+its tasks, RACI matrix, reports and recurring operations; ``Person`` with assignments."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from services.tasks import models
+from services.tasks.raci.types import (
+    PersonAssignment,
+    RaciMatrix,
+    load_person_assignments,
+    matrix_of,
+)
+from services.tasks.recurring.types import RecurringTask, load_request_series
+from services.tasks.reports.periods import deadline_of, period_of
+from services.tasks.reports.timers import reporting_departments
+from services.tasks.reports.types import (
+    DepartmentReportingState,
+    ProgressReport,
+    ReportingStatus,
+    load_plans,
+    load_request_reports,
+)
+from services.tasks.types import Department, Task, load_request_tasks, may_see_request
+from shared.graphql.context import Info
+from shared.graphql.pagination import Connection, build_connection, page_request
+from shared.replicas import load_requests
+
+
+@strawberry.input(description="A reporting period: first and last day, inclusive.")
+class PeriodInput:
+    start: date = strawberry.field(description="First day.")
+    end: date = strawberry.field(description="Last day.")
+
+
+@strawberry.federation.type(
+    keys=["id"], description="A collaboration request (requests subgraph), with its tasks."
+)
+class CollabRequest:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> CollabRequest:
+        # Visibility is checked per field: an invisible request simply has no tasks here.
+        return cls(id=id)
+
+    @strawberry.field(description="Tasks of the request in creation order; empty if not visible.")
+    async def tasks(self, info: Info) -> list[Task]:
+        if not await may_see_request(info, self.id):
+            return []
+        tasks = await info.context.loader(load_request_tasks).load(self.id)
+        return [Task.from_model(t) for t in tasks]
+
+    @strawberry.field(description="The RACI matrix (template 2) and its gaps; null if not visible.")
+    async def raci_matrix(self, info: Info) -> RaciMatrix | None:
+        if not await may_see_request(info, self.id):
+            return None
+        matrix = await matrix_of(info, self.id)
+        return RaciMatrix.from_matrix(matrix) if matrix else None
+
+    @strawberry.field(description="Progress reports (template 3), newest period first.")
+    async def progress_reports(self, info: Info) -> list[ProgressReport]:
+        if not await may_see_request(info, self.id):
+            return []
+        reports = await info.context.loader(load_request_reports).load(self.id)
+        return [ProgressReport.from_model(r) for r in reports]
+
+    @strawberry.field(description="Which executing departments have reported for a period.")
+    async def reporting_status(self, info: Info, period: PeriodInput) -> ReportingStatus | None:
+        request = await info.context.loader(load_requests).load(self.id)
+        if request is None or not await may_see_request(info, self.id):
+            return None
+        reports = await info.context.loader(load_request_reports).load(self.id)
+        mine = {
+            r.department_id: r
+            for r in reports
+            if (r.period_start, r.period_end) == (period.start, period.end)
+        }
+        plan = await info.context.loader(load_plans).load(self.id)
+        deadline = None
+        if plan is not None and period_of(plan.cadence, period.start) == (period.start, period.end):
+            deadline = deadline_of(plan, (period.start, period.end))
+        departments = reporting_departments(
+            request.lead_department_id, request.participant_department_ids
+        )
+        return ReportingStatus(
+            period_start=period.start,
+            period_end=period.end,
+            deadline=deadline,
+            departments=[
+                DepartmentReportingState(
+                    department=Department(id=strawberry.ID(d)),
+                    submitted=d in mine,
+                    report=ProgressReport.from_model(mine[d]) if d in mine else None,
+                )
+                for d in departments
+            ],
+        )
+
+    @strawberry.field(description="Recurring operations of the request.")
+    async def recurring_tasks(self, info: Info) -> list[RecurringTask]:
+        if not await may_see_request(info, self.id):
+            return []
+        series = await info.context.loader(load_request_series).load(self.id)
+        return [RecurringTask.from_model(s) for s in series]
+
+
+@strawberry.federation.type(keys=["id"], description="A person (requests subgraph), with tasks.")
+class Person:
+    id: strawberry.ID = strawberry.field(description="Opaque id; the `sub` of their token.")
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Person:
+        return cls(id=id)
+
+    @strawberry.field(
+        description="What the person is R, A, C or I for, across every request the caller may"
+        " see; newest task first."
+    )
+    async def assignments(
+        self,
+        info: Info,
+        role: models.RaciRole | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[PersonAssignment]:
+        page = page_request(first, after, info.context.runtime.settings.graphql_max_page)
+        held = await info.context.loader(load_person_assignments).load(str(self.id))
+        chosen = [(r, t) for r, t in held if role is None or r is role]
+        requests = await info.context.loader(load_requests).load_many(
+            list(dict.fromkeys(t.request_id for _, t in chosen))
+        )
+        principal = info.context.principal
+        visible = {r.id for r in requests if r is not None and principal.may_see(r.departments)}
+        rows = [(r, t) for r, t in chosen if t.request_id in visible or principal.sees_everything]
+        if page.after is not None:
+            key = tuple(page.after)
+            rows = [row for row in rows if (row[1].id, row[0].value) < key]
+        return build_connection(
+            rows[: page.limit + 1],
+            page,
+            key=lambda row: [row[1].id, row[0].value],
+            to_node=lambda row: PersonAssignment(role=row[0], task=Task.from_model(row[1])),
+            total_count=len(rows) if page.after is None else None,
+        )

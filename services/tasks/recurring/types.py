@@ -1,0 +1,88 @@
+"""GraphQL types of recurring operations, with their loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from services.tasks import models
+from services.tasks.recurring import repository as repo
+from services.tasks.types import Department, Region, Task
+from shared.graphql.context import Info
+from shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from services.tasks.entities import Person
+
+
+async def load_request_series(
+    runtime: ServiceRuntime, ids: Sequence[str]
+) -> list[list[repo.RecurringTask]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.recurring_by_request_ids(conn, ids)
+    return [found.get(i, []) for i in ids]
+
+
+async def load_instances(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.Task]]:
+    async with runtime.pool.acquire() as conn:
+        found = await repo.tasks_by_recurring_ids(conn, ids)
+    return [found.get(i, []) for i in ids]
+
+
+@strawberry.type(description="The departments that do one region's instance.")
+class RecurringRegion:
+    region: Region = strawberry.field(description="The region; its calendar sets the due time.")
+    departments: list[Department] = strawberry.field(description="Responsible (R) departments.")
+
+
+@strawberry.type(description="A recurring operation, e.g. the monthly finance close.")
+class RecurringTask:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    title: str = strawberry.field(description="Title of each regional instance.")
+    description: str = strawberry.field(description="What is to be done each time.")
+    rrule: str = strawberry.field(description="RFC 5545 RRULE, read in local time.")
+    region: Region = strawberry.field(description="Region whose time zone anchors the rule.")
+    starts_at: datetime = strawberry.field(description="DTSTART, local wall-clock time.")
+    accountable: Annotated[Person, strawberry.lazy("services.tasks.entities")] = strawberry.field(
+        description="A of every instance and of the consolidation."
+    )
+    consolidation_title: str = strawberry.field(description="Title of each consolidation task.")
+    consolidation_department: Department = strawberry.field(
+        description="R of the consolidation task."
+    )
+    consolidation_business_days: int = strawberry.field(
+        description="Business days after the last regional due time the consolidation is due."
+    )
+    regions: list[RecurringRegion] = strawberry.field(description="One instance per region.")
+
+    @classmethod
+    def from_model(cls, s: repo.RecurringTask) -> RecurringTask:
+        from services.tasks.entities import Person
+
+        return cls(
+            id=strawberry.ID(s.id),
+            title=s.title,
+            description=s.description,
+            rrule=s.rrule,
+            region=Region(id=strawberry.ID(s.region_id)),
+            starts_at=s.dtstart,
+            accountable=Person(id=strawberry.ID(s.accountable_id)),
+            consolidation_title=s.consolidation_title,
+            consolidation_department=Department(id=strawberry.ID(s.consolidation_department_id)),
+            consolidation_business_days=s.consolidation_business_days,
+            regions=[
+                RecurringRegion(
+                    region=Region(id=strawberry.ID(r.region_id)),
+                    departments=[Department(id=strawberry.ID(d)) for d in r.department_ids],
+                )
+                for r in s.regions
+            ],
+        )
+
+    @strawberry.field(description="Tasks created so far (regional and consolidation), by due time.")
+    async def instances(self, info: Info) -> list[Task]:
+        tasks = await info.context.loader(load_instances).load(str(self.id))
+        return [Task.from_model(t) for t in tasks]
