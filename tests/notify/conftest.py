@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from typing import Any
 
+import jwt
 import pytest
+from aiosmtpd.controller import Controller
+from arq.worker import Worker
 from pydantic import BaseModel
 
+from services.notify import worker as notify_worker
 from services.notify.handlers import EVENT_HANDLERS
+from shared.auth import GATEWAY_SECRET_HEADER
 from shared.events.consumer import Consumer
 from shared.events.contracts.issues import IssueReported, IssueSlaBreached
-from shared.events.contracts.requests import DepartmentUpserted
+from shared.events.contracts.requests import DepartmentUpserted, PersonUpserted
 from shared.events.contracts.tasks import RaciEntry, TaskCreated
 from shared.events.envelope import EventEnvelope, new_event
-from tests.support import SubgraphClient
+from shared.settings import Settings
+from tests.support import GraphQLFailure, RuntimeCache, SubgraphClient, reset_service
 
 # Department -> head; "legal" has no head.
 HEADS = {"mkt": "li", "rd": "chen", "ops": "zhou", "legal": None}
@@ -84,3 +98,143 @@ def sla_breached(issue_id: str, lead: str = "ops") -> EventEnvelope:
         lead_department_id=lead,
     )
     return new_event("issues", "issues.issue.sla_breached", issue_id, data)
+
+
+# --- fan-out: per-test settings, a real arq worker, a real SMTP server, partner tokens ---------
+
+NOTIFY_OVERRIDES: dict[str, Any] = {
+    "notify_allow_private_urls": True,  # the fake partners and robots listen on 127.0.0.1
+    "notify_retry_schedule": [0.2, 0.2, 0.2],
+    "notify_delivery_lease_seconds": 2.0,
+    "notify_webhook_timeout_seconds": 2.0,
+    "smtp_host": "127.0.0.1",
+}
+
+
+class Mailbox:
+    """aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=email_policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server (aiosmtpd) on a free local port."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Mailbox, int]) -> Mailbox:
+    smtp_server[0].messages.clear()
+    return smtp_server[0]
+
+
+@pytest.fixture
+async def notify_api(
+    runtimes: RuntimeCache, settings: Settings, smtp_server: tuple[Mailbox, int]
+) -> AsyncIterator[SubgraphClient]:
+    """notify over HTTP on an empty database, with settings of its own for this test."""
+    own = settings.model_copy(update={**NOTIFY_OVERRIDES, "smtp_port": smtp_server[1]})
+    runtime = dataclasses.replace(await runtimes.get("notify"), settings=own)
+    await reset_service(runtime)
+    async with SubgraphClient.open("notify", runtime) as client:
+        yield client
+
+
+@pytest.fixture
+async def worker(notify_api: SubgraphClient) -> AsyncIterator[Worker]:
+    """The notify arq worker, in process, running jobs as deliveries are queued."""
+    config = notify_worker.settings(notify_api.runtime.settings)
+    running = Worker(**{**config, "handle_signals": False, "burst": False, "poll_delay": 0.02})
+    task = asyncio.create_task(running.async_run())
+    while "runtime" not in running.ctx:  # started: migrated, consuming, polling the queue
+        assert not task.done(), "the worker did not start"
+        await asyncio.sleep(0.01)
+    yield running
+    await running.close()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def execute_as_partner(
+    api: SubgraphClient,
+    sub: str,
+    scopes: list[str],
+    query: str,
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run an operation with a PARTNER token scoped to ``scopes``."""
+    now = datetime.now(UTC)
+    claims = {
+        "sub": sub,
+        "roles": ["PARTNER"],
+        "departments": [],
+        "scopes": scopes,
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
+    token = jwt.encode(claims, api.runtime.settings.jwt_secret, algorithm="HS256")
+    headers = {
+        GATEWAY_SECRET_HEADER: api.runtime.settings.gateway_secret,
+        "authorization": f"Bearer {token}",
+    }
+    response = await api.http.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    if body.get("errors"):
+        raise GraphQLFailure(body["errors"])
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[bool]], seconds: float = 5.0, what: str = "condition"
+) -> None:
+    """Poll ``check`` until it holds (deliveries run in the worker, asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def delivery_rows(api: SubgraphClient, kind: str | None = None) -> list[dict[str, Any]]:
+    rows = await api.runtime.pool.fetch(
+        "SELECT * FROM deliveries WHERE $1::text IS NULL OR target_kind = $1 ORDER BY id", kind
+    )
+    return [dict(r) for r in rows]
+
+
+async def seed_people(events: Events, *people: tuple[str, str, str]) -> None:
+    """Directory entries (id, department, time zone) with e-mail ``<id>@x.example``."""
+    for person_id, department, zone in people:
+        data = PersonUpserted(
+            id=person_id,
+            name=person_id.capitalize(),
+            email=f"{person_id}@x.example",
+            department_id=department,
+            region_id="hq",
+            time_zone=zone,
+            roles=["MEMBER"],
+        )
+        await events.emit("requests", "requests.person.upserted", person_id, data)
