@@ -88,9 +88,14 @@ class SubgraphClient:
     @asynccontextmanager
     async def open(cls, service: str, runtime: ServiceRuntime) -> AsyncIterator[SubgraphClient]:
         schema_factory = service_module(service, "schema").create_schema
-        migrations = service_module(service, "app").MIGRATIONS
+        app_module = service_module(service, "app")
         app = create_app(
-            service, schema_factory, migrations, settings=runtime.settings, runtime=runtime
+            service,
+            schema_factory,
+            app_module.MIGRATIONS,
+            routes=getattr(app_module, "ROUTES", ()),  # a service's extra HTTP routes, if any
+            settings=runtime.settings,
+            runtime=runtime,
         )
         async with LifespanManager(app) as manager:
             transport = httpx.ASGITransport(app=manager.app)

@@ -2,9 +2,12 @@
 
 from pathlib import Path
 
+from services.requests.meetings.invite import ROUTES as MEETING_ROUTES
 from services.requests.schema import create_schema
 from shared.app import create_app
 
 MIGRATIONS: list[Path] = [Path(__file__).parent / "migrations"]
+ROUTES = [*MEETING_ROUTES]
+"""HTTP routes besides ``/graphql``: the iCalendar invites."""
 
-app = create_app("requests", create_schema, MIGRATIONS)
+app = create_app("requests", create_schema, MIGRATIONS, routes=ROUTES)

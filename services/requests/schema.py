@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 from services.requests import models, service
 from services.requests import repository as repo
 from services.requests.directory.schema import DirectoryMutation, DirectoryQuery
+from services.requests.meetings.schema import MeetingMutation, MeetingQuery
 from services.requests.types import (
     CollabRequest,
     RequestPayload,
@@ -242,6 +243,8 @@ class RequestMutation:
 
 
 def create_schema(settings: Settings) -> strawberry.federation.Schema:
-    query = merge_types("Query", (RequestQuery, DirectoryQuery))
-    mutation = merge_types("Mutation", (RequestMutation, DirectoryMutation, WorkflowMutation))
+    query = merge_types("Query", (RequestQuery, DirectoryQuery, MeetingQuery))
+    mutation = merge_types(
+        "Mutation", (RequestMutation, DirectoryMutation, WorkflowMutation, MeetingMutation)
+    )
     return build_schema(settings, query, mutation)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -14,6 +15,9 @@ from services.requests.directory import repository as directory_repo
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError
 from shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from services.requests.meetings.types import Meeting
 
 # Registering the domain enums lets GraphQL fields use them directly.
 strawberry.enum(models.RequestKind, description="The handbook's four scenarios.")
@@ -416,6 +420,15 @@ class CollabRequest:
     async def milestones(self, info: Info) -> list[Milestone]:
         found = await info.context.loader(load_milestones).load(self.id)
         return [Milestone.from_model(m) for m in found]
+
+    @strawberry.field(description="Meetings of the request, by start time.")
+    async def meetings(
+        self, info: Info
+    ) -> list[Annotated[Meeting, strawberry.lazy("services.requests.meetings.types")]]:
+        from services.requests.meetings.types import Meeting, load_request_meetings
+
+        found = await info.context.loader(load_request_meetings).load(self.id)
+        return [Meeting.from_model(m) for m in found]
 
     @strawberry.field(description="Every move and edit, oldest first: who, when, why.")
     async def history(self, info: Info) -> list[HistoryEntry]:

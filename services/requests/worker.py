@@ -1,11 +1,17 @@
 """Background worker of the requests service: ``python -m services.requests.worker``."""
 
 from services.requests.app import MIGRATIONS
+from services.requests.meetings.service import MINUTES_DUE_TIMER, on_minutes_due
+from shared.timer_firing import TimerHandler
 from shared.worker import run_worker, worker_settings
+
+TIMER_HANDLERS: dict[str, TimerHandler] = {
+    MINUTES_DUE_TIMER: on_minutes_due,
+}
 
 
 def settings() -> dict[str, object]:
-    return worker_settings("requests", MIGRATIONS)
+    return worker_settings("requests", MIGRATIONS, timer_handlers=TIMER_HANDLERS)
 
 
 if __name__ == "__main__":

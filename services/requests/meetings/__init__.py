@@ -1,0 +1,1 @@
+"""Meetings of a request: scheduling, agenda, iCalendar invites, minutes, slot suggestions."""
