@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
+from services.issues.models import NewIssue, Severity, SlaClock
+from services.issues.sla.repository import clocks_by_issue_ids
 from services.issues.worker import EVENT_HANDLERS
+from shared.auth import Principal, Role
+from shared.calendars import WorkCalendar
 from shared.events.consumer import Consumer
-from shared.events.contracts.requests import RequestCreated
+from shared.events.contracts.requests import (
+    DepartmentUpserted,
+    PersonUpserted,
+    RegionUpserted,
+    RequestCreated,
+)
 from shared.events.envelope import new_event
 from tests.support import Caller, SubgraphClient
 
@@ -22,7 +33,8 @@ REPORT = """
 mutation($input: ReportIssueInput!) {
   reportIssue(input: $input) {
     issue { id code status severity urgent title attemptedMeasures createdAt
-            reporter { id } leadDepartment { id } request { id }
+            reporter { id } leadDepartment { id } request { id } reportingDepartment { id }
+            region { id } responsibleDepartment { id }
             slaClocks { metric targetMinutes calendar startedAt dueAt pausedMinutes metAt
                         breachedAt state remainingMinutes } }
     userErrors { field message code }
@@ -75,3 +87,111 @@ async def report(api: SubgraphClient, caller: Caller = LI, **changes: Any) -> di
 async def outbox_types(api: SubgraphClient) -> list[str]:
     rows = await api.runtime.pool.fetch("SELECT event_type FROM outbox ORDER BY seq")
     return [r["event_type"] for r in rows]
+
+
+# --- directory: regions with calendars, departments with heads, people ------------------------
+
+SHANGHAI_OFFICE = WorkCalendar(time_zone="Asia/Shanghai", holiday_country="CN")
+BERLIN_OFFICE = WorkCalendar(time_zone="Europe/Berlin", holiday_country="DE")
+
+
+async def deliver(api: SubgraphClient, type_: str, subject: str, data: BaseModel) -> None:
+    """Hand one event to the issues consumer, as the worker would."""
+    envelope = new_event(type_.split(".")[0], type_, subject, data)
+    assert await Consumer(api.runtime, EVENT_HANDLERS).handle(envelope)
+
+
+async def seed_region(api: SubgraphClient, region_id: str, calendar: WorkCalendar) -> None:
+    data = RegionUpserted(
+        id=region_id,
+        code=region_id.upper(),
+        name=region_id,
+        time_zone=calendar.time_zone,
+        calendar=calendar.model_dump(mode="json"),
+    )
+    await deliver(api, "requests.region.upserted", region_id, data)
+
+
+async def seed_department(
+    api: SubgraphClient, department_id: str, region_id: str, head_id: str | None = None
+) -> None:
+    data = DepartmentUpserted(
+        id=department_id,
+        code=department_id.upper(),
+        name=department_id,
+        region_id=region_id,
+        head_id=head_id,
+    )
+    await deliver(api, "requests.department.upserted", department_id, data)
+
+
+async def seed_person(
+    api: SubgraphClient,
+    person_id: str,
+    department_id: str,
+    region_id: str,
+    time_zone: str,
+    roles: tuple[str, ...] = ("MEMBER",),
+) -> None:
+    data = PersonUpserted(
+        id=person_id,
+        name=person_id,
+        email=f"{person_id}@x.example",
+        department_id=department_id,
+        region_id=region_id,
+        time_zone=time_zone,
+        roles=list(roles),
+    )
+    await deliver(api, "requests.person.upserted", person_id, data)
+
+
+async def seed_directory(api: SubgraphClient) -> None:
+    """Shanghai (mkt, rd) and Berlin (ops) with heads, an R&D engineer and a PMO member."""
+    await seed_region(api, "sh", SHANGHAI_OFFICE)
+    await seed_region(api, "eu", BERLIN_OFFICE)
+    people = [
+        ("boss-mkt", "mkt", "sh", "Asia/Shanghai", ("DEPARTMENT_HEAD",)),
+        ("boss-rd", "rd", "sh", "Asia/Shanghai", ("DEPARTMENT_HEAD",)),
+        ("boss-ops", "ops", "eu", "Europe/Berlin", ("DEPARTMENT_HEAD",)),
+        ("sun", "rd", "sh", "Asia/Shanghai", ("MEMBER",)),
+        ("zhou", "pmo", "sh", "Asia/Shanghai", ("PMO",)),
+    ]
+    for person, department, region, zone, roles in people:
+        await seed_person(api, person, department, region, zone, roles)
+    for department, region in (("mkt", "sh"), ("rd", "sh"), ("ops", "eu"), ("pmo", "sh")):
+        await seed_department(api, department, region, head_id=f"boss-{department}")
+
+
+def principal(caller: Caller) -> Principal:
+    """The principal a token for ``caller`` decodes to (for calling use cases directly)."""
+    return Principal(
+        sub=caller.sub,
+        roles=frozenset(Role(r) for r in caller.roles),
+        departments=tuple(caller.departments),
+        region=caller.region,
+    )
+
+
+def new_issue(**changes: Any) -> NewIssue:
+    base: dict[str, Any] = {"request_id": "cr1", "title": "Customs hold", "severity": Severity.HIGH}
+    return NewIssue(**{**base, **changes})
+
+
+async def events_of(api: SubgraphClient, type_: str) -> list[dict[str, Any]]:
+    """Envelopes of one event type in the outbox, oldest first."""
+    rows = await api.runtime.pool.fetch(
+        "SELECT envelope FROM outbox WHERE event_type = $1 ORDER BY seq", type_
+    )
+    return [dict(r["envelope"]) for r in rows]
+
+
+async def clock_of(api: SubgraphClient, issue_id: str, metric: str) -> SlaClock:
+    clocks = await clocks_by_issue_ids(api.runtime.pool, [issue_id])  # type: ignore[arg-type]
+    return next(c for c in clocks[issue_id] if c.metric.value == metric)
+
+
+async def timeline_actions(api: SubgraphClient, issue_id: str) -> list[str]:
+    rows = await api.runtime.pool.fetch(
+        "SELECT action FROM issue_timeline WHERE issue_id = $1 ORDER BY seq", issue_id
+    )
+    return [r["action"] for r in rows]

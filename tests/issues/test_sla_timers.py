@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.issues.models import SlaClock, SlaClockState, SlaMetric
-from shared.calendars import AroundTheClock
 from services.issues.worker import TIMER_HANDLERS
+from shared.calendars import AroundTheClock
 from shared.timer_firing import fire_timer, sweep
 from shared.unit_of_work import unit_of_work
 from tests.issues.helpers import report
