@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -23,7 +24,9 @@ class Receiver:
         always: int | None = None,
         delay: float = 0.0,
         reply: str = "ok",
+        answer: Callable[[dict[str, str], bytes, dict[str, str]], tuple[int, str]] | None = None,
     ) -> None:
+        self.answer = answer
         self.received: list[tuple[dict[str, str], bytes, dict[str, str]]] = []
         self.statuses = list(statuses or [])
         self.always = always
@@ -36,11 +39,15 @@ class Receiver:
     def handle(self, request: Request) -> Response:
         with self.lock:
             headers = {k.lower(): v for k, v in request.headers.items()}
-            self.received.append((headers, request.get_data(), dict(request.args)))
+            body, args = request.get_data(), dict(request.args)
+            self.received.append((headers, body, args))
             status = self.statuses.pop(0) if self.statuses else (self.always or 200)
+            reply = self.reply
+            if self.answer is not None:
+                status, reply = self.answer(headers, body, args)
         if self.delay:
             time.sleep(self.delay)
-        return Response(self.reply, status=status, content_type="application/json")
+        return Response(reply, status=status, content_type="application/json")
 
     @property
     def count(self) -> int:
