@@ -48,7 +48,8 @@ async def load_person_assignments(
         rows = await repo.tasks_by_person(conn, person_ids)
     found: dict[str, list[tuple[models.RaciRole, models.Task]]] = {}
     for row in rows:
-        task = repo.task_from_row(row)
+        columns = {k: v for k, v in dict(row).items() if k not in ("assignee", "assigned_role")}
+        task = repo.task_from_row(columns)
         found.setdefault(row["assignee"], []).append((models.RaciRole(row["assigned_role"]), task))
     return [found.get(p, []) for p in person_ids]
 
