@@ -174,14 +174,8 @@ async def worker(notify_api: SubgraphClient) -> AsyncIterator[Worker]:
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def execute_as_partner(
-    api: SubgraphClient,
-    sub: str,
-    scopes: list[str],
-    query: str,
-    variables: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Run an operation with a PARTNER token scoped to ``scopes``."""
+def partner_token(settings: Settings, sub: str, scopes: list[str]) -> str:
+    """A PARTNER token scoped to ``scopes`` (event types, ``prefix.*`` or ``*``)."""
     now = datetime.now(UTC)
     claims = {
         "sub": sub,
@@ -191,7 +185,18 @@ async def execute_as_partner(
         "iat": now,
         "exp": now + timedelta(hours=1),
     }
-    token = jwt.encode(claims, api.runtime.settings.jwt_secret, algorithm="HS256")
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+async def execute_as_partner(
+    api: SubgraphClient,
+    sub: str,
+    scopes: list[str],
+    query: str,
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run an operation with a PARTNER token scoped to ``scopes``."""
+    token = partner_token(api.runtime.settings, sub, scopes)
     headers = {
         GATEWAY_SECRET_HEADER: api.runtime.settings.gateway_secret,
         "authorization": f"Bearer {token}",
