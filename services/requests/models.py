@@ -44,6 +44,13 @@ class GoalDirection(StrEnum):
     AT_MOST = "AT_MOST"
 
 
+class ChannelLanguage(StrEnum):
+    """Language of phase labels in channel names."""
+
+    ZH = "ZH"
+    EN = "EN"
+
+
 class ResourceKind(StrEnum):
     BUDGET = "BUDGET"
     HEADCOUNT = "HEADCOUNT"

@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 from services.requests import models, service
 from services.requests import repository as repo
 from services.requests.directory.schema import DirectoryMutation, DirectoryQuery
+from services.requests.kickoff.schema import KickoffMutation
 from services.requests.meetings.schema import MeetingMutation, MeetingQuery
 from services.requests.types import (
     CollabRequest,
@@ -245,6 +246,7 @@ class RequestMutation:
 def create_schema(settings: Settings) -> strawberry.federation.Schema:
     query = merge_types("Query", (RequestQuery, DirectoryQuery, MeetingQuery))
     mutation = merge_types(
-        "Mutation", (RequestMutation, DirectoryMutation, WorkflowMutation, MeetingMutation)
+        "Mutation",
+        (RequestMutation, DirectoryMutation, WorkflowMutation, MeetingMutation, KickoffMutation),
     )
     return build_schema(settings, query, mutation)

@@ -17,13 +17,17 @@ from shared.graphql.errors import UserError
 from shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
+    from services.requests.kickoff.types import ChannelName, CommunicationPlan, Risk
     from services.requests.meetings.types import Meeting
+
+KICKOFF = "services.requests.kickoff.types"
 
 # Registering the domain enums lets GraphQL fields use them directly.
 strawberry.enum(models.RequestKind, description="The handbook's four scenarios.")
 strawberry.enum(models.RequestStatus, description="Where a request is in its lifecycle.")
 strawberry.enum(models.Phase, description="Collaboration phase; used in channel names.")
 strawberry.enum(models.ResourceKind, description="What sort of resource is needed.")
+strawberry.enum(models.ChannelLanguage, description="Language of phase labels in channel names.")
 strawberry.enum(models.GoalDirection, description="Met at or above, or at or below the target.")
 
 
@@ -429,6 +433,45 @@ class CollabRequest:
 
         found = await info.context.loader(load_request_meetings).load(self.id)
         return [Meeting.from_model(m) for m in found]
+
+    @strawberry.field(description="Communication plan agreed at the kickoff, if set.")
+    async def communication_plan(
+        self, info: Info
+    ) -> Annotated[CommunicationPlan, strawberry.lazy(KICKOFF)] | None:
+        from services.requests.kickoff.types import CommunicationPlan, load_plans
+
+        found = await info.context.loader(load_plans).load(self.id)
+        return CommunicationPlan.from_model(found) if found else None
+
+    @strawberry.field(description="The risk register, oldest first.")
+    async def risks(self, info: Info) -> list[Annotated[Risk, strawberry.lazy(KICKOFF)]]:
+        from services.requests.kickoff.types import Risk, load_risks
+
+        return [Risk.from_model(r) for r in await info.context.loader(load_risks).load(self.id)]
+
+    @strawberry.field(
+        description="Chat channel names `[title]-[phase]-[department]` for every phase and "
+        "taking-part department (lead first); titles over 16 characters are cut to 15 plus `…`."
+    )
+    async def channel_names(
+        self,
+        info: Info,
+        language: Annotated[
+            models.ChannelLanguage,
+            strawberry.argument(description="ZH (default: 筹备, 执行, 验收, 收尾) or EN."),
+        ] = models.ChannelLanguage.ZH,
+    ) -> list[Annotated[ChannelName, strawberry.lazy(KICKOFF)]]:
+        from services.requests.kickoff.channels import channel_names
+        from services.requests.kickoff.types import ChannelName
+
+        participants = await info.context.loader(load_participants).load(self.id)
+        ids = [self.lead_department_id, *participants]
+        found = await info.context.loader(load_departments).load_many(ids)
+        departments = [d for d in found if d is not None]
+        names = channel_names(self.title, departments, language)
+        return [
+            ChannelName(name=n.name, phase=n.phase, department_id=n.department_id) for n in names
+        ]
 
     @strawberry.field(description="Every move and edit, oldest first: who, when, why.")
     async def history(self, info: Info) -> list[HistoryEntry]:

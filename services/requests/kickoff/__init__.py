@@ -1,0 +1,1 @@
+"""Kickoff outputs: communication plan, risk register, channel names."""
