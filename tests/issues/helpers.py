@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -195,3 +196,32 @@ async def timeline_actions(api: SubgraphClient, issue_id: str) -> list[str]:
         "SELECT action FROM issue_timeline WHERE issue_id = $1 ORDER BY seq", issue_id
     )
     return [r["action"] for r in rows]
+
+
+async def shift_into_past(api: SubgraphClient, issue_id: str, minutes: int) -> None:
+    """Let ``minutes`` pass for an issue's 24x7 clocks and their timers."""
+    shift = timedelta(minutes=minutes)
+    await api.runtime.pool.execute(
+        "UPDATE sla_clocks SET started_at = started_at - $2::interval,"
+        " segment_started_at = segment_started_at - $2::interval,"
+        " due_at = due_at - $2::interval"
+        " WHERE issue_id = $1",
+        issue_id,
+        shift,
+    )
+    await api.runtime.pool.execute(
+        "UPDATE timers SET due_at = due_at - $2::interval WHERE payload->>'clock_id' IN"
+        " (SELECT id FROM sla_clocks WHERE issue_id = $1)"
+        " OR subject IN (SELECT id FROM sla_clocks WHERE issue_id = $1)",
+        issue_id,
+        shift,
+    )
+
+
+async def make_due(api: SubgraphClient, kind: str) -> None:
+    """Bring every unfired timer of ``kind`` due now (as if its time had come)."""
+    await api.runtime.pool.execute(
+        "UPDATE timers SET due_at = now() - interval '1 second'"
+        " WHERE kind = $1 AND fired_at IS NULL",
+        kind,
+    )

@@ -22,6 +22,7 @@ from tests.issues.helpers import (
     principal,
     seed_directory,
     seed_region,
+    shift_into_past,
     timeline_actions,
 )
 from tests.support import SubgraphClient
@@ -94,26 +95,6 @@ async def test_waiting_pauses_and_the_paused_time_moves_the_deadline(
     assert timer_due == plan.due_at
 
 
-async def shift_into_past(api: SubgraphClient, issue_id: str, minutes: int) -> None:
-    """Let ``minutes`` pass for an issue's clocks and timers (they are 24x7 here)."""
-    shift = timedelta(minutes=minutes)
-    await api.runtime.pool.execute(
-        "UPDATE sla_clocks SET started_at = started_at - $2::interval,"
-        " segment_started_at = segment_started_at - $2::interval,"
-        " due_at = due_at - $2::interval"
-        " WHERE issue_id = $1",
-        issue_id,
-        shift,
-    )
-    await api.runtime.pool.execute(
-        "UPDATE timers SET due_at = due_at - $2::interval WHERE payload->>'clock_id' IN"
-        " (SELECT id FROM sla_clocks WHERE issue_id = $1)"
-        " OR subject IN (SELECT id FROM sla_clocks WHERE issue_id = $1)",
-        issue_id,
-        shift,
-    )
-
-
 async def test_warnings_go_out_once_each_even_after_pause_and_resume(
     issues: SubgraphClient,
 ) -> None:
@@ -177,6 +158,7 @@ async def test_a_calendar_change_recomputes_running_deadlines_and_rearms(
     timer = await issues.runtime.pool.fetchrow(
         "SELECT due_at, version FROM timers WHERE subject = $1", before.id
     )
+    assert timer is not None
     assert (timer["due_at"], timer["version"]) == (after.due_at, version + 1)
     assert "SLA_RECALCULATED" in await timeline_actions(issues, issue.id)
 

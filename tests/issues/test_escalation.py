@@ -1,0 +1,166 @@
+"""Escalation: breach -> level 1 (responsible head) -> 2 (lead head) -> 3 (PMO), and by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.issues import lifecycle, service
+from services.issues.lifecycle import moves
+from services.issues.models import Move
+from services.issues.worker import TIMER_HANDLERS
+from shared.timer_firing import sweep
+from tests.issues.helpers import (
+    LI,
+    PMO,
+    WANG,
+    ZHAO,
+    events_of,
+    make_due,
+    new_issue,
+    principal,
+    seed_directory,
+    shift_into_past,
+)
+from tests.support import Caller, SubgraphClient
+
+SUN = Caller("sun", departments=("rd",))
+
+
+async def late_plan(api: SubgraphClient) -> str:
+    """An urgent issue handed to R&D whose 2-hour PLAN deadline has just been missed."""
+    await seed_directory(api)
+    runtime = api.runtime
+    issue = await service.report_issue(runtime, principal(SUN), new_issue(urgent=True))
+    ack = Move(issue.id, responsible_department_id="rd")
+    await lifecycle.move_issue(runtime, principal(LI), moves.ACKNOWLEDGE, ack)
+    await shift_into_past(api, issue.id, 125)
+    return issue.id
+
+
+async def levels(api: SubgraphClient) -> list[tuple[int, list[str], bool]]:
+    return [
+        (e["data"]["level"], e["data"]["recipient_ids"], e["data"]["manual"])
+        for e in await events_of(api, "issues.issue.escalated")
+    ]
+
+
+async def test_breach_escalates_level_by_level_while_still_late(issues: SubgraphClient) -> None:
+    issue_id = await late_plan(issues)
+    await sweep(issues.runtime, TIMER_HANDLERS)
+    [breach] = await events_of(issues, "issues.issue.sla_breached")
+    assert (breach["data"]["metric"], breach["data"]["recipient_ids"]) == ("PLAN", ["boss-mkt"])
+    assert await levels(issues) == [(1, ["boss-rd"], False)]
+    step = await issues.runtime.pool.fetchrow(
+        "SELECT due_at - now() AS wait, payload FROM timers WHERE kind = 'issue.escalation'"
+    )
+    assert step is not None
+    assert 119 * 60 < step["wait"].total_seconds() <= 120 * 60  # policy: 120 minutes to level 2
+    assert step["payload"]["level"] == 2
+
+    await make_due(issues, "issue.escalation")
+    assert await sweep(issues.runtime, TIMER_HANDLERS) == 1
+    await make_due(issues, "issue.escalation")
+    assert await sweep(issues.runtime, TIMER_HANDLERS) == 1
+    assert await levels(issues) == [
+        (1, ["boss-rd"], False),
+        (2, ["boss-mkt"], False),
+        (3, ["zhou"], False),
+    ]
+    level = await issues.runtime.pool.fetchval(
+        "SELECT escalation_level FROM issues WHERE id = $1", issue_id
+    )
+    assert level == 3
+    assert await sweep(issues.runtime, TIMER_HANDLERS) == 0  # nothing beyond the PMO
+
+
+async def test_escalation_stops_once_the_late_step_is_done(issues: SubgraphClient) -> None:
+    issue_id = await late_plan(issues)
+    await sweep(issues.runtime, TIMER_HANDLERS)
+    plan = Move(issue_id, plan="new broker")
+    await lifecycle.move_issue(issues.runtime, principal(SUN), moves.PROPOSE_PLAN, plan)
+    await make_due(issues, "issue.escalation")
+    await sweep(issues.runtime, TIMER_HANDLERS)
+    assert [lvl for lvl, _, _ in await levels(issues)] == [1]
+
+
+ESCALATE = """
+mutation($input: EscalateIssueInput!) {
+  escalateIssue(input: $input) {
+    issue { escalationLevel timeline { action note actor { id } } }
+    userErrors { field code message }
+  }
+}
+"""
+
+
+async def escalate(
+    api: SubgraphClient, issue_id: str, caller: Caller, reason: str = "customer threatens to leave"
+) -> dict[str, Any]:
+    data = await api.execute(
+        ESCALATE, {"input": {"issueId": issue_id, "reason": reason}}, caller=caller
+    )
+    payload: dict[str, Any] = data["escalateIssue"]
+    return payload
+
+
+async def test_escalate_by_hand_tells_the_next_level(issues: SubgraphClient) -> None:
+    await seed_directory(issues)
+    issue = await service.report_issue(issues.runtime, principal(LI), new_issue(urgent=True))
+    first = await escalate(issues, issue.id, LI)
+    assert first["userErrors"] == []
+    assert first["issue"]["escalationLevel"] == 1
+    last = first["issue"]["timeline"][-1]
+    assert (last["action"], last["actor"]) == ("ESCALATED", {"id": "li"})
+    assert "customer threatens to leave" in last["note"]
+    await escalate(issues, issue.id, PMO)
+    await escalate(issues, issue.id, LI)
+    assert await levels(issues) == [
+        (1, ["boss-mkt"], True),
+        (2, ["boss-mkt"], True),
+        (3, ["zhou"], True),
+    ]
+    [*_, third] = await events_of(issues, "issues.issue.escalated")
+    assert (third["data"]["actor_id"], third["data"]["urgency"]) == ("li", "URGENT")
+
+
+async def snapshot(api: SubgraphClient) -> Any:
+    pool = api.runtime.pool
+    return (
+        await pool.fetch("SELECT escalation_level, updated_at FROM issues"),
+        await pool.fetchval("SELECT count(*) FROM outbox"),
+        await pool.fetchval("SELECT count(*) FROM issue_timeline"),
+        await pool.fetchval("SELECT count(*) FROM timers"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("caller", "reason", "code"),
+    [
+        (WANG, "x", "ISSUE_PARTIES_ONLY"),  # takes part in the request, not in the issue
+        (ZHAO, "x", "NOT_FOUND"),
+        (LI, "  ", "INVALID"),
+    ],
+)
+async def test_escalation_refusals_change_nothing(
+    issues: SubgraphClient, caller: Caller, reason: str, code: str
+) -> None:
+    await seed_directory(issues)
+    issue = await service.report_issue(issues.runtime, principal(LI), new_issue())
+    before = await snapshot(issues)
+    payload = await escalate(issues, issue.id, caller, reason)
+    assert payload["issue"] is None
+    assert [e["code"] for e in payload["userErrors"]] == [code]
+    assert await snapshot(issues) == before
+
+
+async def test_no_escalation_beyond_the_pmo(issues: SubgraphClient) -> None:
+    await seed_directory(issues)
+    issue = await service.report_issue(issues.runtime, principal(LI), new_issue())
+    for _ in range(3):
+        await escalate(issues, issue.id, LI)
+    before = await snapshot(issues)
+    payload = await escalate(issues, issue.id, LI)
+    assert [e["code"] for e in payload["userErrors"]] == ["MAX_ESCALATION_LEVEL"]
+    assert await snapshot(issues) == before
