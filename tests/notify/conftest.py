@@ -13,13 +13,20 @@ from email.message import EmailMessage
 from typing import Any
 
 import jwt
+import orjson
 import pytest
+import uvicorn
 from aiosmtpd.controller import Controller
 from arq.worker import Worker
 from pydantic import BaseModel
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from services.notify import worker as notify_worker
+from services.notify.app import MIGRATIONS
 from services.notify.handlers import EVENT_HANDLERS
+from services.notify.schema import create_schema
+from shared.app import create_app
 from shared.auth import GATEWAY_SECRET_HEADER
 from shared.events.consumer import Consumer
 from shared.events.contracts.issues import IssueReported, IssueSlaBreached
@@ -243,3 +250,40 @@ async def seed_people(events: Events, *people: tuple[str, str, str]) -> None:
             roles=["MEMBER"],
         )
         await events.emit("requests", "requests.person.upserted", person_id, data)
+
+
+# --- WebSocket (graphql-transport-ws) -------------------------------------------------------
+
+
+@pytest.fixture
+async def ws_url(notify_api: SubgraphClient) -> AsyncIterator[str]:
+    """The notify app served by uvicorn on a free port, sharing the test's runtime."""
+    runtime = notify_api.runtime
+    app = create_app(
+        "notify", create_schema, MIGRATIONS, settings=runtime.settings, runtime=runtime
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "uvicorn did not start"
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"ws://127.0.0.1:{port}/graphql"
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+
+
+async def send(ws: ClientConnection, message: dict[str, Any]) -> None:
+    await ws.send(orjson.dumps(message).decode())
+
+
+async def receive(ws: ClientConnection, seconds: float = 2.0) -> dict[str, Any]:
+    """The next protocol message other than keep-alive pings."""
+    while True:
+        message: dict[str, Any] = orjson.loads(await asyncio.wait_for(ws.recv(), seconds))
+        if message["type"] not in ("ping", "pong"):
+            return message
+
+
+def ws_connect(url: str) -> Any:
+    return connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=5)

@@ -3,43 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
 
-import orjson
 import pytest
-import uvicorn
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
-from websockets.typing import Subprotocol
 
-from services.notify.app import MIGRATIONS
-from services.notify.schema import create_schema
-from shared.app import create_app
 from shared.auth import GATEWAY_SECRET_HEADER, issue_token
 from shared.runtime import ServiceRuntime
-from tests.notify.conftest import Events, issue_reported
+from tests.notify.conftest import Events, issue_reported, receive, send, ws_connect
 from tests.support import SubgraphClient
 
 SUBSCRIBE = "subscription { notifications { id type title urgency readAt recipient { id } } }"
-
-
-@pytest.fixture
-async def ws_url(notify_api: SubgraphClient) -> AsyncIterator[str]:
-    """The notify app served by uvicorn on a free port, sharing the test's runtime."""
-    runtime = notify_api.runtime
-    app = create_app(
-        "notify", create_schema, MIGRATIONS, settings=runtime.settings, runtime=runtime
-    )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"ws://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
 
 
 def connection_params(runtime: ServiceRuntime, sub: str, *, secret: bool = True) -> dict[str, str]:
@@ -48,18 +21,6 @@ def connection_params(runtime: ServiceRuntime, sub: str, *, secret: bool = True)
     if secret:
         params[GATEWAY_SECRET_HEADER] = runtime.settings.gateway_secret
     return params
-
-
-async def send(ws: ClientConnection, message: dict[str, Any]) -> None:
-    await ws.send(orjson.dumps(message).decode())
-
-
-async def receive(ws: ClientConnection, seconds: float = 2.0) -> dict[str, Any]:
-    """The next protocol message other than keep-alive pings."""
-    while True:
-        message: dict[str, Any] = orjson.loads(await asyncio.wait_for(ws.recv(), seconds))
-        if message["type"] not in ("ping", "pong"):
-            return message
 
 
 async def subscribers(runtime: ServiceRuntime, person_id: str) -> int:
@@ -75,10 +36,6 @@ async def wait_for_subscribers(runtime: ServiceRuntime, person_id: str, expected
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"{person_id} has {await subscribers(runtime, person_id)} subscribers")
-
-
-def ws_connect(url: str) -> Any:
-    return connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=5)
 
 
 async def test_new_notification_arrives_over_websocket(
