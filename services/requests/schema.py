@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 
 from services.requests import models, service
 from services.requests import repository as repo
+from services.requests.acceptance.schema import AcceptanceMutation, AcceptanceQuery
 from services.requests.directory.schema import DirectoryMutation, DirectoryQuery
 from services.requests.kickoff.schema import KickoffMutation
 from services.requests.meetings.schema import MeetingMutation, MeetingQuery
@@ -244,9 +245,16 @@ class RequestMutation:
 
 
 def create_schema(settings: Settings) -> strawberry.federation.Schema:
-    query = merge_types("Query", (RequestQuery, DirectoryQuery, MeetingQuery))
+    query = merge_types("Query", (RequestQuery, DirectoryQuery, MeetingQuery, AcceptanceQuery))
     mutation = merge_types(
         "Mutation",
-        (RequestMutation, DirectoryMutation, WorkflowMutation, MeetingMutation, KickoffMutation),
+        (
+            RequestMutation,
+            DirectoryMutation,
+            WorkflowMutation,
+            MeetingMutation,
+            KickoffMutation,
+            AcceptanceMutation,
+        ),
     )
     return build_schema(settings, query, mutation)

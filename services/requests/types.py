@@ -17,10 +17,12 @@ from shared.graphql.errors import UserError
 from shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
+    from services.requests.acceptance.types import Acceptance, Lesson
     from services.requests.kickoff.types import ChannelName, CommunicationPlan, Risk
     from services.requests.meetings.types import Meeting
 
 KICKOFF = "services.requests.kickoff.types"
+ACCEPTANCE = "services.requests.acceptance.types"
 
 # Registering the domain enums lets GraphQL fields use them directly.
 strawberry.enum(models.RequestKind, description="The handbook's four scenarios.")
@@ -372,6 +374,7 @@ class CollabRequest:
     ends_on: date | None = strawberry.field(description="Last day of the collaboration.")
     lead_department_id: strawberry.Private[str]
     approver_id: strawberry.Private[str | None]
+    tolerance: strawberry.Private[Decimal]
 
     @classmethod
     def from_model(cls, r: models.CollabRequest) -> CollabRequest:
@@ -389,6 +392,7 @@ class CollabRequest:
             ends_on=r.ends_on,
             lead_department_id=r.lead_department_id,
             approver_id=r.approver_id,
+            tolerance=r.acceptance_tolerance_percent,
         )
 
     @classmethod
@@ -472,6 +476,19 @@ class CollabRequest:
         return [
             ChannelName(name=n.name, phase=n.phase, department_id=n.department_id) for n in names
         ]
+
+    @strawberry.field(description="Acceptance against the goals, once it has started.")
+    def acceptance(self) -> Annotated[Acceptance, strawberry.lazy(ACCEPTANCE)] | None:
+        from services.requests.acceptance.types import Acceptance
+
+        started = self.status in (models.RequestStatus.IN_ACCEPTANCE, models.RequestStatus.CLOSED)
+        return Acceptance(tolerance_percent=self.tolerance, request_id=self.id) if started else None
+
+    @strawberry.field(description="Lessons learned on this request, oldest first.")
+    async def lessons(self, info: Info) -> list[Annotated[Lesson, strawberry.lazy(ACCEPTANCE)]]:
+        from services.requests.acceptance.types import Lesson, load_lessons
+
+        return [Lesson.from_model(x) for x in await info.context.loader(load_lessons).load(self.id)]
 
     @strawberry.field(description="Every move and edit, oldest first: who, when, why.")
     async def history(self, info: Info) -> list[HistoryEntry]:

@@ -1,0 +1,1 @@
+"""Closing a request: acceptance against the goals, sign-off, lessons learned."""
