@@ -111,8 +111,8 @@ def department_ref(department_id: str | None) -> Department | None:
 @strawberry.type(description="One RACI assignment of a task: a role held by a person or team.")
 class RaciAssignment:
     role: models.RaciRole = strawberry.field(description="R, A, C or I.")
-    person: Annotated[Person, strawberry.lazy("services.tasks.entities")] | None = (
-        strawberry.field(description="The person holding the role, if named.")
+    person: Annotated[Person, strawberry.lazy("services.tasks.entities")] | None = strawberry.field(
+        description="The person holding the role, if named."
     )
     department: Department | None = strawberry.field(
         description="The department holding the role, if named."

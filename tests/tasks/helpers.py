@@ -64,14 +64,14 @@ async def seed_directory(runtime: ServiceRuntime) -> None:
         ("legal", "sh", "zhao"),
     ]
     for department_id, region_id, head in departments:
-        data = DepartmentUpserted(
+        department = DepartmentUpserted(
             id=department_id,
             code=department_id.upper(),
             name=department_id,
             region_id=region_id,
             head_id=head,
         )
-        await deliver(runtime, "requests.department.upserted", department_id, data)
+        await deliver(runtime, "requests.department.upserted", department_id, department)
     people = [
         ("li", "mkt", "sh"),
         ("wang", "rd", "sh"),
@@ -81,7 +81,7 @@ async def seed_directory(runtime: ServiceRuntime) -> None:
     ]
     for person_id, department_id, region_id in people:
         zone = "Europe/Berlin" if region_id == "de" else "Asia/Shanghai"
-        data = PersonUpserted(
+        person = PersonUpserted(
             id=person_id,
             name=person_id.title(),
             email=f"{person_id}@x.example",
@@ -90,7 +90,7 @@ async def seed_directory(runtime: ServiceRuntime) -> None:
             time_zone=zone,
             roles=["MEMBER"],
         )
-        await deliver(runtime, "requests.person.upserted", person_id, data)
+        await deliver(runtime, "requests.person.upserted", person_id, person)
 
 
 async def seed_request(

@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.support import SubgraphClient
+from tests.support import Caller, SubgraphClient
 from tests.tasks.helpers import (
     LI,
     PMO,
     WANG,
     ZHAO,
-    Caller,
     create_task,
     outbox,
     seeded,

@@ -50,9 +50,13 @@ async def _timer(conn: Connection, kind: str, subject: str) -> Any:
 async def _ensure(
     uow: UnitOfWork, kind: str, subject: str, due_at: datetime, payload: dict[str, object]
 ) -> None:
-    """Arm unless an identical timer exists (fired or not): no alert is sent twice."""
+    """Arm unless a timer for the same alert exists (fired or not): none is sent twice.
+
+    The payload names the alert (due time, offset, instant); the row's own ``due_at`` is not
+    compared, so an operator moving a row does not count as a new alert.
+    """
     existing = await _timer(uow.conn, kind, subject)
-    if existing is not None and existing["due_at"] == due_at and existing["payload"] == payload:
+    if existing is not None and existing["payload"] == payload:
         return
     await uow.arm_timer(kind, subject, due_at, payload)
 
@@ -78,7 +82,8 @@ async def schedule_task(uow: UnitOfWork, task: Task) -> None:
         await uow.cancel_timer(REMINDER_TIMER, task.id)
         return
     instant, offset = upcoming
-    await _ensure(uow, REMINDER_TIMER, task.id, instant, {"due_at": due_iso, "offset": offset})
+    payload: dict[str, object] = {"due_at": due_iso, "offset": offset, "at": instant.isoformat()}
+    await _ensure(uow, REMINDER_TIMER, task.id, instant, payload)
 
 
 async def _live_task(uow: UnitOfWork, timer: TimerRow) -> Task | None:
@@ -115,10 +120,16 @@ async def reminder_due(uow: UnitOfWork, timer: TimerRow) -> None:
         "tasks.task.reminder_due", task.id, data, departments=await _departments(uow, task)
     )
     calendar = await responsible_calendar(uow.conn, raci)
-    following = next_reminder(calendar, task.due_at, offsets_of(uow, task), timer.due_at)
+    # Only smaller offsets follow: the reminder just sent is never chosen again.
+    smaller = [m for m in offsets_of(uow, task) if m < data.offset_minutes]
+    following = next_reminder(calendar, task.due_at, smaller, timer.due_at)
     if following is not None:
         instant, offset = following
-        payload: dict[str, object] = {"due_at": task.due_at.isoformat(), "offset": offset}
+        payload: dict[str, object] = {
+            "due_at": task.due_at.isoformat(),
+            "offset": offset,
+            "at": instant.isoformat(),
+        }
         await uow.arm_timer(REMINDER_TIMER, task.id, instant, payload)
 
 

@@ -81,7 +81,8 @@ async def report_deadline_due(uow: UnitOfWork, timer: TimerRow) -> None:
     plans = await repo.plans_by_request_ids(uow.conn, [timer.subject])
     if timer.subject in plans:
         # From the deadline just passed, not from now: no period is skipped after downtime.
-        await arm_report_timers(uow, plans[timer.subject], timer.due_at)
+        passed = datetime.fromisoformat(timer.payload["deadline"])
+        await arm_report_timers(uow, plans[timer.subject], passed)
 
 
 TIMER_HANDLERS = {REMINDER_TIMER: report_reminder_due, DEADLINE_TIMER: report_deadline_due}

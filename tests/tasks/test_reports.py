@@ -1,0 +1,341 @@
+"""Progress reports (template 3), who has not reported, the deadline reminder and
+``tasks.report.missing``, and raising a reported problem as an issue."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+
+from services.tasks.reports.models import ReportPlan
+from services.tasks.reports.periods import deadline_of, next_deadline, period_of
+from shared.events.contracts.issues import IssueReported
+from shared.events.contracts.requests import CommunicationPlanSet
+from shared.events.envelope import new_event
+from tests.support import Caller, SubgraphClient
+from tests.tasks.helpers import (
+    HANS,
+    LI,
+    WANG,
+    ZHAO,
+    create_task,
+    deliver,
+    deliver_envelope,
+    fire,
+    outbox,
+    seeded,
+    snapshot,
+    timer,
+)
+
+SUBMIT = """
+mutation($input: SubmitProgressReportInput!) {
+  submitProgressReport(input: $input) {
+    report { id department { id } periodStart periodEnd submittedBy { id }
+             items { task { id } plannedProgress actualProgress status delayReason delayed }
+             problems { id description impact attemptedMeasures raisedAt linkedIssue { id } }
+             resourceRequests { description providerDepartment { id } } }
+    userErrors { field message code }
+  }
+}
+"""
+
+RAISE = """
+mutation($input: RaiseProblemAsIssueInput!) {
+  raiseProblemAsIssue(input: $input) {
+    problem { id raisedAt linkedIssue { id } }
+    userErrors { field message code }
+  }
+}
+"""
+
+STATUS = """
+query($r: [_Any!]!, $p: PeriodInput!) {
+  _entities(representations: $r) {
+    ... on CollabRequest {
+      reportingStatus(period: $p) { periodStart periodEnd deadline
+        departments { department { id } submitted report { id } } }
+      progressReports { id problems { linkedIssue { id } } }
+    }
+  }
+}
+"""
+
+WEEK = {"periodStart": "2026-03-09", "periodEnd": "2026-03-15"}
+
+
+@pytest.fixture
+async def api(tasks_api: SubgraphClient) -> SubgraphClient:
+    return await seeded(tasks_api)
+
+
+async def submit(
+    api: SubgraphClient, task_id: str, caller: Caller = WANG, **changes: Any
+) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "requestId": "req-1",
+        "departmentId": "rd",
+        **WEEK,
+        "items": [
+            {
+                "taskId": task_id,
+                "plannedProgress": 60,
+                "actualProgress": 40,
+                "status": "IN_PROGRESS",
+                "delayReason": "samples arrived late",
+            }
+        ],
+        "problems": [
+            {
+                "description": "Customs hold on test units",
+                "impact": "East China demo",
+                "attemptedMeasures": "called the broker",
+                "taskId": task_id,
+            }
+        ],
+        "resourceRequests": [
+            {"description": "A meeting room in Shanghai", "providerDepartmentId": "mkt"}
+        ],
+    }
+    data = await api.execute(SUBMIT, {"input": {**base, **changes}}, caller=caller)
+    payload: dict[str, Any] = data["submitProgressReport"]
+    return payload
+
+
+async def test_report_stores_plan_vs_actual_problems_and_resources(api: SubgraphClient) -> None:
+    task = await create_task(api)
+    payload = await submit(api, task["id"])
+    assert payload["userErrors"] == []
+    report = payload["report"]
+    assert report["department"] == {"id": "rd"}
+    assert report["submittedBy"] == {"id": "wang"}
+    assert report["items"] == [
+        {
+            "task": {"id": task["id"]},
+            "plannedProgress": 60,
+            "actualProgress": 40,
+            "status": "IN_PROGRESS",
+            "delayReason": "samples arrived late",
+            "delayed": True,
+        }
+    ]
+    assert report["problems"][0]["linkedIssue"] is None
+    assert report["resourceRequests"] == [
+        {"description": "A meeting room in Shanghai", "providerDepartment": {"id": "mkt"}}
+    ]
+    [event] = await outbox(api, "tasks.report.submitted")
+    assert event["data"]["delayed_task_ids"] == [task["id"]]
+    assert event["data"]["problem_ids"] == [report["problems"][0]["id"]]
+
+
+async def test_report_refusals_change_nothing(api: SubgraphClient) -> None:
+    task = await create_task(api)
+    item = {
+        "taskId": task["id"],
+        "plannedProgress": 60,
+        "actualProgress": 40,
+        "status": "IN_PROGRESS",
+    }
+    blocked = {**item, "actualProgress": 60, "status": "BLOCKED", "delayReason": "  "}
+    cases: list[tuple[Caller, dict[str, Any], list[tuple[str, str]]]] = [
+        (WANG, {"items": [item]}, [("items.0.delayReason", "DELAY_REASON_REQUIRED")]),
+        (WANG, {"items": [blocked]}, [("items.0.delayReason", "DELAY_REASON_REQUIRED")]),
+        (
+            WANG,
+            {"items": [{**item, "actualProgress": 140, "delayReason": None}]},
+            [("items.0.actualProgress", "INVALID")],
+        ),
+        (
+            WANG,
+            {"items": [{**item, "taskId": "nope", "delayReason": "x"}]},
+            [("items.0.taskId", "NOT_FOUND")],
+        ),
+        (WANG, {"periodEnd": "2026-03-01"}, [("periodEnd", "INVALID")]),
+        (
+            WANG,
+            {"problems": [{"description": "x", "impact": "", "attemptedMeasures": "y"}]},
+            [("problems.0.impact", "INVALID")],
+        ),
+        (ZHAO, {"departmentId": "legal"}, [("departmentId", "DEPARTMENT_NOT_PARTICIPATING")]),
+        (HANS, {}, [("departmentId", "FORBIDDEN")]),
+        (
+            WANG,
+            {"requestId": "unknown"},
+            [
+                ("requestId", "REQUEST_NOT_FOUND"),
+                ("items.0.taskId", "NOT_FOUND"),
+                ("problems.0.taskId", "NOT_FOUND"),
+            ],
+        ),
+    ]
+    for caller, changes, expected in cases:
+        before = await snapshot(api)
+        payload = await submit(api, task["id"], caller=caller, **changes)
+        assert payload["report"] is None, changes
+        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == expected, changes
+        assert await snapshot(api) == before, changes
+
+
+async def test_second_report_for_the_same_period_is_refused(api: SubgraphClient) -> None:
+    task = await create_task(api)
+    await submit(api, task["id"])
+    before = await snapshot(api)
+    payload = await submit(api, task["id"])
+    assert [e["code"] for e in payload["userErrors"]] == ["ALREADY_SUBMITTED"]
+    assert await snapshot(api) == before
+
+
+async def test_reporting_status_shows_who_has_and_has_not_reported(api: SubgraphClient) -> None:
+    task = await create_task(api)
+    report = (await submit(api, task["id"]))["report"]
+    plan = CommunicationPlanSet(
+        request_id="req-1",
+        meeting_cadence="WEEKLY",
+        channels=["dingtalk"],
+        report_template="template-3",
+        report_cadence="WEEKLY",
+        report_deadline_weekday=5,
+        report_deadline_time="17:00",
+        time_zone="Asia/Shanghai",
+    )
+    await deliver(api.runtime, "requests.communication_plan.set", "req-1", plan)
+    variables = {
+        "r": [{"__typename": "CollabRequest", "id": "req-1"}],
+        "p": {"start": "2026-03-09", "end": "2026-03-15"},
+    }
+    data = await api.execute(STATUS, variables, caller=LI)
+    status = data["_entities"][0]["reportingStatus"]
+    assert datetime.fromisoformat(status["deadline"]) == datetime(2026, 3, 13, 9, tzinfo=UTC)
+    assert status["departments"] == [
+        {"department": {"id": "rd"}, "submitted": True, "report": {"id": report["id"]}},
+        {"department": {"id": "eu"}, "submitted": False, "report": None},
+    ]
+
+
+def test_periods_and_deadlines_follow_the_plans_zone_and_cadence() -> None:
+    weekly = ReportPlan("r", "WEEKLY", 5, time(17), "Europe/Berlin")
+    assert period_of("WEEKLY", date(2026, 3, 25)) == (date(2026, 3, 23), date(2026, 3, 29))
+    # Friday 17:00 in Berlin, before and after the switch to summer time.
+    assert deadline_of(weekly, period_of("WEEKLY", date(2026, 3, 25))) == datetime(
+        2026, 3, 27, 16, tzinfo=UTC
+    )
+    assert deadline_of(weekly, period_of("WEEKLY", date(2026, 4, 1))) == datetime(
+        2026, 4, 3, 15, tzinfo=UTC
+    )
+    monthly = ReportPlan("r", "MONTHLY", 5, time(17), "Asia/Shanghai")
+    assert period_of("MONTHLY", date(2026, 2, 10)) == (date(2026, 2, 1), date(2026, 2, 28))
+    deadline, period = next_deadline(monthly, datetime(2026, 2, 27, 10, tzinfo=UTC))
+    assert (deadline, period[0]) == (datetime(2026, 3, 27, 9, tzinfo=UTC), date(2026, 3, 1))
+
+
+async def _plan(api: SubgraphClient) -> None:
+    plan = CommunicationPlanSet(
+        request_id="req-1",
+        meeting_cadence="WEEKLY",
+        channels=[],
+        report_template="template-3",
+        report_cadence="WEEKLY",
+        report_deadline_weekday=5,
+        report_deadline_time="17:00",
+        time_zone="Asia/Shanghai",
+    )
+    await deliver(api.runtime, "requests.communication_plan.set", "req-1", plan)
+
+
+async def test_reminder_before_and_missing_after_the_deadline(api: SubgraphClient) -> None:
+    await _plan(api)
+    deadline = await timer(api, "report.deadline", "req-1")
+    reminder = await timer(api, "report.reminder", "req-1")
+    assert deadline["due_at"] > datetime.now(UTC)
+    if reminder is not None:  # none when the deadline is less than 4 h away
+        assert reminder["due_at"] == deadline["due_at"] - timedelta(hours=4)
+        assert reminder["payload"] == deadline["payload"]
+    period = deadline["payload"]
+    task = await create_task(api)
+    await submit(
+        api, task["id"], periodStart=period["period_start"], periodEnd=period["period_end"]
+    )
+
+    if reminder is not None:
+        assert await fire(api, "report.reminder", "req-1")
+        [reminded] = await outbox(api, "tasks.report.reminder")
+        assert reminded["data"]["department_ids"] == ["eu"]
+
+    assert await fire(api, "report.deadline", "req-1")
+    [missing] = await outbox(api, "tasks.report.missing")
+    assert missing["data"]["department_id"] == "eu"
+    assert missing["data"]["period_start"] == period["period_start"]
+    following = await timer(api, "report.deadline", "req-1")
+    assert following["fired_at"] is None
+    assert following["payload"]["period_start"] > period["period_start"]  # next week's
+
+
+async def test_raising_a_problem_emits_the_event_and_the_issue_answer_links_it(
+    api: SubgraphClient,
+) -> None:
+    task = await create_task(api)
+    problem = (await submit(api, task["id"]))["report"]["problems"][0]
+    raised = await api.execute(
+        RAISE,
+        {"input": {"problemId": problem["id"], "severity": "HIGH", "urgent": True}},
+        caller=LI,
+    )
+    payload = raised["raiseProblemAsIssue"]
+    assert payload["userErrors"] == []
+    assert payload["problem"]["raisedAt"] is not None
+    [event] = await outbox(api, "tasks.problem.raised")
+    assert (event["data"]["problem_id"], event["data"]["severity"], event["data"]["urgent"]) == (
+        problem["id"],
+        "HIGH",
+        True,
+    )
+    assert event["data"]["task_id"] == task["id"]
+
+    before = await snapshot(api)
+    again = await api.execute(RAISE, {"input": {"problemId": problem["id"]}}, caller=LI)
+    assert [e["code"] for e in again["raiseProblemAsIssue"]["userErrors"]] == ["ALREADY_RAISED"]
+    assert await snapshot(api) == before
+
+    answer = IssueReported(
+        id="iss-1",
+        code="ISS-2026-0001",
+        request_id="req-1",
+        title="Customs hold",
+        severity="HIGH",
+        urgent=True,
+        lead_department_id="mkt",
+        reporter_id="li",
+        source_problem_id=problem["id"],
+    )
+    envelope = new_event("issues", "issues.issue.reported", "iss-1", answer)
+    assert await deliver_envelope(api.runtime, envelope) is True
+    assert await deliver_envelope(api.runtime, envelope) is False
+    data = await api.execute(
+        STATUS,
+        {
+            "r": [{"__typename": "CollabRequest", "id": "req-1"}],
+            "p": {"start": "2026-03-09", "end": "2026-03-15"},
+        },
+    )
+    assert data["_entities"][0]["progressReports"][0]["problems"] == [
+        {"linkedIssue": {"id": "iss-1"}}
+    ]
+    assert len(await outbox(api, "tasks.problem.linked")) == 1
+
+
+async def test_raise_refusals_change_nothing(api: SubgraphClient) -> None:
+    task = await create_task(api)
+    problem = (await submit(api, task["id"]))["report"]["problems"][0]
+    cases = [
+        (HANS, {"problemId": problem["id"]}, ("problemId", "FORBIDDEN")),
+        (ZHAO, {"problemId": problem["id"]}, ("problemId", "NOT_FOUND")),
+        (LI, {"problemId": "nope"}, ("problemId", "NOT_FOUND")),
+        (LI, {"problemId": problem["id"], "severity": "SEVERE"}, ("severity", "INVALID")),
+    ]
+    for caller, fields, expected in cases:
+        before = await snapshot(api)
+        data = await api.execute(RAISE, {"input": fields}, caller=caller)
+        errors = data["raiseProblemAsIssue"]["userErrors"]
+        assert [(e["field"], e["code"]) for e in errors] == [expected], fields
+        assert await snapshot(api) == before
