@@ -1,0 +1,196 @@
+"""The tasks service through the gateway: planning with dependencies and RACI, the matrix,
+a person's assignments composed with the directory, and a progress report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.gateway_client import GatewayClient
+from tests.e2e.test_walking_skeleton import LI, SUN, WANG, create_request, retry_while_unknown
+
+CREATE_TASK = """
+mutation($input: CreateTaskInput!) {
+  createTask(input: $input) { task { id status } userErrors { field code message } }
+}
+"""
+
+UPDATE_TASK = """
+mutation($input: UpdateTaskInput!) {
+  updateTask(input: $input) { task { id status progress } userErrors { field code } }
+}
+"""
+
+SET_RACI = """
+mutation($input: SetRaciInput!) {
+  setRaci(input: $input) { task { id } userErrors { field code } }
+}
+"""
+
+PLAN = """
+query($id: ID!) {
+  request(id: $id) {
+    code
+    tasks { title status dependsOn { title } raci { role person { name } } }
+    raciMatrix { columns { key person { name } } problems { code department { name } } }
+  }
+}
+"""
+
+ME = """
+{ me { name assignments(role: R) { totalCount edges { node { role task { title } } } } } }
+"""
+
+SUBMIT = """
+mutation($input: SubmitProgressReportInput!) {
+  submitProgressReport(input: $input) { report { id } userErrors { field code } }
+}
+"""
+
+STATUS = """
+query($id: ID!) {
+  request(id: $id) {
+    reportingStatus(period: {start: "2027-01-04", end: "2027-01-10"}) {
+      departments { department { name } submitted }
+    }
+  }
+}
+"""
+
+
+def task_input(request_id: str, title: str, **changes: Any) -> dict[str, Any]:
+    base = {
+        "requestId": request_id,
+        "title": title,
+        "raci": [{"role": "A", "personId": "wang"}, {"role": "R", "personId": "sun"}],
+    }
+    return {**base, **changes}
+
+
+@pytest.mark.timeout(120)
+async def test_plan_raci_matrix_and_assignments_through_the_gateway(
+    gateway: GatewayClient,
+) -> None:
+    request = await create_request(gateway)
+    design = (
+        await retry_while_unknown(
+            gateway,
+            CREATE_TASK,
+            {"input": task_input(request["id"], "Design the campaign")},
+            LI,
+            "createTask",
+        )
+    )["task"]
+    build = (
+        await gateway.execute(
+            CREATE_TASK,
+            {"input": task_input(request["id"], "Produce the materials", dependsOn=[design["id"]])},
+            caller=LI,
+        )
+    )["createTask"]["task"]
+
+    refused = (
+        await gateway.execute(
+            UPDATE_TASK, {"input": {"taskId": build["id"], "status": "IN_PROGRESS"}}, caller=SUN
+        )
+    )["updateTask"]
+    assert refused["task"] is None
+    assert refused["userErrors"] == [{"field": "status", "code": "DEPENDENCY_NOT_DONE"}]
+
+    for status in ("IN_PROGRESS", "DONE"):
+        moved = await gateway.execute(
+            UPDATE_TASK, {"input": {"taskId": design["id"], "status": status}}, caller=SUN
+        )
+        assert moved["updateTask"]["userErrors"] == []
+    started = await gateway.execute(
+        UPDATE_TASK,
+        {"input": {"taskId": build["id"], "status": "IN_PROGRESS", "progress": 10}},
+        caller=SUN,
+    )
+    assert started["updateTask"]["task"]["status"] == "IN_PROGRESS"
+
+    bad_raci = await gateway.execute(
+        SET_RACI,
+        {"input": {"taskId": build["id"], "assignments": [{"role": "R", "personId": "sun"}]}},
+        caller=LI,
+    )
+    assert bad_raci["setRaci"]["userErrors"] == [
+        {"field": "assignments", "code": "RACI_ACCOUNTABLE"}
+    ]
+    good_raci = await gateway.execute(
+        SET_RACI,
+        {
+            "input": {
+                "taskId": build["id"],
+                "assignments": [
+                    {"role": "A", "personId": "li"},
+                    {"role": "R", "personId": "sun"},
+                    {"role": "C", "departmentId": "rd"},
+                ],
+            }
+        },
+        caller=LI,
+    )
+    assert good_raci["setRaci"]["userErrors"] == []
+
+    plan = (await gateway.execute(PLAN, {"id": request["id"]}, caller=LI))["request"]
+    assert [t["title"] for t in plan["tasks"]] == ["Design the campaign", "Produce the materials"]
+    assert plan["tasks"][1]["dependsOn"] == [{"title": "Design the campaign"}]
+    assert {(r["role"], r["person"]["name"]) for r in plan["tasks"][1]["raci"] if r["person"]} == {
+        ("A", "Li Na"),
+        ("R", "Sun Yu"),
+    }
+    names = {c["person"]["name"] for c in plan["raciMatrix"]["columns"] if c["person"]}
+    assert names == {"Li Na", "Wang Lei", "Sun Yu"}
+    assert plan["raciMatrix"]["problems"] == []  # rd holds roles; mkt is the lead (Li Na)
+
+    mine = (await gateway.execute(ME, caller=SUN))["me"]
+    assert mine["name"] == "Sun Yu"
+    assert mine["assignments"]["totalCount"] == 2
+    assert {e["node"]["task"]["title"] for e in mine["assignments"]["edges"]} == {
+        "Design the campaign",
+        "Produce the materials",
+    }
+
+
+@pytest.mark.timeout(120)
+async def test_progress_report_and_reporting_status_through_the_gateway(
+    gateway: GatewayClient,
+) -> None:
+    request = await create_request(gateway)
+    task = (
+        await retry_while_unknown(
+            gateway,
+            CREATE_TASK,
+            {"input": task_input(request["id"], "Regional roadshow")},
+            LI,
+            "createTask",
+        )
+    )["task"]
+    report = {
+        "requestId": request["id"],
+        "departmentId": "rd",
+        "periodStart": "2027-01-04",
+        "periodEnd": "2027-01-10",
+        "items": [
+            {
+                "taskId": task["id"],
+                "plannedProgress": 50,
+                "actualProgress": 20,
+                "status": "IN_PROGRESS",
+            }
+        ],
+    }
+    refused = await gateway.execute(SUBMIT, {"input": report}, caller=WANG)
+    assert refused["submitProgressReport"]["userErrors"] == [
+        {"field": "items.0.delayReason", "code": "DELAY_REASON_REQUIRED"}
+    ]
+    report["items"][0]["delayReason"] = "venue booking fell through"
+    accepted = await gateway.execute(SUBMIT, {"input": report}, caller=WANG)
+    assert accepted["submitProgressReport"]["userErrors"] == []
+
+    status = (await gateway.execute(STATUS, {"id": request["id"]}, caller=LI))["request"]
+    assert status["reportingStatus"]["departments"] == [
+        {"department": {"name": "R&D"}, "submitted": True}
+    ]
