@@ -205,7 +205,7 @@ class GraphQLMetrics(SchemaExtension):
                 kind = ec.operation_type.value
             except Exception:  # the document did not parse: no operation type
                 kind = "unknown"
-            failed = bool(ec.result and ec.result.errors) or (ec.pre_execution_errors is not None)
+            failed = bool(ec.result and ec.result.errors) or bool(ec.pre_execution_errors)
             span.update_name(f"{kind} {name}")
             span.set_attribute("graphql.operation.name", name)
             span.set_attribute("graphql.operation.type", kind)
