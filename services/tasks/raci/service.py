@@ -8,7 +8,7 @@ from services.tasks import repository as repo
 from services.tasks.models import RaciAssignment, Task
 from services.tasks.parties import raci_entries
 from services.tasks.reminders.timers import schedule_task
-from services.tasks.service import check_may_plan, check_raci
+from services.tasks.rules import check_may_plan, check_raci
 from shared.auth import Principal
 from shared.events.contracts.tasks import RaciSet
 from shared.graphql.errors import DomainError, Problems

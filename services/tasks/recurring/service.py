@@ -23,7 +23,8 @@ from services.tasks.recurring.rules import (
     region_instant,
 )
 from services.tasks.reports.timers import reporting_departments
-from services.tasks.service import add_task, check_may_plan, check_title
+from services.tasks.rules import check_may_plan, check_title
+from services.tasks.service import add_task
 from shared.auth import Principal
 from shared.calendars import BusinessHours
 from shared.events.contracts.tasks import RecurringTaskCreated

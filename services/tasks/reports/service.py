@@ -13,7 +13,7 @@ from services.tasks.reports.models import (
     ReportProblem,
 )
 from services.tasks.reports.timers import arm_report_timers, reporting_departments
-from services.tasks.service import request_not_found
+from services.tasks.rules import request_not_found
 from shared.auth import Principal
 from shared.db import Connection
 from shared.events.contracts.issues import IssueReported
