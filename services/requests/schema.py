@@ -16,6 +16,7 @@ from services.requests.acceptance.schema import AcceptanceMutation, AcceptanceQu
 from services.requests.directory.schema import DirectoryMutation, DirectoryQuery
 from services.requests.kickoff.schema import KickoffMutation
 from services.requests.meetings.schema import MeetingMutation, MeetingQuery
+from services.requests.secondments.schema import SecondmentMutation, SecondmentQuery
 from services.requests.types import (
     CollabRequest,
     RequestPayload,
@@ -245,7 +246,9 @@ class RequestMutation:
 
 
 def create_schema(settings: Settings) -> strawberry.federation.Schema:
-    query = merge_types("Query", (RequestQuery, DirectoryQuery, MeetingQuery, AcceptanceQuery))
+    query = merge_types(
+        "Query", (RequestQuery, DirectoryQuery, MeetingQuery, AcceptanceQuery, SecondmentQuery)
+    )
     mutation = merge_types(
         "Mutation",
         (
@@ -255,6 +258,7 @@ def create_schema(settings: Settings) -> strawberry.federation.Schema:
             MeetingMutation,
             KickoffMutation,
             AcceptanceMutation,
+            SecondmentMutation,
         ),
     )
     return build_schema(settings, query, mutation)

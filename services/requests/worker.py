@@ -2,11 +2,13 @@
 
 from services.requests.app import MIGRATIONS
 from services.requests.meetings.service import MINUTES_DUE_TIMER, on_minutes_due
+from services.requests.secondments.service import ENDING_TIMER, on_secondment_ending
 from shared.timer_firing import TimerHandler
 from shared.worker import run_worker, worker_settings
 
 TIMER_HANDLERS: dict[str, TimerHandler] = {
     MINUTES_DUE_TIMER: on_minutes_due,
+    ENDING_TIMER: on_secondment_ending,
 }
 
 

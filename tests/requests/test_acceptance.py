@@ -143,7 +143,7 @@ async def search(api: SubgraphClient, words: str | None, caller: Any = LI) -> li
 
 @pytest.fixture
 async def lessons(api: SubgraphClient) -> str:
-    rid = (await create_request(api))["id"]
+    rid: str = (await create_request(api))["id"]
     await add_lesson(api, rid, "跨时区会议要提前安排", "柏林与上海只有下午两小时重叠。", ["时区"])
     await add_lesson(api, rid, "Budget approval took too long", "Ask finance earlier.", ["预算"])
     await add_lesson(api, rid, "项目复盘会很有用", "Weekly retrospectives kept meetings short.", [])

@@ -1,0 +1,1 @@
+"""Secondments: staff on loan between departments and regions."""
