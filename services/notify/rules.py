@@ -19,6 +19,9 @@ Recipients by event:
 * ``requests.action_item.created``: the owner; the chair and the lead department's head are
   only Informed.
 * ``requests.meeting.scheduled``: every attendee, with the ``.ics`` invitation by e-mail.
+* any other event whose data names ``recipient_ids`` (reminders, overdue tasks, escalations):
+  those people, urgent when the data says ``urgency: URGENT`` or ``urgent: true``. A breach
+  that names its recipients is sent to them rather than to the heads above.
 """
 
 from __future__ import annotations
@@ -175,10 +178,9 @@ async def issue_sla_breached(conn: Connection, event: EventEnvelope) -> Routed:
         f" {data.due_at.isoformat()}. Act or escalate now."
     )
     link = f"/issues/{data.issue_id}"
-    drafts = [
-        _draft(event, person, title, body, link, Urgency.URGENT)
-        for person in await _issue_people(conn, event, data.lead_department_id)
-    ]
+    named = _recipients(event)
+    people = named or await _issue_people(conn, event, data.lead_department_id)
+    drafts = [_draft(event, person, title, body, link, Urgency.URGENT) for person in people]
     request_id = _extra(event, "request_id")
     announcement = None
     if isinstance(request_id, str):
@@ -310,6 +312,39 @@ async def meeting_scheduled(conn: Connection, event: EventEnvelope) -> Routed:
     return Routed(drafts)
 
 
+def _recipients(event: EventEnvelope) -> list[str]:
+    named = event.data.get("recipient_ids")
+    if not isinstance(named, list):
+        return []
+    return list(dict.fromkeys(p for p in named if isinstance(p, str) and p))
+
+
+def _humanized(event_type: str) -> str:
+    """``tasks.task.reminder_due`` -> ``Task reminder due``."""
+    _, aggregate, verb = [*event_type.split(".", 2), "", ""][:3]
+    return f"{aggregate} {verb}".replace("_", " ").strip().capitalize()
+
+
+async def addressed(conn: Connection, event: EventEnvelope) -> Routed:
+    """Events that name their recipients (``recipient_ids``)."""
+    people = _recipients(event)
+    if not people:
+        return Routed()
+    data = event.data
+    urgent = data.get("urgency") == "URGENT" or data.get("urgent") is True
+    subject = data.get("title") or data.get("code") or event.subject
+    service = event.type.split(".", 1)[0]
+    key = {"issues": "issue_id", "tasks": "task_id", "requests": "request_id"}.get(service, "")
+    target = data.get(key) or event.subject
+    link = f"/{service}/{target}"
+    title = f"{_humanized(event.type)}: {subject}"
+    due = data.get("due_at")
+    body = f"Due {due}." if isinstance(due, str) else f"See {link}."
+    urgency = Urgency.URGENT if urgent else Urgency.NORMAL
+    drafts = [_draft(event, person, title, body, link, urgency) for person in people]
+    return Routed(drafts)
+
+
 RULES: dict[str, Rule] = {
     "tasks.task.created": task_created,
     "issues.issue.reported": issue_reported,
@@ -323,9 +358,7 @@ RULES: dict[str, Rule] = {
 
 async def route(conn: Connection, event: EventEnvelope) -> Routed:
     """The event's routing, or nothing for a type no rule reads (or data it cannot read)."""
-    rule = RULES.get(event.type)
-    if rule is None:
-        return Routed()
+    rule = RULES.get(event.type, addressed)
     try:
         return await rule(conn, event)
     except ValidationError:

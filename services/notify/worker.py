@@ -33,7 +33,7 @@ async def send_delivery(ctx: dict[str, Any], delivery_id: str) -> str:
 assert send_delivery.__name__ == SEND_JOB
 
 
-def settings(config: Settings | None = None) -> dict[str, object]:
+def settings(config: Settings | None = None) -> dict[str, Any]:
     return worker_settings(
         "notify",
         MIGRATIONS,

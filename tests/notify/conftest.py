@@ -220,7 +220,7 @@ async def execute_as_partner(
 
 
 async def wait_for(
-    check: Callable[[], Awaitable[bool]], seconds: float = 5.0, what: str = "condition"
+    check: Callable[[], Awaitable[bool]], seconds: float = 15.0, what: str = "condition"
 ) -> None:
     """Poll ``check`` until it holds (deliveries run in the worker, asynchronously)."""
     deadline = asyncio.get_running_loop().time() + seconds

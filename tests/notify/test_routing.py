@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from services.notify.handlers import EVENT_HANDLERS
-from shared.events.contracts.tasks import RaciEntry
+from shared.events.contracts.issues import IssueSlaBreached
+from shared.events.contracts.tasks import RaciEntry, TaskOverdue
 from shared.unit_of_work import unit_of_work
 from tests.notify.conftest import Events, issue_reported, sla_breached, task_created
 from tests.support import SubgraphClient
@@ -98,3 +100,37 @@ async def test_same_event_twice_notifies_once(notify_api: SubgraphClient, events
 
     assert len(await notifications(notify_api)) == 1
     assert len(await outbox_subjects(notify_api, "notify.notification.created")) == 1
+
+
+async def test_events_naming_their_recipients_notify_them(
+    notify_api: SubgraphClient, events: Events
+) -> None:
+    due = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    overdue = TaskOverdue(
+        task_id="t9",
+        request_id="cr1",
+        title="Print posters",
+        due_at=due,
+        recipient_ids=["sun", "wang"],
+        raci=[],
+    )
+    await events.emit("tasks", "tasks.task.overdue", "t9", overdue)
+    breach = IssueSlaBreached(
+        issue_id="i1",
+        metric="PLAN",
+        due_at=due,
+        breached_at=due,
+        lead_department_id="ops",
+        recipient_ids=["wang"],
+    )
+    await events.emit("issues", "issues.issue.sla_breached", "i1", breach)
+
+    found = await notifications(notify_api)
+    assert [(n["recipient_id"], n["type"]) for n in found] == [
+        ("sun", "tasks.task.overdue"),
+        ("wang", "tasks.task.overdue"),
+        ("wang", "issues.issue.sla_breached"),  # named: not the lead head (zhou)
+    ]
+    assert found[0]["title"] == "Task overdue: Print posters"
+    assert found[0]["link"] == "/tasks/t9"
+    assert found[2]["urgency"] == "URGENT"
