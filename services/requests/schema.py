@@ -14,6 +14,7 @@ from services.requests import models, service
 from services.requests import repository as repo
 from services.requests.acceptance.schema import AcceptanceMutation, AcceptanceQuery
 from services.requests.directory.schema import DirectoryMutation, DirectoryQuery
+from services.requests.folders.schema import FolderMutation
 from services.requests.kickoff.schema import KickoffMutation
 from services.requests.meetings.schema import MeetingMutation, MeetingQuery
 from services.requests.secondments.schema import SecondmentMutation, SecondmentQuery
@@ -259,6 +260,7 @@ def create_schema(settings: Settings) -> strawberry.federation.Schema:
             KickoffMutation,
             AcceptanceMutation,
             SecondmentMutation,
+            FolderMutation,
         ),
     )
     return build_schema(settings, query, mutation)

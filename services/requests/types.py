@@ -18,6 +18,7 @@ from shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
     from services.requests.acceptance.types import Acceptance, Lesson
+    from services.requests.folders.schema import DocumentFolder
     from services.requests.kickoff.types import ChannelName, CommunicationPlan, Risk
     from services.requests.meetings.types import Meeting
 
@@ -489,6 +490,14 @@ class CollabRequest:
         from services.requests.acceptance.types import Lesson, load_lessons
 
         return [Lesson.from_model(x) for x in await info.context.loader(load_lessons).load(self.id)]
+
+    @strawberry.field(description="Document folders the caller is on a view or edit list of.")
+    async def folders(
+        self, info: Info
+    ) -> list[Annotated[DocumentFolder, strawberry.lazy("services.requests.folders.schema")]]:
+        from services.requests.folders.schema import visible_folders
+
+        return await visible_folders(info, self.id)
 
     @strawberry.field(description="Every move and edit, oldest first: who, when, why.")
     async def history(self, info: Info) -> list[HistoryEntry]:

@@ -1,0 +1,1 @@
+"""Document folders of a request with view and edit lists."""
