@@ -1,4 +1,5 @@
-"""Demo data from the handbook: regions, departments, people and one request per scenario.
+"""Demo data from the handbook: regions, departments, people and one request per scenario,
+each taken through its scenario (see :mod:`services.requests.demo_flows`).
 
 Loaded by `./liaison run`. Idempotent: the directory is upserted by fixed ids, and a request
 is created only if none with its title exists yet.
@@ -11,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from services.requests import models, service
+from services.requests.demo_flows import run_flow
 from services.requests.directory import service as directory
 from shared.auth import Principal, Role
 from shared.calendars import WorkCalendar
@@ -79,10 +81,20 @@ class DemoRequest:
 
 
 def _goal(
-    metric: str, target: str, unit: str, due: date, regions: tuple[str, ...] = ()
+    metric: str,
+    target: str,
+    unit: str,
+    due: date,
+    regions: tuple[str, ...] = (),
+    direction: models.GoalDirection = models.GoalDirection.AT_LEAST,
 ) -> models.GoalDraft:
     return models.GoalDraft(
-        metric=metric, target=Decimal(target), unit=unit, due_date=due, regions=regions
+        metric=metric,
+        target=Decimal(target),
+        unit=unit,
+        due_date=due,
+        regions=regions,
+        direction=direction,
     )
 
 
@@ -155,7 +167,11 @@ def demo_requests(today: date) -> list[DemoRequest]:
                 participant_department_ids=("rd", "production", "legal", "sales-east"),
                 goals=(
                     _goal(
-                        "solution sent to customer within", "24", "hours", today + timedelta(days=1)
+                        "solution sent to customer within",
+                        "24",
+                        "hours",
+                        today + timedelta(days=1),
+                        direction=models.GoalDirection.AT_MOST,
                     ),
                 ),
                 approver_id=DEMO_PERSON,
@@ -219,4 +235,5 @@ async def load_demo(runtime: ServiceRuntime) -> None:
             roles=frozenset({Role.DEPARTMENT_HEAD}),
             departments=(departments[demo.lead_person],),
         )
-        await service.create_request(runtime, lead, demo.command)
+        request = await service.create_request(runtime, lead, demo.command)
+        await run_flow(runtime, request)
