@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import Field
+
 from shared.events.contracts.base import EventData, event_type
 
 
@@ -117,8 +119,8 @@ class MeetingScheduled(EventData):
     join_url: str | None = None
     location: str | None = None
     organizer_id: str | None = None
-    required_attendee_ids: list[str] = []
-    optional_attendee_ids: list[str] = []
+    required_attendee_ids: list[str] = Field(default_factory=list)
+    optional_attendee_ids: list[str] = Field(default_factory=list)
     minutes_due_at: datetime | None = None
     sequence: int = 0
 
@@ -131,8 +133,8 @@ class AgendaSent(EventData):
     request_id: str
     sent_at: datetime
     sent_by: str
-    attendee_ids: list[str] = []
-    material_urls: list[str] = []
+    attendee_ids: list[str] = Field(default_factory=list)
+    material_urls: list[str] = Field(default_factory=list)
 
 
 @event_type("requests.minutes.published")
@@ -144,10 +146,10 @@ class MinutesPublished(EventData):
     published_by: str
     published_at: datetime
     summary: str
-    decisions: list[str] = []
-    action_item_ids: list[str] = []
+    decisions: list[str] = Field(default_factory=list)
+    action_item_ids: list[str] = Field(default_factory=list)
     late: bool = False
-    attendee_ids: list[str] = []
+    attendee_ids: list[str] = Field(default_factory=list)
 
 
 @event_type("requests.minutes.overdue")
@@ -182,7 +184,7 @@ class LessonAdded(EventData):
     id: str
     request_id: str
     title: str
-    tags: list[str] = []
+    tags: list[str] = Field(default_factory=list)
     author_id: str
 
 
@@ -222,5 +224,5 @@ class FolderUpdated(EventData):
     department_id: str
     file_type: str
     path: str
-    viewer_ids: list[str] = []
-    editor_ids: list[str] = []
+    viewer_ids: list[str] = Field(default_factory=list)
+    editor_ids: list[str] = Field(default_factory=list)
