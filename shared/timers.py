@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -88,6 +88,8 @@ async def enqueue_timer(redis: ArqRedis, queue_name: str, timer: TimerRow) -> No
         str(timer.id),
         timer.version,
         _job_id=timer_job_id(timer.id, timer.version),
-        _defer_until=timer.due_at,
+        # arq refuses a defer time in the past ("invalid expire time"): a deadline already
+        # passed is queued to run at once instead of waiting for the sweep.
+        _defer_until=max(timer.due_at, datetime.now(UTC)),
         _queue_name=queue_name,
     )

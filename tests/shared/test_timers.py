@@ -239,3 +239,14 @@ async def test_worker_fires_a_timer_at_its_deadline(
     info = await job.result_info()
     assert info is not None
     assert (info.success, info.result) == (True, True)
+
+
+async def test_a_timer_armed_in_the_past_is_queued_to_run_at_once(platform: ServiceRuntime) -> None:
+    """arq refuses a defer time in the past; such a timer must still get its fast-path job."""
+    async with unit_of_work(platform) as uow:
+        timer = await uow.arm_timer("past", "p1", datetime.now(UTC) - timedelta(minutes=5))
+    job_id = timer_job_id(timer.id, timer.version)
+    assert await platform.redis.exists(f"arq:job:{job_id}")
+    score = await platform.redis.zscore(platform.queue_name, job_id)
+    assert score is not None
+    assert score <= (datetime.now(UTC).timestamp() + 1) * 1000
