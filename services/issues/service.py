@@ -196,11 +196,7 @@ async def on_department_upserted(uow: UnitOfWork, event: EventEnvelope) -> None:
     working hours its open issues count in."""
     await REPLICA_HANDLERS["requests.department.upserted"](uow, event)
     department = DepartmentUpserted.model_validate(event.data)
-    affected = await sla_repo.open_business_clock_issues(uow.conn, department_id=department.id)
-    rows = await uow.conn.fetch(
-        "SELECT DISTINCT issue_id FROM sla_clocks WHERE issue_id = ANY($1)"
-        " AND region_id IS DISTINCT FROM $2",
-        affected,
-        department.region_id,
+    moved = await sla_repo.open_business_clock_issues(
+        uow.conn, department_id=department.id, outside_region=department.region_id
     )
-    await _recompute(uow, [r["issue_id"] for r in rows])
+    await _recompute(uow, moved)

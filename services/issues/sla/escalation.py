@@ -176,9 +176,8 @@ async def escalation_due(uow: UnitOfWork, timer: TimerRow) -> None:
 async def notice_due(uow: UnitOfWork, timer: TimerRow) -> None:
     """A deferred message reaches its recipient's working time; dropped if the issue has
     been closed since (the message would only be noise by then)."""
-    issue = (await issues_repo.issues_by_ids(uow.conn, [timer.subject.split(":")[0]])).get(
-        timer.subject.split(":")[0]
-    )
+    issue_id = timer.subject.split(":")[0]
+    issue = (await issues_repo.issues_by_ids(uow.conn, [issue_id])).get(issue_id)
     if issue is None or issue.status in CLOSED_STATUSES:
         return
     level = int(timer.payload["level"])

@@ -122,19 +122,26 @@ async def clocks_by_issue_ids(conn: Connection, ids: Sequence[str]) -> dict[str,
 
 
 async def open_business_clock_issues(
-    conn: Connection, *, region_id: str | None = None, department_id: str | None = None
+    conn: Connection,
+    *,
+    region_id: str | None = None,
+    department_id: str | None = None,
+    outside_region: str | None = None,
 ) -> list[str]:
-    """Issues with a business-hours clock still counting, in a region or of a department."""
+    """Issues with a business-hours clock still counting: in a region, or of a responsible
+    department (and then, if given, counting in a region other than ``outside_region``)."""
     rows = await conn.fetch(
         """
         SELECT DISTINCT c.issue_id FROM sla_clocks c JOIN issues i ON i.id = c.issue_id
          WHERE c.met_at IS NULL AND c.calendar = 'BUSINESS_HOURS'
            AND ($1::text IS NULL OR c.region_id = $1)
            AND ($2::text IS NULL OR i.responsible_department_id = $2)
+           AND ($3::text IS NULL OR c.region_id IS DISTINCT FROM $3)
          ORDER BY c.issue_id
         """,
         region_id,
         department_id,
+        outside_region,
     )
     return [r["issue_id"] for r in rows]
 
