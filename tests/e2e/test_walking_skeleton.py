@@ -153,7 +153,8 @@ async def test_request_task_issue_and_notification_through_the_gateway(
     assert {("A", "Wang Lei"), ("R", "Sun Yu")} <= roles
     assert found["issues"][0]["status"] == "REPORTED"
     assert found["issues"][0]["slaClocks"] == [
-        {"metric": "RESPONSE", "targetMinutes": 120, "state": "RUNNING"}
+        {"metric": "RESPONSE", "targetMinutes": 120, "state": "RUNNING"},
+        {"metric": "PLAN", "targetMinutes": 1440, "state": "RUNNING"},
     ]
 
 
