@@ -20,6 +20,7 @@ from tests.issues.helpers import (
     events_of,
     new_issue,
     principal,
+    seed_department,
     seed_directory,
     seed_region,
     shift_into_past,
@@ -199,3 +200,19 @@ async def test_a_late_acknowledgement_counts_as_breached_even_before_the_sweep(
     await sweep(runtime, TIMER_HANDLERS)  # fires the (week-old) PLAN deadline only
     breaches = await events_of(issues, "issues.issue.sla_breached")
     assert [b["data"]["metric"] for b in breaches] == ["RESPONSE", "PLAN"]
+
+
+async def test_clocks_switch_to_business_hours_when_the_department_becomes_known(
+    issues: SubgraphClient,
+) -> None:
+    """Until the responsible department's region is known a clock counts 24x7 (stricter);
+    the department's event moves it onto that region's working hours."""
+    reported = shanghai(11, 26, 17)
+    issue = await service.report_issue(issues.runtime, principal(LI), new_issue(), now=reported)
+    early = await clock_of(issues, issue.id, "RESPONSE")
+    assert (early.region_id, early.due_at) == (None, reported + timedelta(minutes=120))
+
+    await seed_region(issues, "sh", SHANGHAI_OFFICE)
+    await seed_department(issues, "mkt", "sh", head_id="boss-mkt")
+    known = await clock_of(issues, issue.id, "RESPONSE")
+    assert (known.region_id, known.due_at) == ("sh", shanghai(11, 27, 10))
