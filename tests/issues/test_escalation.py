@@ -164,3 +164,20 @@ async def test_no_escalation_beyond_the_pmo(issues: SubgraphClient) -> None:
     payload = await escalate(issues, issue.id, LI)
     assert [e["code"] for e in payload["userErrors"]] == ["MAX_ESCALATION_LEVEL"]
     assert await snapshot(issues) == before
+
+
+async def test_breach_after_a_manual_escalation_continues_from_that_level(
+    issues: SubgraphClient,
+) -> None:
+    issue_id = await late_plan(issues)
+    await escalate(issues, issue_id, LI)
+    await escalate(issues, issue_id, LI)
+    await sweep(issues.runtime, TIMER_HANDLERS)  # the PLAN breach
+    assert [lvl for lvl, _, _ in await levels(issues)] == [1, 2]
+    await make_due(issues, "issue.escalation")
+    await sweep(issues.runtime, TIMER_HANDLERS)
+    assert await levels(issues) == [
+        (1, ["boss-rd"], True),
+        (2, ["boss-mkt"], True),
+        (3, ["zhou"], False),
+    ]

@@ -116,6 +116,9 @@ async def breach_due(uow: UnitOfWork, timer: TimerRow) -> None:
             uow, issue, 1, reason=f"{clock.metric.value} deadline missed", actor_id=None,
             clock=breached, now=now,
         )  # fmt: skip
+    else:
+        # Already escalated by hand: no repeat of that level, but the chain goes on from it.
+        await escalation.plan_next_level(uow, issue, issue.escalation_level, breached, now)
 
 
 async def announce_breach(uow: UnitOfWork, issue: Issue, clock: SlaClock, now: datetime) -> None:

@@ -137,13 +137,14 @@ async def escalate(
     for person, at in later.items():
         payload = {"level": level, "reason": reason, "person": person, "at": now.isoformat()}
         await uow.arm_timer(NOTICE_TIMER, f"{issue.id}:{level}:{person}", at, payload)
-    await _plan_next_level(uow, issue, level, clock, now)
+    await plan_next_level(uow, issue, level, clock, now)
     return issue
 
 
-async def _plan_next_level(
+async def plan_next_level(
     uow: UnitOfWork, issue: Issue, level: int, clock: SlaClock | None, now: datetime
 ) -> None:
+    """Arm the automatic step from ``level`` to the next, counted in the late clock."""
     step = SlaPolicy.from_settings(uow.runtime.settings).escalation_step(level + 1)
     if clock is None or step is None or level >= MAX_LEVEL:
         return
