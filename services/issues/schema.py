@@ -25,7 +25,8 @@ from services.issues.inputs import (
 )
 from services.issues.lifecycle import moves
 from services.issues.lifecycle.rules import Rule
-from services.issues.types import CollabRequest, Issue, SlaPolicy, SlaReportRow, Task, visible_issue
+from services.issues.sla_types import SlaPolicy, SlaReportRow
+from services.issues.types import CollabRequest, Issue, Task, visible_issue
 from shared.graphql.context import Info
 from shared.graphql.errors import run_mutation
 from shared.graphql.pagination import Connection, build_connection, page_request

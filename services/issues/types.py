@@ -1,12 +1,12 @@
-"""GraphQL object types of the issues subgraph and the DataLoaders behind their relations.
+"""GraphQL object types of the issues subgraph (their DataLoaders are in ``loaders``).
 
-``Person``, ``Department`` and ``CollabRequest`` belong to the requests subgraph; here they
-are entity stubs carrying only their key, which the gateway completes from requests.
+``Person``, ``Department``, ``Region`` and ``CollabRequest`` belong to the requests subgraph
+and ``Task`` to tasks; here they are entity stubs carrying their key (``CollabRequest`` and
+``Task`` add their ``issues``), which the gateway completes from their owners.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import strawberry
@@ -14,12 +14,17 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from services.issues import models
-from services.issues import repository as repo
-from services.issues.sla import repository as sla_repo
+from services.issues.loaders import (
+    load_clocks,
+    load_issues,
+    load_issues_of_requests,
+    load_issues_of_tasks,
+    load_region_calendars,
+    load_timelines,
+    may_see_request,
+)
 from services.issues.sla.arithmetic import time_calendar
 from shared.graphql.context import Info
-from shared.replicas import load_requests
-from shared.runtime import ServiceRuntime
 
 # Registering the domain enums lets GraphQL fields use them directly.
 strawberry.enum(models.Severity, description="How badly an issue hurts the collaboration.")
@@ -36,61 +41,6 @@ strawberry.enum(models.ReportGrouping, description="How `slaReport` groups issue
 
 # Stubs only name an entity; the requests subgraph resolves every other field.
 _STUB_KEY = Key(fields=FieldSet("id"), resolvable=False)
-
-
-# --- loaders: one query per relation per request, whatever the page size ---------------------
-
-
-async def load_issues(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Issue | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.issues_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
-
-
-async def load_issues_of_requests(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.Issue]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.issues_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def load_issues_of_tasks(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.Issue]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.issues_by_task_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def load_clocks(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.SlaClock]]:
-    async with runtime.pool.acquire() as conn:
-        found = await sla_repo.clocks_by_issue_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def load_timelines(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.TimelineEntry]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.timelines_by_issue_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def load_region_calendars(runtime: ServiceRuntime, ids: Sequence[str]) -> list[object]:
-    """Stored calendar of each region (None until its event arrives)."""
-    async with runtime.pool.acquire() as conn:
-        found = await sla_repo.region_calendars(conn, ids)
-    return [found.get(i) for i in ids]
-
-
-async def may_see_request(info: Info, request_id: str) -> bool:
-    """The caller sees the request (and so its issues): PMO/ADMIN, or a department takes part."""
-    principal = info.context.principal
-    if principal.sees_everything:
-        return True
-    replica = await info.context.loader(load_requests).load(request_id)
-    return replica is not None and principal.may_see(replica.departments)
 
 
 # --- entity stubs owned by requests ---------------------------------------------------------
@@ -331,71 +281,6 @@ class Issue:
     async def timeline(self, info: Info) -> list[TimelineEntry]:
         entries = await info.context.loader(load_timelines).load(self.id)
         return [TimelineEntry.from_model(e) for e in entries]
-
-
-@strawberry.type(description="The SLA policy new issues are timed by.")
-class SlaPolicy:
-    id: strawberry.ID = strawberry.field(description="Opaque id.")
-    name: str = strawberry.field(description="Name of the policy.")
-    response_minutes: int = strawberry.field(description="Minutes to acknowledge (RESPONSE).")
-    plan_minutes: int = strawberry.field(description="Minutes to propose a plan (PLAN).")
-    urgent_plan_minutes: int = strawberry.field(description="PLAN minutes for urgent issues.")
-    business_hours: bool = strawberry.field(
-        description="Clocks count the responsible region's working hours (else 24x7)."
-    )
-    urgent_business_hours: bool = strawberry.field(
-        description="Urgent issues count working hours too (by default they count 24x7)."
-    )
-    warn_at_percents: list[int] = strawberry.field(
-        description="Percentages of a target at which a warning goes out."
-    )
-    escalation_step_minutes: list[int] = strawberry.field(
-        description="Clock minutes from level 1 to 2 and from 2 to 3 while a step is late."
-    )
-
-    @classmethod
-    def from_model(cls, policy: models.SlaPolicy) -> SlaPolicy:
-        return cls(
-            id=strawberry.ID(policy.id),
-            name=policy.name,
-            response_minutes=policy.response_minutes,
-            plan_minutes=policy.plan_minutes,
-            urgent_plan_minutes=policy.urgent_plan_minutes,
-            business_hours=policy.business_hours,
-            urgent_business_hours=policy.urgent_business_hours,
-            warn_at_percents=list(policy.warn_at_percents),
-            escalation_step_minutes=list(policy.escalation_step_minutes),
-        )
-
-
-@strawberry.type(description="SLA compliance of one department or region.")
-class SlaReportRow:
-    key: strawberry.ID = strawberry.field(
-        description="Department or region id (empty when the region is not known yet)."
-    )
-    issue_count: int = strawberry.field(description="Issues reported in the period.")
-    response_met_percent: float | None = strawberry.field(
-        description="Share of ended RESPONSE clocks that were met; null if none ended."
-    )
-    plan_met_percent: float | None = strawberry.field(
-        description="Share of ended PLAN clocks that were met; null if none ended."
-    )
-    mean_minutes_to_acknowledge: float | None = strawberry.field(
-        description="Mean clock minutes from report to acknowledgement (pauses excluded)."
-    )
-    p90_minutes_to_acknowledge: float | None = strawberry.field(
-        description="90th percentile of the clock minutes to acknowledgement."
-    )
-    mean_minutes_to_plan: float | None = strawberry.field(
-        description="Mean clock minutes from report to the proposed plan (pauses excluded)."
-    )
-    p90_minutes_to_plan: float | None = strawberry.field(
-        description="90th percentile of the clock minutes to the proposed plan."
-    )
-
-    @classmethod
-    def from_model(cls, row: models.SlaReportRow) -> SlaReportRow:
-        return cls(**{**row.__dict__, "key": strawberry.ID(row.key)})
 
 
 async def visible_issue(info: Info, issue_id: str) -> Issue | None:
