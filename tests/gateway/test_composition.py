@@ -25,4 +25,3 @@ def test_committed_supergraph_matches_a_fresh_composition() -> None:
 def test_every_subgraph_declares_federation_2_9() -> None:
     for service in SERVICE_NAMES:
         assert "https://specs.apollo.dev/federation/v2.9" in printed_sdl(service), service
-
