@@ -73,7 +73,8 @@ def test_missing_claims_default_to_nothing(auth_settings: Settings) -> None:
         ("role not a string", {"sub": "p", "roles": [{"name": "ADMIN"}]}),
         ("departments not a list", {"sub": "p", "departments": "d-eng"}),
         ("sub not a string", {"sub": 42}),
-        ("not yet valid", {"sub": "p", "nbf": datetime.now(UTC) + timedelta(minutes=1)}),
+        # Evaluated at collection time, so far enough ahead to outlast a long test session.
+        ("not yet valid", {"sub": "p", "nbf": datetime.now(UTC) + timedelta(days=1)}),
     ],
 )
 def test_bad_claims_are_refused(auth_settings: Settings, case: str, claims: dict[str, Any]) -> None:
