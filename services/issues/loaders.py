@@ -3,57 +3,29 @@ whatever the page size (no N+1)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from services.issues import models
 from services.issues import repository as repo
 from services.issues.sla import repository as sla_repo
 from shared.graphql.context import Info
+from shared.graphql.loaders import many_per_key, one_per_key
 from shared.replicas import load_requests
-from shared.runtime import ServiceRuntime
+
+load_issues = one_per_key(repo.issues_by_ids)
 
 
-async def load_issues(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Issue | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.issues_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_issues_of_requests = many_per_key(repo.issues_by_request_ids)
 
 
-async def load_issues_of_requests(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.Issue]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.issues_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_issues_of_tasks = many_per_key(repo.issues_by_task_ids)
 
 
-async def load_issues_of_tasks(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.Issue]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.issues_by_task_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_clocks = many_per_key(sla_repo.clocks_by_issue_ids)
 
 
-async def load_clocks(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.SlaClock]]:
-    async with runtime.pool.acquire() as conn:
-        found = await sla_repo.clocks_by_issue_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_timelines = many_per_key(repo.timelines_by_issue_ids)
 
 
-async def load_timelines(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.TimelineEntry]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.timelines_by_issue_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
-
-
-async def load_region_calendars(runtime: ServiceRuntime, ids: Sequence[str]) -> list[object]:
-    """Stored calendar of each region (None until its event arrives)."""
-    async with runtime.pool.acquire() as conn:
-        found = await sla_repo.region_calendars(conn, ids)
-    return [found.get(i) for i in ids]
+# Stored calendar of each region (None until its event arrives).
+load_region_calendars = one_per_key(sla_repo.region_calendars)
 
 
 async def may_see_request(info: Info, request_id: str) -> bool:

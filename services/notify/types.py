@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, time
 
 import strawberry
@@ -12,17 +11,12 @@ from strawberry.federation.types import FieldSet
 from services.notify import models
 from services.notify import repository as repo
 from shared.graphql.context import Info
-from shared.runtime import ServiceRuntime
+from shared.graphql.loaders import one_per_key
 
 strawberry.enum(models.Urgency, description="How insistently a notification asks for attention.")
 
 
-async def load_notifications(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[models.Notification | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.notifications_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_notifications = one_per_key(repo.notifications_by_ids)
 
 
 # The requests subgraph owns Person; notify only points at one (resolvable: false).

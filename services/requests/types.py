@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -14,7 +13,7 @@ from services.requests import repository as repo
 from services.requests.directory import repository as directory_repo
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError
-from shared.runtime import ServiceRuntime
+from shared.graphql.loaders import many_per_key, one_per_key
 
 if TYPE_CHECKING:
     from services.requests.acceptance.types import Acceptance, Lesson
@@ -37,68 +36,31 @@ strawberry.enum(models.GoalDirection, description="Met at or above, or at or bel
 # --- loaders: one query per relation per request, whatever the page size ---------------------
 
 
-async def load_regions(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Region | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await directory_repo.regions_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_regions = one_per_key(directory_repo.regions_by_ids)
 
 
-async def load_departments(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[models.Department | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await directory_repo.departments_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_departments = one_per_key(directory_repo.departments_by_ids)
 
 
-async def load_people(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Person | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await directory_repo.people_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_people = one_per_key(directory_repo.people_by_ids)
 
 
-async def load_requests(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[models.CollabRequest | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.requests_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_requests = one_per_key(repo.requests_by_ids)
 
 
-async def load_resource_needs(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.ResourceNeed]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.resource_needs_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_resource_needs = many_per_key(repo.resource_needs_by_request_ids)
 
 
-async def load_participants(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[str]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.participants_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_participants = many_per_key(repo.participants_by_request_ids)
 
 
-async def load_milestones(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.Milestone]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.milestones_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_milestones = many_per_key(repo.milestones_by_request_ids)
 
 
-async def load_history(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.HistoryEntry]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.history_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_history = many_per_key(repo.history_by_request_ids)
 
 
-async def load_goals(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.Goal]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.goals_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_goals = many_per_key(repo.goals_by_request_ids)
 
 
 # --- directory ------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ The request-level views (``CollabRequest`` and ``Person`` extensions) are in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,8 +16,8 @@ from strawberry.federation.types import FieldSet
 from services.tasks import models
 from services.tasks import repository as repo
 from shared.graphql.context import Info
+from shared.graphql.loaders import many_per_key, one_per_key
 from shared.replicas import load_requests
-from shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
     from services.tasks.entities import CollabRequest, Person
@@ -41,40 +40,19 @@ REFERENCE_ONLY = [Key(fields=FieldSet("id"), resolvable=False)]
 # --- loaders: one query per relation per request, whatever the page size ---------------------
 
 
-async def load_tasks(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Task | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.tasks_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_tasks = one_per_key(repo.tasks_by_ids)
 
 
-async def load_request_tasks(
-    runtime: ServiceRuntime, request_ids: Sequence[str]
-) -> list[list[models.Task]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.tasks_by_request_ids(conn, request_ids)
-    return [found.get(i, []) for i in request_ids]
+load_request_tasks = many_per_key(repo.tasks_by_request_ids)
 
 
-async def load_children(
-    runtime: ServiceRuntime, task_ids: Sequence[str]
-) -> list[list[models.Task]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.children_by_parent_ids(conn, task_ids)
-    return [found.get(i, []) for i in task_ids]
+load_children = many_per_key(repo.children_by_parent_ids)
 
 
-async def load_dependencies(runtime: ServiceRuntime, task_ids: Sequence[str]) -> list[list[str]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.dependencies_by_task_ids(conn, task_ids)
-    return [found.get(i, []) for i in task_ids]
+load_dependencies = many_per_key(repo.dependencies_by_task_ids)
 
 
-async def load_raci(
-    runtime: ServiceRuntime, task_ids: Sequence[str]
-) -> list[list[models.RaciAssignment]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.raci_by_task_ids(conn, task_ids)
-    return [found.get(i, []) for i in task_ids]
+load_raci = many_per_key(repo.raci_by_task_ids)
 
 
 async def may_see_request(info: Info, request_id: str) -> bool:

@@ -12,27 +12,17 @@ from services.notify import models
 from services.notify.delivery import repository as deliveries
 from services.notify.webhooks import repository as repo
 from shared.graphql.context import Info
+from shared.graphql.loaders import many_per_key, one_per_key
 from shared.graphql.pagination import Connection, build_connection, page_request
-from shared.runtime import ServiceRuntime
 
 strawberry.enum(models.DeliveryStatus, description="Where a delivery stands.")
 strawberry.enum(models.TargetKind, description="What kind of target a delivery goes to.")
 
 
-async def load_attempts(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.DeliveryAttempt]]:
-    async with runtime.pool.acquire() as conn:
-        found = await deliveries.attempts_of(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_attempts = many_per_key(deliveries.attempts_of)
 
 
-async def load_endpoints(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[models.WebhookEndpoint | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.endpoints_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_endpoints = one_per_key(repo.endpoints_by_ids)
 
 
 @strawberry.type(description="One attempt to deliver: when, and what the target answered.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,13 +17,9 @@ from services.requests.types import (
     visible_request,
 )
 from shared.graphql.context import Info
-from shared.runtime import ServiceRuntime
+from shared.graphql.loaders import many_per_key
 
-
-async def load_lessons(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[repo.Lesson]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.lessons_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_lessons = many_per_key(repo.lessons_by_request_ids)
 
 
 @strawberry.type(description="Acceptance of a request against its goals.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 import strawberry
@@ -17,28 +16,19 @@ from services.requests.types import (
 )
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
-from shared.runtime import ServiceRuntime
+from shared.graphql.loaders import many_per_key
 
 strawberry.enum(models.Access, description="VIEW, or EDIT (which includes viewing).")
 strawberry.enum(models.GranteeKind, description="A person or a whole department.")
 
 
-async def load_folders(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.Folder]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.folders_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_folders = many_per_key(repo.folders_by_request_ids)
 
 
-async def load_grants(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.Grant]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.grants_by_folder_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_grants = many_per_key(repo.grants_by_folder_ids)
 
 
-async def load_links(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.Link]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.links_by_folder_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_links = many_per_key(repo.links_by_folder_ids)
 
 
 @strawberry.type(description="One entry of a folder's access lists.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, time
 
 import strawberry
@@ -12,25 +11,17 @@ from services.requests.kickoff import repository as repo
 from services.requests.models import Phase
 from services.requests.types import Department, Person, load_departments, person_or_none
 from shared.graphql.context import Info
-from shared.runtime import ServiceRuntime
+from shared.graphql.loaders import many_per_key, one_per_key
 
 strawberry.enum(models.ReportCadence, description="How often progress reports are due.")
 strawberry.enum(models.Level, description="Low, medium or high.")
 strawberry.enum(models.RiskStatus, description="Open, mitigated or closed.")
 
 
-async def load_plans(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[models.CommunicationPlan | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.plans_by_request_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_plans = one_per_key(repo.plans_by_request_ids)
 
 
-async def load_risks(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.Risk]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.risks_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_risks = many_per_key(repo.risks_by_request_ids)
 
 
 @strawberry.type(description="How the collaboration communicates (agreed at the kickoff).")

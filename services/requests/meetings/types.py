@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,53 +21,29 @@ from services.requests.types import (
     visible_request,
 )
 from shared.graphql.context import Info
-from shared.runtime import ServiceRuntime
+from shared.graphql.loaders import many_per_key, one_per_key
 
 strawberry.enum(models.MeetingKind, description="What the meeting is for.")
 strawberry.enum(models.MeetingMode, description="Online (join link), in person (room) or both.")
 strawberry.enum(models.MeetingStatus, description="Scheduled or cancelled.")
 
 
-async def load_meetings(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Meeting | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.meetings_by_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_meetings = one_per_key(repo.meetings_by_ids)
 
 
-async def load_request_meetings(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.Meeting]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.meetings_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_request_meetings = many_per_key(repo.meetings_by_request_ids)
 
 
-async def load_agenda(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.AgendaItem]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.agenda_by_meeting_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_agenda = many_per_key(repo.agenda_by_meeting_ids)
 
 
-async def load_attendees(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.Attendee]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.attendees_by_meeting_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_attendees = many_per_key(repo.attendees_by_meeting_ids)
 
 
-async def load_minutes(runtime: ServiceRuntime, ids: Sequence[str]) -> list[models.Minutes | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.minutes_by_meeting_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_minutes = one_per_key(repo.minutes_by_meeting_ids)
 
 
-async def load_action_items(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.ActionItem]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.action_items_by_meeting_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_action_items = many_per_key(repo.action_items_by_meeting_ids)
 
 
 @strawberry.type(description="One agenda item: topic, presenter and time given to it.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -20,19 +19,14 @@ from services.requests.types import (
 )
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
+from shared.graphql.loaders import many_per_key
 from shared.graphql.pagination import Connection, build_connection, page_request
-from shared.runtime import ServiceRuntime
 
 strawberry.enum(models.SecondmentStatus, description="Where a secondment stands.")
 strawberry.enum(models.SecondmentDecision, description="A department head's decision.")
 
 
-async def load_approvals(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[models.Approval]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.approvals_by_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_approvals = many_per_key(repo.approvals_by_ids)
 
 
 async def _department(info: Info, department_id: str) -> Department | None:

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from services.tasks import models
 from services.tasks.recurring import repository as repo
 from services.tasks.types import Department, Region, Task
 from shared.graphql.context import Info
-from shared.runtime import ServiceRuntime
+from shared.graphql.loaders import many_per_key
 
 if TYPE_CHECKING:
     from services.tasks.entities import Person
 
 
-async def load_request_series(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[repo.RecurringTask]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.recurring_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_request_series = many_per_key(repo.recurring_by_request_ids)
 
 
-async def load_instances(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[models.Task]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.tasks_by_recurring_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_instances = many_per_key(repo.tasks_by_recurring_ids)
 
 
 @strawberry.type(description="The departments that do one region's instance.")

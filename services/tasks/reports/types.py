@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,46 +12,25 @@ from services.tasks.reports import models as rm
 from services.tasks.reports import repository as repo
 from services.tasks.types import Department, Issue, Task, department_ref, load_tasks
 from shared.graphql.context import Info
-from shared.runtime import ServiceRuntime
+from shared.graphql.loaders import many_per_key, one_per_key
 
 if TYPE_CHECKING:
     from services.tasks.entities import CollabRequest, Person
 
 
-async def load_request_reports(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[rm.ProgressReport]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.reports_by_request_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_request_reports = many_per_key(repo.reports_by_request_ids)
 
 
-async def load_items(runtime: ServiceRuntime, ids: Sequence[str]) -> list[list[rm.ReportItem]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.items_by_report_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_items = many_per_key(repo.items_by_report_ids)
 
 
-async def load_problems(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[rm.ReportProblem]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.problems_by_report_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_problems = many_per_key(repo.problems_by_report_ids)
 
 
-async def load_resources(
-    runtime: ServiceRuntime, ids: Sequence[str]
-) -> list[list[rm.ResourceRequest]]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.resources_by_report_ids(conn, ids)
-    return [found.get(i, []) for i in ids]
+load_resources = many_per_key(repo.resources_by_report_ids)
 
 
-async def load_plans(runtime: ServiceRuntime, ids: Sequence[str]) -> list[rm.ReportPlan | None]:
-    async with runtime.pool.acquire() as conn:
-        found = await repo.plans_by_request_ids(conn, ids)
-    return [found.get(i) for i in ids]
+load_plans = one_per_key(repo.plans_by_request_ids)
 
 
 @strawberry.type(description="Plan versus actual for one task in a progress report.")
