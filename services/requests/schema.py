@@ -18,11 +18,7 @@ from services.requests.folders.schema import FolderMutation
 from services.requests.kickoff.schema import KickoffMutation
 from services.requests.meetings.schema import MeetingMutation, MeetingQuery
 from services.requests.secondments.schema import SecondmentMutation, SecondmentQuery
-from services.requests.types import (
-    CollabRequest,
-    RequestPayload,
-    visible_request,
-)
+from services.requests.types import CollabRequest, RequestPayload, visible_request
 from services.requests.workflow.schema import WorkflowMutation
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation

@@ -8,14 +8,8 @@ from decimal import Decimal
 import strawberry
 
 from services.requests.acceptance import repository as repo
-from services.requests.types import (
-    CollabRequest,
-    Goal,
-    Person,
-    load_goals,
-    person_or_none,
-    visible_request,
-)
+from services.requests.directory.types import Person, person_or_none
+from services.requests.types import CollabRequest, Goal, load_goals, visible_request
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key
 

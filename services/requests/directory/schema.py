@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from services.requests import models
 from services.requests.directory import repository as repo
 from services.requests.directory import service
-from services.requests.types import Department, Person, Region, person_or_none
+from services.requests.directory.types import Department, Person, Region, person_or_none
 from shared.calendars import WorkCalendar, WorkingPeriod, check_time_zone
 from shared.graphql.context import Info
 from shared.graphql.errors import DomainError, UserError, run_mutation

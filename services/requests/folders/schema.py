@@ -6,14 +6,9 @@ from datetime import datetime
 
 import strawberry
 
+from services.requests.directory.types import Department, Person, load_departments, person_or_none
 from services.requests.folders import models, service
 from services.requests.folders import repository as repo
-from services.requests.types import (
-    Department,
-    Person,
-    load_departments,
-    person_or_none,
-)
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.loaders import many_per_key

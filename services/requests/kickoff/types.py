@@ -6,10 +6,10 @@ from datetime import datetime, time
 
 import strawberry
 
+from services.requests.directory.types import Department, Person, load_departments, person_or_none
 from services.requests.kickoff import models
 from services.requests.kickoff import repository as repo
 from services.requests.models import Phase
-from services.requests.types import Department, Person, load_departments, person_or_none
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key, one_per_key
 

@@ -7,19 +7,18 @@ from zoneinfo import ZoneInfo
 
 import strawberry
 
-from services.requests.meetings import models
-from services.requests.meetings import repository as repo
-from services.requests.meetings.invite import invite_for
-from services.requests.meetings.slots import Slot
-from services.requests.types import (
-    CollabRequest,
+from services.requests.directory.types import (
     Department,
     Person,
     load_departments,
     load_people,
     person_or_none,
-    visible_request,
 )
+from services.requests.meetings import models
+from services.requests.meetings import repository as repo
+from services.requests.meetings.invite import invite_for
+from services.requests.meetings.slots import Slot
+from services.requests.types import CollabRequest, visible_request
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key, one_per_key
 

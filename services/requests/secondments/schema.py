@@ -7,16 +7,10 @@ from typing import Annotated
 
 import strawberry
 
+from services.requests.directory.types import Department, Person, load_departments, person_or_none
 from services.requests.secondments import models, service
 from services.requests.secondments import repository as repo
-from services.requests.types import (
-    CollabRequest,
-    Department,
-    Person,
-    load_departments,
-    person_or_none,
-    visible_request,
-)
+from services.requests.types import CollabRequest, visible_request
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.loaders import many_per_key
