@@ -24,11 +24,12 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
-def job_queue_name(settings: Settings, service: str) -> str:
+def job_queue_name(settings: Settings, service: str, region: str | None = None) -> str:
     """``service``'s arq queue: region-local when ``LIAISON_REGIONAL_QUEUES`` is on, so only
-    the workers of ``LIAISON_REGION`` take its timer and delivery jobs."""
-    region = settings.region if settings.regional_queues else None
-    return RedisKeys(settings).job_queue(service, region)
+    the workers of that region (``region``, else ``LIAISON_REGION``) take its jobs."""
+    if not settings.regional_queues:
+        return RedisKeys(settings).job_queue(service)
+    return RedisKeys(settings).job_queue(service, region or settings.region)
 
 
 async def connect_redis(settings: Settings) -> ArqRedis:

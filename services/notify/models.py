@@ -114,6 +114,8 @@ class Delivery:
     lease_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    region: str | None = None
+    """Region whose workers send it (None: the notify service's own region)."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ local server the way the platform checks it, phase routing, no duplicate after a
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import time
@@ -14,11 +15,14 @@ from arq.worker import Worker
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
 
+from services.notify.delivery import service as deliveries
+from services.notify.models import TargetKind
 from services.notify.webhooks.signing import new_secret
 from services.notify.worker import TIMER_HANDLERS
 from shared.events.contracts.requests import DepartmentUpserted, RequestCreated, RequestUpdated
 from shared.events.contracts.tasks import RaciEntry
 from shared.timer_firing import sweep
+from shared.unit_of_work import unit_of_work
 from tests.notify.conftest import Events, delivery_rows, issue_reported, task_created, wait_for
 from tests.notify.partners import Receiver
 from tests.notify.test_webhooks import crash_after_sending
@@ -300,3 +304,34 @@ async def test_worker_dying_after_sending_never_sends_a_chat_message_twice(
     assert data["retryDelivery"]["userErrors"] == []
     other = await notify_api.execute(retry, {"id": row["id"]}, caller=CHEN)
     assert other["retryDelivery"]["userErrors"] == [{"code": "NOT_FOUND"}]
+
+
+async def test_chat_deliveries_queue_in_the_region_of_the_channels_department(
+    notify_api: SubgraphClient, events: Events, httpserver: HTTPServer
+) -> None:
+    """With regional queues, a region's workers (inside its network) reach its chat robots."""
+    await seed_request(events)
+    east = DepartmentUpserted(id="rd", code="rd", name="研发部", region_id="east", head_id="chen")
+    await events.emit("requests", "requests.department.upserted", "rd", east)
+    robot = Receiver(httpserver, "/slack")
+    registered = await register(notify_api, LI, kind="SLACK", webhookUrl=robot.url, department="rd")
+    runtime = notify_api.runtime
+    regional = dataclasses.replace(
+        runtime, settings=runtime.settings.model_copy(update={"regional_queues": True})
+    )
+    async with unit_of_work(regional) as uow:
+        delivery = await deliveries.create(
+            uow,
+            "evt-1",
+            "issues.issue.reported",
+            TargetKind.CHANNEL,
+            registered["channel"]["id"],
+            {"text": "hi"},
+        )
+    assert delivery is not None
+    assert delivery.region == "east"
+    east_jobs = await runtime.redis.zrange(runtime.keys.job_queue("notify", "east"), 0, -1)
+    home_jobs = await runtime.redis.zrange(runtime.keys.job_queue("notify", "hq"), 0, -1)
+    assert [job.decode().split(":")[0] for job in east_jobs] == ["delivery"]
+    # Only the watchdog timer stays home: it writes to the database, then re-queues in east.
+    assert [job.decode().split(":")[0] for job in home_jobs] == ["timer"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from arq.worker import Worker
+from prometheus_client import REGISTRY
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -92,6 +93,7 @@ async def test_event_reaches_the_partner_signed_once(
     partner = Receiver(httpserver, "/acme")
     endpoint_id, secret = await create_endpoint(notify_api, "acme", partner.url)
     assert secret.startswith("whsec_")
+    counted_before = succeeded_webhooks()
 
     envelope = issue_reported("i1")
     assert await events.handle(envelope)
@@ -111,6 +113,12 @@ async def test_event_reaches_the_partner_signed_once(
     # A second copy of the same event does not send again.
     assert not await events.handle(envelope)
     assert partner.count == 2
+    assert succeeded_webhooks() - counted_before == 2  # the deliveries-by-outcome metric
+
+
+def succeeded_webhooks() -> float:
+    labels = {"service": "notify", "channel": "webhook", "outcome": "succeeded"}
+    return REGISTRY.get_sample_value("liaison_deliveries_total", labels) or 0.0
 
 
 async def _count(receiver: Receiver, expected: int) -> bool:

@@ -25,6 +25,7 @@ from services.notify.models import Delivery, DeliveryStatus, NotificationDraft, 
 from services.notify.webhooks import repository as endpoints
 from services.notify.webhooks import service as webhooks
 from shared.events.contracts.notify import DeliveryExhausted
+from shared.observability.metrics import record_delivery
 from shared.runtime import ServiceRuntime
 from shared.timers import TimerRow
 from shared.unit_of_work import UnitOfWork, unit_of_work
@@ -106,6 +107,7 @@ async def record(uow: UnitOfWork, delivery: Delivery, outcome: senders.Outcome) 
             "delivery %s attempt %d: lease lost before recording", delivery.id, delivery.attempts
         )
         return "lease lost"
+    record_delivery("notify", delivery.target_kind.value.lower(), status.value.lower())
     if next_at is not None:
         updated = await repo.get_delivery(uow.conn, delivery.id)
         assert updated is not None

@@ -11,7 +11,8 @@ from shared.db import Connection
 from shared.ids import new_id
 
 _COLUMNS = """id, event_id, event_type, target_kind, target_id, payload, status, attempts,
-    last_status_code, last_error, next_attempt_at, lease_expires_at, created_at, updated_at"""
+    last_status_code, last_error, next_attempt_at, lease_expires_at, created_at, updated_at,
+    region"""
 
 
 def _delivery(row: Any) -> Delivery:
@@ -37,8 +38,13 @@ async def insert_delivery(
     row = await conn.fetchrow(
         f"""
         INSERT INTO deliveries
-            (id, event_id, event_type, target_kind, target_id, payload, next_attempt_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+            (id, event_id, event_type, target_kind, target_id, payload, next_attempt_at, region)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, CASE $4
+            WHEN 'CHANNEL' THEN (SELECT d.region_id FROM channels c
+                                   JOIN department_replicas d ON d.id = c.department_id
+                                  WHERE c.id = $5)
+            WHEN 'EMAIL' THEN (SELECT region_id FROM person_replicas WHERE id = $5)
+        END)
         ON CONFLICT (event_id, target_kind, target_id) DO NOTHING
         RETURNING {_COLUMNS}
         """,

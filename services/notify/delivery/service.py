@@ -13,6 +13,7 @@ from typing import Any
 
 from services.notify.delivery import repository as repo
 from services.notify.models import Delivery, TargetKind
+from shared.runtime import job_queue_name
 from shared.unit_of_work import UnitOfWork
 
 SEND_JOB = "send_delivery"
@@ -39,7 +40,7 @@ async def schedule(uow: UnitOfWork, delivery: Delivery) -> None:
             delivery.id,
             _job_id=job_id,
             _defer_until=due,
-            _queue_name=runtime.queue_name,
+            _queue_name=job_queue_name(runtime.settings, runtime.service, delivery.region),
         )
 
     uow.after_commit(enqueue)
