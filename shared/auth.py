@@ -114,11 +114,15 @@ def issue_token(
     roles: Iterable[str] = ("MEMBER",),
     departments: Iterable[str] = (),
     region: str | None = None,
+    scopes: Iterable[str] | None = None,
     ttl: timedelta = timedelta(hours=12),
 ) -> str:
-    """Sign a development or test token with the shared secret."""
+    """Sign a development or test token with the shared secret.
+
+    ``scopes`` (event types, ``prefix.*`` or ``*``) limit what a PARTNER token may see.
+    """
     now = datetime.now(UTC)
-    claims = {
+    claims: dict[str, Any] = {
         "sub": sub,
         "roles": list(roles),
         "departments": list(departments),
@@ -126,4 +130,6 @@ def issue_token(
         "iat": now,
         "exp": now + ttl,
     }
+    if scopes is not None:
+        claims["scopes"] = list(scopes)
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")

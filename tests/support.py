@@ -68,6 +68,8 @@ class Caller:
     departments: Sequence[str] = ()
     roles: Sequence[str] = ("MEMBER",)
     region: str | None = None
+    scopes: Sequence[str] | None = None
+    """Event types a PARTNER token may see."""
 
 
 ADMIN = Caller("admin", roles=("ADMIN",))
@@ -111,6 +113,7 @@ class SubgraphClient:
                 roles=caller.roles,
                 departments=caller.departments,
                 region=caller.region,
+                scopes=caller.scopes,
             )
             headers["authorization"] = f"Bearer {token}"
         return headers

@@ -23,7 +23,11 @@ class GatewayClient:
 
     def token(self, caller: Caller) -> str:
         return issue_token(
-            self.settings, caller.sub, roles=caller.roles, departments=caller.departments
+            self.settings,
+            caller.sub,
+            roles=caller.roles,
+            departments=caller.departments,
+            scopes=caller.scopes,
         )
 
     async def post(

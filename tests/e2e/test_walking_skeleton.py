@@ -230,3 +230,31 @@ async def test_every_subgraph_reports_alive_and_ready(
             ready = await http.get(f"{base}/readyz")
             assert alive.json() == {"status": "ok"}
             assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+PARTNER = Caller("acme", roles=("PARTNER",), scopes=("requests.request.*",))
+PARTNER_EVENTS = """
+subscription { events(types: ["requests.request.created"]) { id type subject source } }
+"""
+
+
+@pytest.mark.timeout(60)
+async def test_partner_gets_its_scoped_event_stream_through_the_gateway(
+    gateway: GatewayClient,
+) -> None:
+    async with gateway.subscribe(PARTNER_EVENTS, caller=PARTNER) as next_event:
+        await asyncio.sleep(0.5)  # let the gateway open its upstream subscription
+        request = await create_request(gateway)
+        # The stream may first carry requests created by earlier tests that the event log
+        # took in after the subscription started; ours must follow, and only the asked type.
+        received = [(await next_event(10))["events"]]
+        while received[-1]["subject"] != request["id"]:
+            received.append((await next_event(10))["events"])
+    assert {e["type"] for e in received} == {"requests.request.created"}
+    assert received[-1]["source"] == "requests"
+
+    replay = "query($after: String) { events(after: $after) { edges { node { id type } } } }"
+    earlier = await gateway.execute(replay, {"after": None}, caller=PARTNER)
+    seen = {edge["node"]["type"] for edge in earlier["events"]["edges"]}
+    assert "requests.request.created" in seen
+    assert all(t.startswith("requests.request.") for t in seen)  # nothing outside its scope
