@@ -176,6 +176,9 @@ async def test_no_job_or_event_is_lost_across_sigterm(
     )
 
 
+_NOT_READ = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
+
+
 async def test_a_subgraph_answers_requests_in_flight_after_sigterm(
     probe_settings: Settings, tmp_path: Path
 ) -> None:
@@ -213,12 +216,14 @@ async def test_a_subgraph_answers_requests_in_flight_after_sigterm(
     finally:
         group.stop()
     answered = [s for s in statuses if isinstance(s, int)]
-    refused = [s for s in statuses if isinstance(s, httpx.ConnectError)]
+    # Refused before any work: a new connection after the listener closed, or a request
+    # written into an idle keep-alive connection the server was closing (never read).
+    refused = [s for s in statuses if isinstance(s, _NOT_READ)]
     # uvicorn re-raises the SIGTERM it handled once it has shut down (exit -15); the log
     # shows the shutdown was the graceful one
     assert exit_code in (0, -15)
     assert set(answered) <= {200}
-    # every request is answered, or (sent after the listener closed) refused before any work
+    # every request is answered or refused before any work; none hangs or fails half-way
     assert len(answered) + len(refused) == len(calls), statuses
     assert answered, "requests in flight at SIGTERM were answered"
     log = (tmp_path / "requests.log").read_text()
