@@ -55,6 +55,8 @@ load_milestones = many_per_key(repo.milestones_by_request_ids)
 
 load_history = many_per_key(repo.history_by_request_ids)
 
+DECISION_ACTIONS = frozenset({"APPROVED", "REJECTED", "CHANGES_REQUESTED"})
+
 
 load_goals = many_per_key(repo.goals_by_request_ids)
 
@@ -312,6 +314,14 @@ class CollabRequest:
     async def history(self, info: Info) -> list[HistoryEntry]:
         found = await info.context.loader(load_history).load(self.id)
         return [HistoryEntry.from_model(e) for e in found]
+
+    @strawberry.field(
+        description="The approver's decisions (approve, reject, request changes), oldest "
+        "first, with their comments; meeting decisions are in each meeting's minutes."
+    )
+    async def decisions(self, info: Info) -> list[HistoryEntry]:
+        found = await info.context.loader(load_history).load(self.id)
+        return [HistoryEntry.from_model(e) for e in found if e.action in DECISION_ACTIONS]
 
 
 async def visible_request(info: Info, request_id: str) -> CollabRequest | None:

@@ -223,3 +223,19 @@ async def test_codes_count_up(api: SubgraphClient) -> None:
     first = await create_request(api)
     second = await create_request(api)
     assert int(second["code"][-4:]) == int(first["code"][-4:]) + 1
+
+
+async def test_decisions_list_only_the_approvers_decisions(api: SubgraphClient) -> None:
+    rid = (await create_request(api))["id"]
+    await move(api, SUBMIT, LI, requestId=rid)
+    await move(api, DECIDE, PMO, requestId=rid, decision="REQUEST_CHANGES", comment="more legal")
+    await move(api, SUBMIT, LI, requestId=rid)
+    await move(api, DECIDE, APPROVER, requestId=rid, decision="APPROVE", comment="go")
+    query = """
+    query($id: ID!) { request(id: $id) { decisions { action comment actor { id } } } }
+    """
+    data = await api.execute(query, {"id": rid}, caller=LI)
+    assert data["request"]["decisions"] == [
+        {"action": "CHANGES_REQUESTED", "comment": "more legal", "actor": {"id": "pmo"}},
+        {"action": "APPROVED", "comment": "go", "actor": {"id": "dir"}},
+    ]
