@@ -4,12 +4,15 @@ Each message is handled in one transaction of the consuming service's database t
 records the event id in ``inbox``; an id already there is skipped. The message is
 acknowledged after commit. Messages left pending by a consumer that died are claimed by
 another after ``consumer_claim_idle_ms``; a consumer re-reads its own pending messages
-when it starts, and after a failed handler.
+when it starts, and after a failed handler. Outages of Redis or the database pause the
+consumer, they do not end it; a flushed Redis (the group gone) is met by re-creating the
+group at the start of what the stream still holds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -17,9 +20,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import orjson
 from opentelemetry import trace
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.events.envelope import EventEnvelope
 from shared.observability.metrics import EVENT_AGE, EVENTS_HANDLED
@@ -31,6 +37,21 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
 _RETRY_PENDING_SECONDS = 5.0
+_OUTAGE_RETRY_SECONDS = 1.0
+
+
+def _stream_gone(error: ResponseError) -> bool:
+    """Redis' answers when the stream or group was deleted under us (e.g. a flush)."""
+    return str(error).startswith(("NOGROUP", "UNBLOCKED"))
+
+
+_TRANSIENT = (
+    OSError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+)
 
 
 class Consumer:
@@ -58,7 +79,20 @@ class Consumer:
                 raise
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set."""
+        """Consume until ``stop`` is set, riding out Redis or database outages."""
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+            except (*_TRANSIENT, ResponseError) as exc:
+                # A restart, failover or flush of Redis (the group is gone: NOGROUP) or of the
+                # database must not end consumption for good; the inbox absorbs re-reads.
+                if isinstance(exc, ResponseError) and not _stream_gone(exc):
+                    raise
+                log.warning("consumer %s paused: %s", self.group, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), _OUTAGE_RETRY_SECONDS)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
         await self.ensure_group()
         # Look for abandoned messages at least as often as they become claimable.
         retry_every = min(

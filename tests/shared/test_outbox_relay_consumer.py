@@ -358,3 +358,18 @@ async def test_messages_of_a_dead_consumer_are_claimed(
     assert await effect_counts(platform) == dict.fromkeys(ids, 1)
     rows = await platform.pool.fetch("SELECT DISTINCT actor FROM effects")
     assert [r["actor"] for r in rows] == ["alive"]
+
+
+async def test_consumer_outlives_a_flushed_stream(
+    platform: ServiceRuntime, widget_event: str
+) -> None:
+    """A Redis flush deletes the stream and its group; the consumer re-creates the group and
+    goes on with new events instead of stopping for good."""
+    first = await publish(platform, widget_event, 3)
+    consumer = Consumer(platform, {widget_event: recording_handler("c1")}, name="c1")
+    async with running(consumer):
+        await eventually(lambda: drained_with(platform, 3))
+        await platform.redis.delete(platform.keys.event_stream)  # what FLUSHALL does to us
+        later = await publish(platform, widget_event, 2, start=3)
+        await eventually(lambda: drained_with(platform, 5))
+    assert await effect_counts(platform) == dict.fromkeys([*first, *later], 1)
