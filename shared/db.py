@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import orjson
-from asyncpg.pool import PoolConnectionProxy
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
 log = logging.getLogger(__name__)
 
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x4C494149  # "LIAI": one advisory lock id for all migration runs
+
+T = TypeVar("T")
 
 Pool = asyncpg.Pool
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -43,17 +45,59 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+# What a server restart or a failover looks like from a pooled connection (25006: the server
+# became a read-only standby, DESIGN §8).
+DISCONNECTS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.ReadOnlySQLTransactionError,
+    ConnectionError,
+)
+
+
+class _AcquireContext(PoolAcquireContext):
+    __slots__ = ()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if len(exc) > 1 and isinstance(exc[1], DISCONNECTS):
+            # When one pooled connection finds the server gone, all of them are stale: expire
+            # them so the next acquisitions reconnect instead of each failing once in turn.
+            await self.pool.expire_connections()
+        await super().__aexit__(*exc)
+
+
+class ResilientPool(asyncpg.Pool):
+    """An asyncpg pool that drops every connection after a disconnect or a failover."""
+
+    def acquire(self, *, timeout: float | None = None) -> _AcquireContext:
+        return _AcquireContext(self, timeout)
+
+
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections decode jsonb; stale connections are dropped on first error."""
-    pool = await asyncpg.create_pool(
+    """A pool whose connections decode jsonb and are renewed after a server restart."""
+    pool = ResilientPool(
         url,
         min_size=min_size,
         max_size=max_size,
-        init=_init_connection,
+        max_queries=50_000,
         max_inactive_connection_lifetime=60,
+        init=_init_connection,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
     )
-    assert pool is not None
+    await pool
     return pool
+
+
+async def read_with_retry(pool: asyncpg.Pool, read: Callable[[Connection], Awaitable[T]]) -> T:
+    """Run a read-only ``read``; once more on a fresh connection if the server went away."""
+    try:
+        async with pool.acquire() as conn:
+            return await read(conn)
+    except DISCONNECTS:
+        async with pool.acquire() as conn:
+            return await read(conn)
 
 
 async def ensure_database(url: str) -> None:

@@ -2,7 +2,8 @@
 
 A repository answers "these ids -> rows by id" in one query; these wrappers give it the
 shape :meth:`shared.graphql.context.Context.loader` expects, so a page of N objects costs one
-query per relation instead of N.
+query per relation instead of N. Lookups are reads, so they are tried once more on a fresh
+connection when the database went away under the first (restart, failover).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import TypeVar
 
-from shared.db import Connection
+from shared.db import Connection, read_with_retry
 from shared.runtime import ServiceRuntime
 
 K = TypeVar("K", bound=Hashable)
@@ -23,8 +24,7 @@ def one_per_key(
     """Batch function for to-one relations: ``None`` where a key has no row."""
 
     async def load(runtime: ServiceRuntime, keys: Sequence[K]) -> list[V | None]:
-        async with runtime.pool.acquire() as conn:
-            found = await fetch(conn, keys)
+        found = await read_with_retry(runtime.pool, lambda conn: fetch(conn, keys))
         return [found.get(key) for key in keys]
 
     return load
@@ -36,8 +36,7 @@ def many_per_key(
     """Batch function for to-many relations: an empty list where a key has no rows."""
 
     async def load(runtime: ServiceRuntime, keys: Sequence[K]) -> list[list[V]]:
-        async with runtime.pool.acquire() as conn:
-            found = await fetch(conn, keys)
+        found = await read_with_retry(runtime.pool, lambda conn: fetch(conn, keys))
         return [found.get(key, []) for key in keys]
 
     return load
