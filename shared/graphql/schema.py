@@ -9,6 +9,7 @@ from typing import Any, Final, Literal
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -42,12 +43,18 @@ def _should_mask(error: GraphQLError) -> bool:
 def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Extension factories: Strawberry builds fresh instances per operation (the parser and
     validation caches live at module level, so they are still shared across requests)."""
+    # The depth and alias limits are validation rules. Their rule classes are built once
+    # here: the validation cache is keyed by the rule classes, and the fresh classes each
+    # new QueryDepthLimiter makes would miss it on every request.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
         GraphQLMetrics,  # first, so its time covers the others
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         lambda: MaskErrors(should_mask_error=_should_mask),
     ]
