@@ -56,6 +56,8 @@ class Settings(BaseSettings):
 
     relay_poll_seconds: float = 0.1
     relay_batch_size: int = 200
+    outbox_retention_days: int = 7
+    """Published outbox rows older than this are deleted by the relay."""
     stream_max_length: int = 1_000_000
     consumer_block_ms: int = 1000
     consumer_claim_idle_ms: int = 30_000

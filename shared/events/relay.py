@@ -19,7 +19,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import orjson
@@ -95,6 +95,15 @@ _TRANSIENT = (
     asyncpg.UndefinedTableError,
 )
 _RETRY_SECONDS = 1.0
+_PRUNE_EVERY_SECONDS = 3600.0
+
+
+async def prune_outbox(pool: asyncpg.Pool, keep: timedelta) -> int:
+    """Delete rows published longer than ``keep`` ago; unsent rows are never touched."""
+    result: str = await pool.execute(
+        "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - $1::interval", keep
+    )
+    return int(result.split()[-1])
 
 
 async def relay_forever(
@@ -109,6 +118,9 @@ async def relay_forever(
     label = service or database_url.rsplit("/", 1)[-1]
     pool: asyncpg.Pool | None = None
     observer: asyncio.Task[None] | None = None
+    keep = timedelta(days=settings.outbox_retention_days)
+    next_prune = 0.0
+    loop = asyncio.get_running_loop()
     try:
         while not stop.is_set():
             try:
@@ -131,6 +143,12 @@ async def relay_forever(
                 sent, delay = 0, _RETRY_SECONDS
             else:
                 delay = settings.relay_poll_seconds
+            if sent == 0 and pool is not None and loop.time() >= next_prune:
+                # Published rows are only history (partners replay from the notify event log):
+                # keep the outbox small, hourly, when there is nothing to send.
+                next_prune = loop.time() + _PRUNE_EVERY_SECONDS
+                with contextlib.suppress(*_TRANSIENT):
+                    await prune_outbox(pool, keep)
             if sent == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ import pytest
 from shared.db import create_pool
 from shared.events.consumer import Consumer, EventHandler
 from shared.events.envelope import EventEnvelope
-from shared.events.relay import relay_batch
+from shared.events.relay import prune_outbox, relay_batch
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork, unit_of_work
 from tests.shared.conftest import WidgetCreated
@@ -373,3 +374,19 @@ async def test_consumer_outlives_a_flushed_stream(
         later = await publish(platform, widget_event, 2, start=3)
         await eventually(lambda: drained_with(platform, 5))
     assert await effect_counts(platform) == dict.fromkeys([*first, *later], 1)
+
+
+async def test_pruning_keeps_unsent_and_recent_rows(
+    platform: ServiceRuntime, widget_event: str
+) -> None:
+    old_sent, recent_sent = await publish(platform, widget_event, 2)
+    [unsent] = await emit_widgets(platform, widget_event, 1, start=2)
+    await platform.pool.execute(
+        "UPDATE outbox SET sent_at = now() - interval '8 days' WHERE event_id = $1", old_sent
+    )
+    await platform.pool.execute(
+        "UPDATE outbox SET created_at = now() - interval '30 days' WHERE event_id = $1", unsent
+    )
+    assert await prune_outbox(platform.pool, timedelta(days=7)) == 1
+    left = {r["event_id"] for r in await platform.pool.fetch("SELECT event_id FROM outbox")}
+    assert left == {recent_sent, unsent}
