@@ -25,11 +25,12 @@ def not_found(field: str = "requestId") -> DomainError:
 
 async def load_for_change(uow: UnitOfWork, principal: Principal, request_id: str) -> CollabRequest:
     """The request, locked for this transaction; refused as unknown if the caller cannot see it
-    (so a refusal does not reveal that a request exists)."""
+    (so a refusal does not reveal that a request exists). The named approver sees it too,
+    even from a department that takes no part, or they could never decide it."""
     request = await repo.lock_request(uow.conn, request_id)
     if request is None:
         raise not_found()
-    visible = await repo.is_visible(
+    visible = request.approver_id == principal.sub or await repo.is_visible(
         uow.conn,
         request_id,
         sees_all=principal.sees_everything,

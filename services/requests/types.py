@@ -325,12 +325,13 @@ class CollabRequest:
 
 
 async def visible_request(info: Info, request_id: str) -> CollabRequest | None:
-    """The request, if it exists and one of the caller's departments takes part."""
+    """The request, if it exists and one of the caller's departments takes part (or the
+    caller is its named approver, who must read it to decide it)."""
     request = await info.context.loader(load_requests).load(request_id)
     if request is None:
         return None
     principal = info.context.principal
-    if not principal.sees_everything:
+    if not principal.sees_everything and request.approver_id != principal.sub:
         participants = await info.context.loader(load_participants).load(request_id)
         if not principal.may_see([request.lead_department_id, *participants]):
             return None
