@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from devstack.demo_gateway import load_gateway_demo
 from devstack.node import compose_argv, ensure_gateway_packages
 from devstack.stack import build_supergraph, gateway_url, start_stack
 from services.requests import demo
@@ -81,6 +82,7 @@ def run() -> int:
         print("starting subgraphs, workers, relay and gateway ...", flush=True)
         group = start_stack(settings, log_dir)
         try:
+            load_gateway_demo(settings, gateway_url(settings))
             _print_banner(settings, log_dir)
             while True:
                 group.raise_if_exited()

@@ -1,0 +1,118 @@
+"""Demo data that lives in the tasks and issues services, loaded through the gateway.
+
+Those services keep their own databases, so their demo data is created the way a front end
+would: GraphQL mutations through the gateway, as the people of the demo directory. Runs once
+per data folder: nothing is added when the Q4 launch already has tasks.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from services.requests import demo
+from shared.auth import issue_token
+from shared.settings import Settings
+
+LAUNCH = "Q4 new product national launch"
+_WAIT_FOR_COPIES_SECONDS = 20.0
+
+FIND = """
+{ requests(first: 20) { edges { node { id title tasks { id } } } } }
+"""
+CREATE_TASK = """
+mutation($input: CreateTaskInput!) {
+  createTask(input: $input) { task { id } userErrors { code message } }
+}
+"""
+REPORT_ISSUE = """
+mutation($input: ReportIssueInput!) {
+  reportIssue(input: $input) { issue { id } userErrors { code message } }
+}
+"""
+
+
+def _token(settings: Settings, person_id: str) -> str:
+    _, _, department, roles = next(p for p in demo.PEOPLE if p[0] == person_id)
+    return issue_token(settings, person_id, roles=roles, departments=[department])
+
+
+def _tasks(request_id: str) -> list[dict[str, Any]]:
+    due = (datetime.now(UTC) + timedelta(days=14)).replace(hour=10, minute=0, microsecond=0)
+    regions = [
+        {"role": "I", "departmentId": d} for d in ("sales-east", "sales-south", "sales-west")
+    ]
+    return [
+        {
+            "requestId": request_id,
+            "title": "Promotional materials",
+            "dueAt": due.isoformat(),
+            "raci": [
+                {"role": "R", "departmentId": "mkt"},
+                {"role": "A", "personId": "li-mkt"},
+                {"role": "C", "departmentId": "legal"},
+                *regions,
+            ],
+        },
+        {
+            "requestId": request_id,
+            "title": "Product training for regional sales",
+            "dueAt": (due + timedelta(days=7)).isoformat(),
+            "raci": [
+                {"role": "R", "personId": "wang-rd"},
+                {"role": "A", "personId": "li-mkt"},
+                *regions,
+            ],
+        },
+        {
+            "requestId": request_id,
+            "title": "Customer feedback collection",
+            "dueAt": (due + timedelta(days=30)).isoformat(),
+            "raci": [{"role": "R", "personId": "liu-after"}, {"role": "A", "personId": "li-mkt"}],
+        },
+    ]
+
+
+def _mutate(http: httpx.Client, url: str, token: str, query: str, data: dict[str, Any]) -> None:
+    """Run a mutation, waiting while the service has not yet received the request's copy."""
+    deadline = time.monotonic() + _WAIT_FOR_COPIES_SECONDS
+    while True:
+        body = http.post(
+            url,
+            json={"query": query, "variables": {"input": data}},
+            headers={"authorization": f"Bearer {token}"},
+        ).json()
+        payload = next(iter(body["data"].values()))
+        codes = [e["code"] for e in payload["userErrors"]]
+        if codes != ["REQUEST_NOT_FOUND"] or time.monotonic() > deadline:
+            if codes:
+                raise RuntimeError(f"demo mutation refused: {payload['userErrors']}")
+            return
+        time.sleep(0.2)
+
+
+def load_gateway_demo(settings: Settings, url: str) -> None:
+    """Give the Q4 launch its tasks (with RACI) and one reported issue."""
+    with httpx.Client(timeout=10) as http:
+        pmo = {"authorization": f"Bearer {_token(settings, demo.DEMO_PERSON)}"}
+        edges = http.post(url, json={"query": FIND}, headers=pmo).json()["data"]["requests"][
+            "edges"
+        ]
+        launch = next(e["node"] for e in edges if e["node"]["title"] == LAUNCH)
+        if launch["tasks"]:
+            return
+        lead = _token(settings, "li-mkt")
+        for task in _tasks(launch["id"]):
+            _mutate(http, url, lead, CREATE_TASK, task)
+        issue = {
+            "requestId": launch["id"],
+            "title": "Sample stock short in East China",
+            "description": "Only 60% of the promotional samples reached the East China branch.",
+            "impact": "Store launches in Shanghai and Hangzhou may slip a week.",
+            "severity": "HIGH",
+            "attemptedMeasures": "Asked the Suzhou warehouse to re-allocate stock.",
+        }
+        _mutate(http, url, _token(settings, "gao-east"), REPORT_ISSUE, issue)
