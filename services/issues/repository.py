@@ -170,9 +170,11 @@ async def issues_by_task_ids(conn: Connection, ids: Sequence[str]) -> dict[str, 
     return await _grouped(conn, "task_id", ids)
 
 
-# Visible: PMO/ADMIN ($1), or one of the caller's departments ($2) takes part in the request,
-# as our replica of the request says now (so a department added later sees older issues).
-VISIBLE = """($1 OR EXISTS (
+# Visible: PMO/ADMIN ($1), or one of the caller's departments ($2) works on the issue (lead or
+# responsible, which may come from outside the request) or takes part in the request, as our
+# replica of the request says now (so a department added later sees older issues).
+VISIBLE = """($1 OR i.lead_department_id = ANY($2) OR i.responsible_department_id = ANY($2)
+    OR EXISTS (
     SELECT 1 FROM request_replicas r
      WHERE r.id = i.request_id
        AND (r.lead_department_id = ANY($2) OR r.participant_department_ids && $2)))"""
