@@ -14,6 +14,7 @@ from services.requests.directory.types import Department, Person, Region, person
 from shared.calendars import WorkCalendar, WorkingPeriod, check_time_zone
 from shared.graphql.context import Info
 from shared.graphql.errors import DomainError, UserError, run_mutation
+from shared.graphql.permissions import NotPartner
 
 
 @strawberry.input(description="Working time on one ISO weekday, in the region's local time.")
@@ -134,21 +135,26 @@ class UpsertPersonPayload:
 
 @strawberry.type
 class DirectoryQuery:
-    @strawberry.field(description="The caller, as the directory knows them.")
+    @strawberry.field(
+        description="The caller, as the directory knows them.", permission_classes=[NotPartner]
+    )
     async def me(self, info: Info) -> Person | None:
         return await person_or_none(info, info.context.principal.sub)
 
-    @strawberry.field(description="All regions, by code.")
+    @strawberry.field(description="All regions, by code.", permission_classes=[NotPartner])
     async def regions(self, info: Info) -> list[Region]:
         async with info.context.runtime.pool.acquire() as conn:
             return [Region.from_model(r) for r in await repo.list_regions(conn)]
 
-    @strawberry.field(description="All departments, by code.")
+    @strawberry.field(description="All departments, by code.", permission_classes=[NotPartner])
     async def departments(self, info: Info) -> list[Department]:
         async with info.context.runtime.pool.acquire() as conn:
             return [Department.from_model(d) for d in await repo.list_departments(conn)]
 
-    @strawberry.field(description="People, optionally of one department, by name.")
+    @strawberry.field(
+        description="People, optionally of one department, by name.",
+        permission_classes=[NotPartner],
+    )
     async def people(self, info: Info, department_id: strawberry.ID | None = None) -> list[Person]:
         async with info.context.runtime.pool.acquire() as conn:
             people = await repo.list_people(conn, department_id)

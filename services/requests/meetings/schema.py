@@ -19,6 +19,7 @@ from services.requests.meetings.types import (
 )
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
+from shared.graphql.permissions import NotPartner
 
 MAX_SLOTS = 50
 
@@ -132,7 +133,8 @@ class MeetingQuery:
         return Meeting.from_model(found) if visible else None
 
     @strawberry.field(
-        description="Slots in which every attendee is inside their region's working hours."
+        description="Slots in which every attendee is inside their region's working hours.",
+        permission_classes=[NotPartner],
     )
     async def suggest_meeting_slots(
         self,
