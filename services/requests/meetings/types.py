@@ -16,9 +16,9 @@ from services.requests.directory.types import (
 )
 from services.requests.meetings import models
 from services.requests.meetings import repository as repo
-from services.requests.meetings.invite import invite_for
+from services.requests.meetings.invite import build_invite
 from services.requests.meetings.slots import Slot
-from services.requests.types import CollabRequest, visible_request
+from services.requests.types import CollabRequest, load_requests, visible_request
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key, one_per_key
 
@@ -199,10 +199,19 @@ class Meeting:
 
     @strawberry.field(description="The iCalendar (RFC 5545) invite text.")
     async def icalendar(self, info: Info) -> str:
-        meeting = await info.context.loader(load_meetings).load(self.id)
+        # Through the loaders, so a list of meetings with invites costs one query per relation.
+        loader = info.context.loader
+        meeting = await loader(load_meetings).load(self.id)
         assert meeting is not None
-        async with info.context.runtime.pool.acquire() as conn:
-            return (await invite_for(conn, meeting)).decode()
+        agenda = await loader(load_agenda).load(self.id)
+        attendees = await loader(load_attendees).load(self.id)
+        wanted = {a.person_id for a in attendees} | {meeting.organizer_id}
+        wanted |= {i.presenter_id for i in agenda if i.presenter_id}
+        found = await loader(load_people).load_many(sorted(wanted))
+        people = {p.id: p for p in found if p is not None}
+        request = await loader(load_requests).load(meeting.request_id)
+        assert request is not None  # guaranteed by the foreign key
+        return build_invite(meeting, request, agenda, attendees, people).decode()
 
 
 @strawberry.type(description="A slot's start in one attendee's own time zone.")
