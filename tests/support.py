@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
+from asyncpg.connection import LoggedQuery
 
 from shared.app import create_app
 from shared.auth import GATEWAY_SECRET_HEADER, issue_token
@@ -135,3 +138,122 @@ class SubgraphClient:
             raise GraphQLFailure(body["errors"])
         data: dict[str, Any] = body["data"]
         return data
+
+
+class StatementCounter:
+    """Counts the SQL statements sent on a pool's connections while recording.
+
+    It adds an asyncpg query logger (``Connection.add_query_logger``) to every connection of
+    the pool: the database is the real one, nothing is mocked. The pool's own reset on
+    release is not counted, so the count is what the code under test sends, ``BEGIN`` and
+    ``COMMIT`` of its transactions included.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.statements: list[str] = []
+        self._recording = False
+        self._connections: list[asyncpg.Connection] = []
+        self._ignored: set[str] = set()
+
+    def _log(self, record: LoggedQuery) -> None:
+        if self._recording and record.query not in self._ignored:
+            self.statements.append(record.query)
+
+    async def attach(self) -> None:
+        """Open the pool's every connection and put the logger on each."""
+        proxies: list[Any] = []
+        try:
+            # Holding all of them at once makes the pool connect each of its slots.
+            for _ in range(self.pool.get_max_size()):
+                proxies.append(await self.pool.acquire())
+            for proxy in proxies:
+                # The raw connection, which the pool keeps after the proxy is released.
+                con: asyncpg.Connection = proxy._con
+                self._ignored.add(con.get_reset_query())
+                con.add_query_logger(self._log)
+                self._connections.append(con)
+        finally:
+            for proxy in proxies:
+                await self.pool.release(proxy)
+
+    def detach(self) -> None:
+        for con in self._connections:
+            con.remove_query_logger(self._log)
+        self._connections.clear()
+
+    @asynccontextmanager
+    async def recording(self) -> AsyncIterator[list[str]]:
+        """Record what runs inside the block; the list is complete when the block ends."""
+        self.statements = []
+        await asyncio.sleep(0)  # loggers run via call_soon: drop what is still queued
+        self._recording = True
+        try:
+            yield self.statements
+        finally:
+            await asyncio.sleep(0)
+            self._recording = False
+        # A connection the pool replaced meanwhile would carry no logger: refuse to undercount.
+        assert not any(con.is_closed() for con in self._connections), "pool renewed a connection"
+
+    async def count(
+        self,
+        api: SubgraphClient,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        caller: Caller | None = ADMIN,
+        runs: int = 3,
+    ) -> tuple[StatementCount, dict[str, Any]]:
+        """Run one GraphQL operation ``runs`` times; how many statements the runs sent, and
+        the data of the last run."""
+        sent: list[list[str]] = []
+        data: dict[str, Any] = {}
+        for _ in range(runs):
+            async with self.recording() as statements:
+                data = await api.execute(query, variables, caller=caller)
+            sent.append(list(statements))
+        return StatementCount(sent), data
+
+
+@dataclass(frozen=True)
+class StatementCount:
+    """The statements of a few runs of one operation.
+
+    A DataLoader batches the keys collected until the event loop is idle, so when database
+    answers arrive at different moments a relation may now and then take two batches instead
+    of one: counts vary a little between runs. An N+1 shows as the fewest statements of a
+    larger page exceeding the most of a smaller one.
+    """
+
+    runs: list[list[str]]
+
+    @property
+    def fewest(self) -> int:
+        return min(len(r) for r in self.runs)
+
+    @property
+    def most(self) -> int:
+        return max(len(r) for r in self.runs)
+
+    def __repr__(self) -> str:
+        return f"{self.fewest}..{self.most}"
+
+
+def assert_no_growth(small: StatementCount, large: StatementCount) -> None:
+    """``large`` (more items) costs no more statements than ``small``."""
+    if large.fewest > small.most:
+        shortest = min(large.runs, key=len)
+        listing = "\n".join(" ".join(q.split())[:160] for q in shortest)
+        raise AssertionError(f"{large!r} statements instead of {small!r}:\n{listing}")
+
+
+@asynccontextmanager
+async def counting_statements(runtime: ServiceRuntime) -> AsyncIterator[StatementCounter]:
+    """A :class:`StatementCounter` on ``runtime``'s pool, removed when the block ends."""
+    counter = StatementCounter(runtime.pool)
+    await counter.attach()
+    try:
+        yield counter
+    finally:
+        counter.detach()
