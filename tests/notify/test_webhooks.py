@@ -108,6 +108,13 @@ async def test_event_reaches_the_partner_signed_once(
     assert first["data"]["code"] == "IS-0001"
     assert partner.headers(index)["webhook-id"] == envelope.id
     assert partner.headers(index)["content-type"] == "application/json"
+
+    # The partner may have answered before the jobs recorded the outcomes.
+    async def recorded() -> bool:
+        rows = await delivery_rows(notify_api)
+        return [r["status"] for r in rows] == ["SUCCEEDED", "SUCCEEDED"]
+
+    await wait_for(recorded, what="both deliveries recorded")
     view = await endpoint_view(notify_api, "acme", endpoint_id)
     nodes = [e["node"] for e in view["deliveries"]["edges"]]
     assert {n["status"] for n in nodes} == {"SUCCEEDED"}
