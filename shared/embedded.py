@@ -509,22 +509,6 @@ class EmbeddedRedis:
 # --------------------------------------------------------------------------- public API
 
 
-def start_embedded_postgres(data_dir: Path) -> str:
-    """Start PostgreSQL under ``data_dir/postgres`` until interpreter exit; return its URL.
-
-    Use :class:`EmbeddedInfra` when you need to stop it earlier.
-    """
-    return EmbeddedPostgres(data_dir).start()
-
-
-def start_embedded_redis(data_dir: Path) -> str:
-    """Start Redis under ``data_dir/redis`` until interpreter exit; return its URL.
-
-    Use :class:`EmbeddedInfra` when you need to stop it earlier.
-    """
-    return EmbeddedRedis(data_dir).start()
-
-
 class EmbeddedInfra:
     """Both servers, started and stopped together; also a context manager.
 

@@ -18,7 +18,6 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import orjson
@@ -192,10 +191,3 @@ class Consumer:
                 return False
             await handler(uow, envelope)
         return True
-
-
-def consumer_task(
-    runtime: ServiceRuntime, handlers: Mapping[str, EventHandler], stop: asyncio.Event
-) -> asyncio.Task[Any]:
-    """Start a consumer in the background of the current event loop."""
-    return asyncio.create_task(Consumer(runtime, handlers).run(stop), name="event-consumer")
