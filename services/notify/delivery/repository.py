@@ -82,11 +82,6 @@ async def get_delivery_for(
     return _delivery(row) if row else None
 
 
-async def deliveries_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Delivery]:
-    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM deliveries WHERE id = ANY($1)", list(ids))
-    return {r["id"]: _delivery(r) for r in rows}
-
-
 async def list_deliveries(
     conn: Connection,
     target_kind: TargetKind,
