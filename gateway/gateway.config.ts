@@ -46,7 +46,30 @@ const fromConnectionParams = ({ serverContext }: { serverContext?: any }) => {
   return { prefix: m ? 'Bearer' : undefined, token: m ? m[1] : raw.trim() };
 };
 
+// Meeting invites (.ics files, not GraphQL) pass through to the requests subgraph, which
+// checks the caller's bearer token like any other call; the gateway adds its secret.
+const REQUESTS_URL = env.LIAISON_REQUESTS_URL || 'http://127.0.0.1:4001/graphql';
+const INVITE_PATH = /^\/meetings\/[^/]+\/invite\.ics$/;
+const inviteDownloads = {
+  async onRequest({ request, url, endResponse, fetchAPI }: any) {
+    if (request.method !== 'GET' || !INVITE_PATH.test(url.pathname)) return;
+    const upstream = await fetchAPI.fetch(new URL(url.pathname, REQUESTS_URL), {
+      headers: {
+        authorization: request.headers.get('authorization') ?? '',
+        'x-liaison-gateway-secret': GATEWAY_SECRET,
+      },
+    });
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'content-disposition']) {
+      const value = upstream.headers.get(name);
+      if (value) headers[name] = value;
+    }
+    endResponse(new fetchAPI.Response(await upstream.text(), { status: upstream.status, headers }));
+  },
+};
+
 export const gatewayConfig = defineConfig({
+  plugins: () => [inviteDownloads],
   supergraph: join(GATEWAY_DIR, 'supergraph.graphql'), // the CLI positional arg wins over this
   host: env.LIAISON_GATEWAY_HOST || '127.0.0.1',
   port: Number(env.LIAISON_GATEWAY_PORT || 4000),

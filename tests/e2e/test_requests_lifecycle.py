@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.gateway_client import GatewayClient
@@ -164,6 +165,17 @@ async def test_minutes_action_items_become_tasks(gateway: GatewayClient) -> None
     )
     assert meeting["meeting"]["minutesDueAt"] == "2027-01-12T09:00:00+00:00"
     assert "BEGIN:VEVENT" in meeting["meeting"]["icalendar"]
+    # The invite file itself, downloaded through the gateway like a calendar client would.
+    invite_url = gateway.url.replace("/graphql", f"/meetings/{meeting['meeting']['id']}/invite.ics")
+    async with httpx.AsyncClient() as http:
+        invite = await http.get(
+            invite_url, headers={"authorization": f"Bearer {gateway.token(PART)}"}
+        )
+        anonymous = await http.get(invite_url)
+    assert invite.status_code == 200
+    assert invite.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VEVENT" in invite.text
+    assert anonymous.status_code == 401
     published = await run(
         gateway,
         PUBLISH,
