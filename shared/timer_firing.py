@@ -69,6 +69,16 @@ async def _dispatch(uow: UnitOfWork, handlers: Mapping[str, TimerHandler], timer
     await handler(uow, timer)
 
 
+# With regional queues, a region's sweep takes only its own timers (and those armed before
+# timers had a region), so a region's effects stay inside it even when jobs were lost.
+_OWN_REGION = "($2::text IS NULL OR region IS NULL OR region = $2)"
+
+
+def _sweeping_region(runtime: ServiceRuntime) -> str | None:
+    """The region this sweep is limited to, or None when queues are not regional."""
+    return runtime.settings.region if runtime.settings.regional_queues else None
+
+
 async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -> int:
     """Fire every due timer one transaction at a time; re-queue those due soon.
 
@@ -86,11 +96,12 @@ async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -
                     UPDATE timers SET fired_at = now()
                      WHERE id = (SELECT id FROM timers
                                   WHERE fired_at IS NULL AND due_at <= now()
-                                    AND id <> ALL($1::uuid[])
+                                    AND id <> ALL($1::uuid[]) AND {_OWN_REGION}
                                   ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED)
                     RETURNING {COLUMNS}
                     """,
                     failed,
+                    _sweeping_region(runtime),
                 )
                 if record is None:
                     break
@@ -112,8 +123,10 @@ async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -
 async def _requeue_upcoming(runtime: ServiceRuntime) -> None:
     horizon = timedelta(seconds=runtime.settings.timer_sweep_seconds * 2)
     records = await runtime.pool.fetch(
-        f"SELECT {COLUMNS} FROM timers WHERE fired_at IS NULL AND due_at <= now() + $1",
+        f"SELECT {COLUMNS} FROM timers"
+        f" WHERE fired_at IS NULL AND due_at <= now() + $1 AND {_OWN_REGION}",
         horizon,
+        _sweeping_region(runtime),
     )
     for record in records:
         await enqueue_timer(runtime.redis, runtime.queue_name, TimerRow.from_record(record))

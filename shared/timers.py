@@ -35,6 +35,7 @@ class TimerRow:
     due_at: datetime
     version: int
     payload: dict[str, Any]
+    region: str | None = None
 
     @classmethod
     def from_record(cls, record: asyncpg.Record) -> TimerRow:
@@ -45,21 +46,28 @@ class TimerRow:
             due_at=record["due_at"],
             version=record["version"],
             payload=record["payload"],
+            region=record["region"],
         )
 
 
-COLUMNS = "id, kind, subject, due_at, version, payload"
+COLUMNS = "id, kind, subject, due_at, version, payload, region"
 
 
 async def arm_timer(
-    conn: Connection, kind: str, subject: str, due_at: datetime, payload: dict[str, Any]
+    conn: Connection,
+    kind: str,
+    subject: str,
+    due_at: datetime,
+    payload: dict[str, Any],
+    region: str | None = None,
 ) -> TimerRow:
-    """Insert the timer, or move an existing one and make it fire again."""
+    """Insert the timer, or move an existing one and make it fire again (in ``region``)."""
     record = await conn.fetchrow(
         f"""
-        INSERT INTO timers (id, kind, subject, due_at, payload) VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO timers (id, kind, subject, due_at, payload, region)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (kind, subject) DO UPDATE
-           SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,
+           SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, region = EXCLUDED.region,
                version = timers.version + 1, fired_at = NULL
         RETURNING {COLUMNS}
         """,
@@ -68,6 +76,7 @@ async def arm_timer(
         subject,
         due_at,
         payload,
+        region,
     )
     assert record is not None
     return TimerRow.from_record(record)

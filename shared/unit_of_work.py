@@ -66,7 +66,8 @@ class UnitOfWork:
         self, kind: str, subject: str, due_at: datetime, payload: dict[str, object] | None = None
     ) -> TimerRow:
         """Set (or move) the deadline ``kind``/``subject``; its job is queued after commit."""
-        timer = await arm_timer(self.conn, kind, subject, due_at, payload or {})
+        region = self.runtime.settings.region
+        timer = await arm_timer(self.conn, kind, subject, due_at, payload or {}, region)
         self.after_commit(lambda: enqueue_timer(self.runtime.redis, self.runtime.queue_name, timer))
         self.after_commit(lambda: _count_armed(self.runtime.service, kind))
         return timer

@@ -250,3 +250,23 @@ async def test_a_timer_armed_in_the_past_is_queued_to_run_at_once(platform: Serv
     score = await platform.redis.zscore(platform.queue_name, job_id)
     assert score is not None
     assert score <= (datetime.now(UTC).timestamp() + 1) * 1000
+
+
+async def test_with_regional_queues_a_region_sweeps_only_its_own_timers(
+    platform: ServiceRuntime, second_runtime: ServiceRuntime
+) -> None:
+    """A region's chat robots and SMTP relay are reached from inside it: its timers are not
+    fired by another region's sweep, even after their jobs were lost."""
+
+    def in_region(runtime: ServiceRuntime, region: str) -> ServiceRuntime:
+        update = {"regional_queues": True, "region": region}
+        return dataclasses.replace(runtime, settings=runtime.settings.model_copy(update=update))
+
+    east, hq = in_region(platform, "east"), in_region(second_runtime, "hq")
+    async with unit_of_work(east) as uow:
+        timer = await uow.arm_timer(KIND, "e1", now() - timedelta(seconds=1))
+    assert timer.region == "east"
+    assert await sweep(hq, HANDLERS) == 0
+    assert await effects(platform) == {}
+    assert await sweep(east, HANDLERS) == 1
+    assert await effects(platform) == {"e1": 1}
