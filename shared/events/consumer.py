@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import orjson
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 EventHandler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
 _RETRY_PENDING_SECONDS = 5.0
 _OUTAGE_RETRY_SECONDS = 1.0
+_PRUNE_EVERY_SECONDS = 3600.0
+_PRUNE_MARGIN = timedelta(hours=1)  # clocks of Redis and PostgreSQL may disagree a little
 
 
 def _stream_gone(error: ResponseError) -> bool:
@@ -68,6 +70,7 @@ class Consumer:
         self.group = runtime.keys.consumer_group(runtime.service)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self._retry_pending = True
+        self._next_prune = 0.0
 
     async def ensure_group(self) -> None:
         """Create the group at the start of the stream, so a new service sees past events."""
@@ -108,6 +111,31 @@ class Consumer:
             await self._process(
                 await self._read(">", block=self.runtime.settings.consumer_block_ms)
             )
+            if loop.time() >= self._next_prune:
+                self._next_prune = loop.time() + _PRUNE_EVERY_SECONDS
+                await self.prune_inbox()
+
+    async def prune_inbox(self) -> int:
+        """Forget handled event ids that the stream can no longer deliver again.
+
+        An id must stay while its event is in the stream: a re-created group re-reads the
+        whole stream. Every event handled before the oldest entry still in the stream was
+        itself added before it, so it has been trimmed away and cannot come back.
+        """
+        first = await self._oldest_entry_time()
+        if first is None:
+            return 0  # no watermark (empty or missing stream): keep everything
+        result: str = await self.runtime.pool.execute(
+            "DELETE FROM inbox WHERE handled_at < $1", first - _PRUNE_MARGIN
+        )
+        return int(result.split()[-1])
+
+    async def _oldest_entry_time(self) -> datetime | None:
+        entries = await self.runtime.redis.xrange(self.stream, count=1)
+        if not entries:
+            return None
+        millis = int(entries[0][0].split(b"-")[0])
+        return datetime.fromtimestamp(millis / 1000, UTC)
 
     async def _read(self, start: str, block: int | None) -> list[tuple[bytes, dict[bytes, bytes]]]:
         response = await self.runtime.redis.xreadgroup(

@@ -390,3 +390,28 @@ async def test_pruning_keeps_unsent_and_recent_rows(
     assert await prune_outbox(platform.pool, timedelta(days=7)) == 1
     left = {r["event_id"] for r in await platform.pool.fetch("SELECT event_id FROM outbox")}
     assert left == {recent_sent, unsent}
+
+
+async def test_inbox_forgets_only_events_the_stream_can_no_longer_deliver(
+    platform: ServiceRuntime, widget_event: str
+) -> None:
+    consumer = Consumer(platform, {widget_event: recording_handler("c1")}, name="c1")
+    old = await publish(platform, widget_event, 2)
+    async with running(consumer):
+        await eventually(lambda: drained_with(platform, 2))
+    # Those two were handled long ago and have since been trimmed from the stream.
+    await platform.pool.execute("UPDATE inbox SET handled_at = now() - interval '2 days'")
+    stream = platform.keys.event_stream
+    await platform.redis.xdel(stream, *[entry[0] for entry in await platform.redis.xrange(stream)])
+    recent = await publish(platform, widget_event, 1, start=2)
+    async with running(consumer):
+        await eventually(lambda: drained_with(platform, 3))
+
+    assert await consumer.prune_inbox() == 2
+    kept = {r["event_id"] for r in await platform.pool.fetch("SELECT event_id FROM inbox")}
+    assert kept == set(recent)
+    assert set(old).isdisjoint(kept)
+    # Without a watermark (the stream is gone) nothing is forgotten.
+    await platform.redis.delete(stream)
+    assert await consumer.prune_inbox() == 0
+    assert await platform.pool.fetchval("SELECT count(*) FROM inbox") == 1
