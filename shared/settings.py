@@ -15,6 +15,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# DEVELOPMENT ONLY: a fixed, public Fernet key so local stacks and tests work out of the box.
+# Anything encrypted with it is readable by anyone with this source; set LIAISON_SECRETS_KEY
+# to a key of your own (``Fernet.generate_key()``) everywhere else.
+DEV_SECRETS_KEY = "3p6FqqcbS55yALXsZLsT9nBJd5VN1sh012HXFpPoRGM="
+
 
 class Settings(BaseSettings):
     """All process configuration; one instance per process (see :func:`get_settings`)."""
@@ -34,6 +39,9 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     """PEM public key; when set, tokens are verified with RS256 instead of the shared secret."""
     gateway_secret: str = "dev-gateway-secret"
+    secrets_key: str = DEV_SECRETS_KEY
+    """Fernet key(s) encrypting stored secrets (webhook and chat-robot signing secrets); several
+    comma-separated keys rotate: the first encrypts, all decrypt (see shared/secrets_box.py)."""
     require_gateway: bool = True
     """Refuse subgraph calls that lack the gateway's ``x-liaison-gateway-secret`` header."""
 
