@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
 from typing import Any
@@ -137,8 +137,9 @@ class WebhookEndpoint:
     description: str
     event_types: list[str]
     scopes: list[str]
-    secret: str
-    previous_secret: str | None
+    # Stored form (shared/secrets_box.py): sealed, or plain in rows from before encryption.
+    secret: str = field(repr=False)
+    previous_secret: str | None = field(repr=False)
     previous_secret_expires_at: datetime | None
     enabled: bool
     disabled_reason: str | None
@@ -156,7 +157,8 @@ class Channel:
     phase: Phase
     department_id: str
     url: str
-    secret: str | None
+    # Stored form (shared/secrets_box.py): sealed, or plain in rows from before encryption.
+    secret: str | None = field(repr=False)
     created_by: str
     created_at: datetime
 

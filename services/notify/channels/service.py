@@ -20,6 +20,7 @@ from shared.events.envelope import EventEnvelope
 from shared.graphql.errors import DomainError, Problems
 from shared.replicas import get_request
 from shared.runtime import ServiceRuntime
+from shared.secrets_box import secrets_box
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
 MAX_TITLE_CHARS = 20
@@ -122,7 +123,7 @@ async def register(
             phase=phase,
             department_id=department_id,
             url=url,
-            secret=secret,
+            secret=secrets_box(runtime.settings).seal(secret) if secret else None,
             created_by=principal.sub,
         )
         if channel is None:

@@ -1,8 +1,8 @@
 """Sending one attempt of a delivery: partner webhooks, chat robots and e-mail.
 
 :func:`prepare` runs inside the claiming transaction and reads what the target needs
-(endpoint secrets, channel URL); :func:`send` then talks to the outside world with no
-transaction open and reports an :class:`Outcome`.
+(endpoint secrets, decrypted only here, and channel URL); :func:`send` then talks to the
+outside world with no transaction open and reports an :class:`Outcome`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from services.notify.channels import repository as channels
 from services.notify.channels.formats import ChatMessage, build_request, response_error
 from services.notify.email.render import EmailContent
 from services.notify.email.smtp import build_message, send_email
-from services.notify.models import ChannelKind, Delivery, TargetKind, Urgency
+from services.notify.models import ChannelKind, Delivery, TargetKind, Urgency, WebhookEndpoint
 from services.notify.people import email_payload, link_url
 from services.notify.webhooks import repository as endpoints
 from services.notify.webhooks.signing import webhook_headers
 from services.notify.webhooks.urls import UrlRefused, check_url
 from shared.db import Connection
+from shared.secrets_box import SecretsBox, secrets_box
 from shared.settings import Settings
 
 _MAX_ERROR_CHARS = 500
@@ -57,25 +58,26 @@ class EmailSend:
 Prepared = HttpSend | EmailSend
 
 
-def _active_secrets(
-    secret: str, previous: str | None, expires: datetime | None, now: datetime
-) -> list[str]:
+def _active_secrets(box: SecretsBox, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The plain secrets that sign now; an expired previous secret is not even decrypted
+    (its key may be gone after a key rotation)."""
+    secrets = [box.open(endpoint.secret)]
+    previous, expires = endpoint.previous_secret, endpoint.previous_secret_expires_at
     if previous and expires and expires > now:
-        return [secret, previous]
-    return [secret]
+        secrets.append(box.open(previous))
+    return secrets
 
 
 async def prepare(
     conn: Connection, settings: Settings, delivery: Delivery, now: datetime
 ) -> Prepared:
+    box = secrets_box(settings)
     if delivery.target_kind is TargetKind.WEBHOOK:
         endpoint = await endpoints.get_endpoint(conn, delivery.target_id)
         if endpoint is None or not endpoint.enabled:
             raise Blocked("endpoint disabled")
         body = orjson.dumps(delivery.payload)
-        secrets = _active_secrets(
-            endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_expires_at, now
-        )
+        secrets = _active_secrets(box, endpoint, now)
         # webhook-id is the event id: the same for every retry, replay and endpoint.
         headers = webhook_headers(secrets, delivery.event_id, int(now.timestamp()), body)
         return HttpSend(endpoint.url, headers, body, None)
@@ -112,7 +114,11 @@ async def prepare(
                 )
             )
         request = build_request(
-            found.kind, found.url, found.secret, message, int(now.timestamp() * 1000)
+            found.kind,
+            found.url,
+            box.open_optional(found.secret),
+            message,
+            int(now.timestamp() * 1000),
         )
         return HttpSend(request.url, request.headers, request.body, found.kind)
     return EmailSend(delivery.payload)

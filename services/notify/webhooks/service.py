@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.notify import event_log, scopes
@@ -24,6 +24,7 @@ from shared.events.contracts import registered_types
 from shared.events.contracts.notify import WebhookEndpointChanged
 from shared.graphql.errors import DomainError, Problems
 from shared.runtime import ServiceRuntime
+from shared.secrets_box import secrets_box
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
 MAX_EVENT_TYPES = 50
@@ -33,7 +34,7 @@ MAX_REPLAY_EVENTS = 10_000
 @dataclass(frozen=True)
 class EndpointWithSecret:
     endpoint: WebhookEndpoint
-    secret: str
+    secret: str = field(repr=False)  # plain: the one-time reveal
 
 
 def sees_all_endpoints(principal: Principal) -> bool:
@@ -102,9 +103,10 @@ async def create_endpoint(
     await _check_target_url(runtime, url, "url", problems)
     problems.raise_if_any()
     secret = new_secret()
+    box = secrets_box(runtime.settings)
     async with unit_of_work(runtime) as uow:
         endpoint = await repo.insert_endpoint(
-            uow.conn, principal.sub, url, description, wanted, allowed, secret
+            uow.conn, principal.sub, url, description, wanted, allowed, box.seal(secret)
         )
         await _emit(uow, "notify.webhook_endpoint.created", endpoint)
     return EndpointWithSecret(endpoint, secret)
@@ -116,10 +118,11 @@ async def rotate_secret(
     """A new secret; the old one keeps signing (alongside) for the overlap period."""
     overlap = timedelta(seconds=runtime.settings.notify_secret_overlap_seconds)
     secret = new_secret()
+    sealed = secrets_box(runtime.settings).seal(secret)
     async with unit_of_work(runtime) as uow:
         await _own_endpoint(uow, principal, endpoint_id)
         expires = delivery_service.now() + overlap
-        endpoint = await repo.rotate_secret(uow.conn, endpoint_id, secret, expires)
+        endpoint = await repo.rotate_secret(uow.conn, endpoint_id, sealed, expires)
         await _emit(uow, "notify.webhook_endpoint.secret_rotated", endpoint)
     return EndpointWithSecret(endpoint, secret)
 
