@@ -76,10 +76,6 @@ class SecretsBox:
     def open_optional(self, stored: str | None) -> str | None:
         return None if stored is None else self.open(stored)
 
-    def reseal(self, stored: str) -> str:
-        """The stored value under the current first key (legacy plain text gets sealed)."""
-        return self.seal(self.open(stored))
-
 
 def is_sealed(stored: str) -> bool:
     return stored.startswith(MARKER)
