@@ -13,6 +13,8 @@ from services.requests import repository as repo
 from services.requests.directory.types import (
     Department,
     Person,
+    department_of,
+    department_or_none,
     load_departments,
     person_or_none,
 )
@@ -163,10 +165,7 @@ class ResourceNeed:
 
     @strawberry.field(description="The department expected to provide it, if agreed.")
     async def provider_department(self, info: Info) -> Department | None:
-        if self.provider_department_id is None:
-            return None
-        department = await info.context.loader(load_departments).load(self.provider_department_id)
-        return Department.from_model(department) if department else None
+        return await department_or_none(info, self.provider_department_id)
 
 
 @strawberry.federation.type(
@@ -213,9 +212,7 @@ class CollabRequest:
 
     @strawberry.field(description="The department that leads and answers for the request.")
     async def lead_department(self, info: Info) -> Department:
-        department = await info.context.loader(load_departments).load(self.lead_department_id)
-        assert department is not None  # guaranteed by the foreign key
-        return Department.from_model(department)
+        return await department_of(info, self.lead_department_id)
 
     @strawberry.field(description="Participating departments besides the lead.")
     async def participants(self, info: Info) -> list[Department]:

@@ -104,10 +104,7 @@ class Department:
 
     @strawberry.field(description="Parent department in the hierarchy, if any.")
     async def parent(self, info: Info) -> Department | None:
-        if self.parent_id is None:
-            return None
-        parent = await info.context.loader(load_departments).load(self.parent_id)
-        return Department.from_model(parent) if parent else None
+        return await department_or_none(info, self.parent_id)
 
 
 @strawberry.federation.type(keys=["id"], description="A person in the directory.")
@@ -144,15 +141,27 @@ class Person:
 
     @strawberry.field(description="The person's home department.")
     async def department(self, info: Info) -> Department:
-        department = await info.context.loader(load_departments).load(self.department_id)
-        assert department is not None  # guaranteed by the foreign key
-        return Department.from_model(department)
+        return await department_of(info, self.department_id)
 
     @strawberry.field(description="The region the person works in.")
     async def region(self, info: Info) -> Region:
         region = await info.context.loader(load_regions).load(self.region_id)
         assert region is not None  # guaranteed by the foreign key
         return Region.from_model(region)
+
+
+async def department_or_none(info: Info, department_id: str | None) -> Department | None:
+    if department_id is None:
+        return None
+    found = await info.context.loader(load_departments).load(department_id)
+    return Department.from_model(found) if found else None
+
+
+async def department_of(info: Info, department_id: str) -> Department:
+    """A department that a foreign key guarantees to exist."""
+    found = await department_or_none(info, department_id)
+    assert found is not None  # guaranteed by the foreign key
+    return found
 
 
 async def person_or_none(info: Info, person_id: str | None) -> Person | None:

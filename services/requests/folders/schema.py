@@ -6,7 +6,12 @@ from datetime import datetime
 
 import strawberry
 
-from services.requests.directory.types import Department, Person, load_departments, person_or_none
+from services.requests.directory.types import (
+    Department,
+    Person,
+    department_or_none,
+    person_or_none,
+)
 from services.requests.folders import models, service
 from services.requests.folders import repository as repo
 from shared.graphql.context import Info
@@ -66,8 +71,7 @@ class DocumentFolder:
 
     @strawberry.field(description="The department whose folder it is.")
     async def department(self, info: Info) -> Department | None:
-        found = await info.context.loader(load_departments).load(self.department_id)
-        return Department.from_model(found) if found else None
+        return await department_or_none(info, self.department_id)
 
     @strawberry.field(description="Who may view and who may edit.")
     async def access(self, info: Info) -> list[FolderAccess]:

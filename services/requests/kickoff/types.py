@@ -6,7 +6,12 @@ from datetime import datetime, time
 
 import strawberry
 
-from services.requests.directory.types import Department, Person, load_departments, person_or_none
+from services.requests.directory.types import (
+    Department,
+    Person,
+    department_or_none,
+    person_or_none,
+)
 from services.requests.kickoff import models
 from services.requests.kickoff import repository as repo
 from services.requests.models import Phase
@@ -86,5 +91,4 @@ class ChannelName:
 
     @strawberry.field(description="The department it is for.")
     async def department(self, info: Info) -> Department | None:
-        found = await info.context.loader(load_departments).load(self.department_id)
-        return Department.from_model(found) if found else None
+        return await department_or_none(info, self.department_id)

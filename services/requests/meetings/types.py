@@ -10,7 +10,7 @@ import strawberry
 from services.requests.directory.types import (
     Department,
     Person,
-    load_departments,
+    department_or_none,
     load_people,
     person_or_none,
 )
@@ -96,8 +96,7 @@ class ActionItem:
 
     @strawberry.field(description="The department that answers for it.")
     async def department(self, info: Info) -> Department | None:
-        department = await info.context.loader(load_departments).load(self.department_id)
-        return Department.from_model(department) if department else None
+        return await department_or_none(info, self.department_id)
 
 
 @strawberry.type(description="Minutes of a meeting (handbook template 4).")

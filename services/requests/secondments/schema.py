@@ -7,7 +7,12 @@ from typing import Annotated
 
 import strawberry
 
-from services.requests.directory.types import Department, Person, load_departments, person_or_none
+from services.requests.directory.types import (
+    Department,
+    Person,
+    department_or_none,
+    person_or_none,
+)
 from services.requests.secondments import models, service
 from services.requests.secondments import repository as repo
 from services.requests.types import CollabRequest, visible_request
@@ -23,11 +28,6 @@ strawberry.enum(models.SecondmentDecision, description="A department head's deci
 load_approvals = many_per_key(repo.approvals_by_ids)
 
 
-async def _department(info: Info, department_id: str) -> Department | None:
-    found = await info.context.loader(load_departments).load(department_id)
-    return Department.from_model(found) if found else None
-
-
 @strawberry.type(description="One department head's decision on a secondment.")
 class SecondmentApproval:
     decision: models.SecondmentDecision = strawberry.field(description="Approve or reject.")
@@ -38,7 +38,7 @@ class SecondmentApproval:
 
     @strawberry.field(description="The department the head decided for.")
     async def department(self, info: Info) -> Department | None:
-        return await _department(info, self.department_id)
+        return await department_or_none(info, self.department_id)
 
     @strawberry.field(description="The head who decided.")
     async def approver(self, info: Info) -> Person | None:
@@ -77,11 +77,11 @@ class Secondment:
 
     @strawberry.field(description="The lending department.")
     async def from_department(self, info: Info) -> Department | None:
-        return await _department(info, self.model.from_department_id)
+        return await department_or_none(info, self.model.from_department_id)
 
     @strawberry.field(description="The borrowing department.")
     async def to_department(self, info: Info) -> Department | None:
-        return await _department(info, self.model.to_department_id)
+        return await department_or_none(info, self.model.to_department_id)
 
     @strawberry.field(description="The request it serves, if any and visible.")
     async def request(self, info: Info) -> CollabRequest | None:
