@@ -11,34 +11,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.gateway_client import GatewayClient
-from tests.support import ADMIN, Caller
+from tests.e2e.test_walking_skeleton import LI, SUN, create_request
+from tests.support import Caller
 
-LI = Caller("li", departments=("mkt",), roles=("DEPARTMENT_HEAD",))  # lead department
 LIU = Caller("liu", departments=("mkt",))  # a colleague of Li's
-SUN = Caller("sun", departments=("rd",))  # responsible engineer
 PMO = Caller("zhou", roles=("PMO",))
-
-DIRECTORY = """
-mutation {
-  hq: upsertRegion(input: {id: "hq", code: "HQ", name: "HQ", timeZone: "Asia/Shanghai"})
-    { userErrors { code } }
-  mkt: upsertDepartment(input: {id: "mkt", code: "MKT", name: "Marketing", regionId: "hq"})
-    { userErrors { code } }
-  rd: upsertDepartment(input: {id: "rd", code: "RD", name: "R&D", regionId: "hq"})
-    { userErrors { code } }
-  li: upsertPerson(input: {id: "li", name: "Li Na", email: "li@x.example", departmentId: "mkt",
-                           regionId: "hq", timeZone: "Asia/Shanghai"}) { userErrors { code } }
-  sun: upsertPerson(input: {id: "sun", name: "Sun Yu", email: "sun@x.example",
-                            departmentId: "rd", regionId: "hq", timeZone: "Asia/Shanghai"})
-    { userErrors { code } }
-}
-"""
-
-CREATE_REQUEST = """
-mutation($input: CreateRequestInput!) {
-  createRequest(input: $input) { request { id } userErrors { code message } }
-}
-"""
 
 FIELDS = "issue { id status } userErrors { code message field }"
 REPORT = f"mutation($input: ReportIssueInput!) {{ reportIssue(input: $input) {{ {FIELDS} }} }}"
@@ -91,20 +68,13 @@ async def move(gateway: GatewayClient, query: str, caller: Caller, **input_: Any
 
 
 async def new_request(gateway: GatewayClient) -> str:
-    data = await gateway.execute(DIRECTORY, caller=ADMIN)
-    assert all(not v["userErrors"] for v in data.values()), data
-    request_input = {
-        "kind": "EMERGENCY",
-        "title": "Batch quality complaint in East China",
-        "leadDepartmentId": "mkt",
-        "participantDepartmentIds": ["rd"],
-        "goals": [{"metric": "answers", "target": "1", "unit": "report", "dueDate": "2027-01-31"}],
-    }
-    payload = (await gateway.execute(CREATE_REQUEST, {"input": request_input}, caller=LI))[
-        "createRequest"
-    ]
-    assert payload["userErrors"] == []
-    request_id: str = payload["request"]["id"]
+    request = await create_request(
+        gateway,
+        kind="EMERGENCY",
+        title="Batch quality complaint in East China",
+        goals=[{"metric": "answers", "target": "1", "unit": "report", "dueDate": "2027-01-31"}],
+    )
+    request_id: str = request["id"]
     return request_id
 
 

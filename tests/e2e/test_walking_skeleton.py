@@ -87,7 +87,8 @@ async def retry_while_unknown(
         await asyncio.sleep(0.1)
 
 
-async def create_request(gateway: GatewayClient) -> dict[str, Any]:
+async def create_request(gateway: GatewayClient, **changes: Any) -> dict[str, Any]:
+    """Load the small directory and create a request led by marketing with R&D taking part."""
     data = await gateway.execute(DIRECTORY, caller=ADMIN)
     assert all(not v["userErrors"] for v in data.values()), data
     request_input = {
@@ -96,6 +97,7 @@ async def create_request(gateway: GatewayClient) -> dict[str, Any]:
         "leadDepartmentId": "mkt",
         "participantDepartmentIds": ["rd"],
         "goals": [{"metric": "sales", "target": "2000000", "unit": "CNY", "dueDate": "2027-03-01"}],
+        **changes,
     }
     payload = (await gateway.execute(CREATE_REQUEST, {"input": request_input}, caller=LI))[
         "createRequest"
