@@ -448,3 +448,20 @@ async def crash_after_sending(api: SubgraphClient, delivery_id: str) -> None:
         "UPDATE deliveries SET lease_expires_at = now() - interval '1 second'"
     )
     await runtime.pool.execute("UPDATE timers SET due_at = now() - interval '1 second'")
+
+
+async def test_a_job_lost_long_ago_is_watched_again_a_lease_from_now(
+    notify_api: SubgraphClient, events: Events, httpserver: HTTPServer
+) -> None:
+    """The watchdog of an attempt whose time passed long ago must not be re-armed in the past,
+    where it would fire at once, find the attempt still queued and loop."""
+    runtime = notify_api.runtime
+    partner = Receiver(httpserver, "/acme")
+    await create_endpoint(notify_api, "acme", partner.url)
+    assert await events.handle(issue_reported("i1"))
+    await runtime.pool.execute("UPDATE deliveries SET next_attempt_at = now() - interval '2 days'")
+    await runtime.pool.execute("UPDATE timers SET due_at = now() - interval '1 second'")
+    assert await sweep(runtime, TIMER_HANDLERS) == 1  # the lost job is queued again, once
+    due_at = await runtime.pool.fetchval("SELECT due_at FROM timers WHERE fired_at IS NULL")
+    lease = timedelta(seconds=runtime.settings.notify_delivery_lease_seconds)
+    assert due_at > datetime.now(UTC) + lease - timedelta(seconds=5)

@@ -26,7 +26,10 @@ def now() -> datetime:
 
 async def schedule(uow: UnitOfWork, delivery: Delivery) -> None:
     """Queue the next attempt of ``delivery`` and arm its watchdog."""
-    due = delivery.next_attempt_at or now()
+    # An attempt whose time has passed (a lost job found late) is sent now; the watchdog then
+    # looks a lease after *now*: armed in the past it would fire at once, find the attempt
+    # still queued and re-arm itself in a tight loop.
+    due = max(delivery.next_attempt_at or now(), now())
     lease = timedelta(seconds=uow.runtime.settings.notify_delivery_lease_seconds)
     timer = await uow.arm_timer(WATCHDOG_TIMER, delivery.id, due + lease)
     # The timer row is new after a cancel and bumps its version on every arm, so the job id
