@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-
-from arq.worker import Worker
+from typing import Any
 
 from services.issues import service
 from services.issues.app import MIGRATIONS
@@ -16,35 +13,17 @@ from shared.settings import Settings
 from shared.timer_firing import sweep
 from shared.worker import worker_settings
 from tests.issues.helpers import LI, clock_of, events_of, new_issue, principal, seed_directory
-from tests.support import SubgraphClient
+from tests.support import SubgraphClient, in_process_worker
 
 
-@asynccontextmanager
-async def running_worker(api: SubgraphClient, settings: Settings) -> AsyncIterator[None]:
-    config = worker_settings(
+def issues_worker(settings: Settings) -> dict[str, Any]:
+    return worker_settings(
         "issues",
         MIGRATIONS,
         timer_handlers=TIMER_HANDLERS,
         event_handlers=EVENT_HANDLERS,
         settings=settings,
     )
-    worker = Worker(**{**config, "handle_signals": False, "burst": False})
-    task = asyncio.create_task(worker.async_run())
-    try:
-        await _polling(api, worker)
-        yield
-    finally:
-        await worker.close()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def _polling(api: SubgraphClient, worker: Worker) -> None:
-    """Wait until the worker has started and polls its queue (it records its health then)."""
-    for _ in range(200):
-        if await api.runtime.redis.exists(worker.health_check_key):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the worker did not start")
 
 
 async def wait_for_breaches(api: SubgraphClient, count: int, within: float) -> None:
@@ -58,7 +37,7 @@ async def test_breach_fires_within_a_second_of_the_deadline(issues: SubgraphClie
     await seed_directory(issues)
     # A sweep period far longer than the test: only the queued job can fire the timer.
     slow_sweep = issues.runtime.settings.model_copy(update={"timer_sweep_seconds": 60})
-    async with running_worker(issues, slow_sweep):
+    async with in_process_worker(issues_worker(slow_sweep)):
         reported = datetime.now(UTC) - timedelta(minutes=120) + timedelta(seconds=1.5)
         command = new_issue(urgent=True)
         issue = await service.report_issue(issues.runtime, principal(LI), command, now=reported)
@@ -82,7 +61,8 @@ async def test_sweep_fires_missed_deadlines_after_a_redis_flush(issues: Subgraph
     )
     await issues.runtime.redis.flushdb()  # every queued job is gone (DB 2 is ours in tests)
 
-    async with running_worker(issues, issues.runtime.settings):  # sweeps every second in tests
+    # The tests' settings sweep every second.
+    async with in_process_worker(issues_worker(issues.runtime.settings)):
         await wait_for_breaches(issues, 2, within=issues.runtime.settings.timer_sweep_seconds + 3)
         await asyncio.sleep(0.3)
     assert await sweep(issues.runtime, TIMER_HANDLERS) == 0

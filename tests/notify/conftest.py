@@ -34,7 +34,13 @@ from shared.events.contracts.requests import DepartmentUpserted, PersonUpserted
 from shared.events.contracts.tasks import RaciEntry, TaskCreated
 from shared.events.envelope import EventEnvelope, new_event
 from shared.settings import Settings
-from tests.support import GraphQLFailure, RuntimeCache, SubgraphClient, reset_service
+from tests.support import (
+    GraphQLFailure,
+    RuntimeCache,
+    SubgraphClient,
+    in_process_worker,
+    reset_service,
+)
 
 # Department -> head; "legal" has no head.
 HEADS = {"mkt": "li", "rd": "chen", "ops": "zhou", "legal": None}
@@ -171,14 +177,8 @@ async def notify_api(
 async def worker(notify_api: SubgraphClient) -> AsyncIterator[Worker]:
     """The notify arq worker, in process, running jobs as deliveries are queued."""
     config = notify_worker.settings(notify_api.runtime.settings)
-    running = Worker(**{**config, "handle_signals": False, "burst": False, "poll_delay": 0.02})
-    task = asyncio.create_task(running.async_run())
-    while "runtime" not in running.ctx:  # started: migrated, consuming, polling the queue
-        assert not task.done(), "the worker did not start"
-        await asyncio.sleep(0.01)
-    yield running
-    await running.close()
-    await asyncio.gather(task, return_exceptions=True)
+    async with in_process_worker(config, poll_delay=0.02) as running:
+        yield running
 
 
 def partner_token(settings: Settings, sub: str, scopes: list[str]) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from arq.jobs import Job
-from arq.worker import Retry, Worker
+from arq.worker import Retry
 
 from shared.db import create_pool
 from shared.runtime import ServiceRuntime
@@ -20,6 +20,7 @@ from shared.timers import TimerRow, arm_timer, timer_job_id
 from shared.unit_of_work import UnitOfWork, unit_of_work
 from shared.worker import worker_settings
 from tests.shared.conftest import SERVICE
+from tests.support import in_process_worker
 
 KIND = "widget.expiry"
 
@@ -218,17 +219,12 @@ async def test_worker_fires_a_timer_at_its_deadline(
     config = worker_settings(
         SERVICE, platform_migrations, timer_handlers={KIND: on_fire}, settings=slow_sweep
     )
-    worker = Worker(**{**config, "handle_signals": False, "burst": False})
-    task = asyncio.create_task(worker.async_run())
-    try:
+    async with in_process_worker(config):
         due_in = 1.0
         armed_at = loop.time()
         timer = await arm(platform, "w1", now() + timedelta(seconds=due_in))
         await asyncio.wait_for(fired.wait(), 5)
         await asyncio.sleep(0.3)  # a second firing would show up here
-    finally:
-        await worker.close()
-        await asyncio.gather(task, return_exceptions=True)
     late = fired_at[0] - (armed_at + due_in)
     assert -0.05 <= late <= 1.5, f"fired {late:+.2f}s from the deadline"
     assert len(fired_at) == 1
