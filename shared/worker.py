@@ -19,8 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from arq import run_worker as arq_run_worker
-from arq.worker import func
+from arq.worker import Worker, func
 
 from shared.events.consumer import Consumer, EventHandler
 from shared.observability import setup_process
@@ -38,6 +37,31 @@ from shared.timers import FIRE_TIMER_JOB
 log = logging.getLogger(__name__)
 
 Job = Callable[..., Awaitable[Any]]
+
+
+class LiaisonWorker(Worker):
+    """arq's worker, with a shutdown that always runs.
+
+    arq's own ``close()`` cancels the jobs still running and awaits them without
+    ``return_exceptions``: the first cancelled job's CancelledError escapes, so
+    ``on_shutdown`` (stop the consumer and the sweep, close the pools) never runs. Here no new
+    job is taken, the running ones are awaited to their end (after SIGTERM, those still
+    running at the end of the grace period have already been cancelled, and arq re-queues
+    them), and only then does the shutdown run.
+    """
+
+    async def close(self) -> None:
+        if self.main_task is not None:
+            self.main_task.cancel()  # polls no more
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks.clear()
+        if self._pool is None:  # never started, or already closed
+            return
+        await self._pool.delete(self.health_check_key)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        await self._pool.aclose()
+        self._pool = None
 
 
 async def sweep_forever(
@@ -123,4 +147,4 @@ def run_worker(config: dict[str, Any]) -> None:
     service = str(config["queue_name"]).rsplit(":queue:", 1)[-1].split(":", 1)[0]
     setup_process(service, settings)
     start_metrics_server(settings.metrics_port)
-    arq_run_worker(type("WorkerSettings", (), config))
+    LiaisonWorker(**config).run()

@@ -11,7 +11,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-from arq.worker import Worker
 from asgi_lifespan import LifespanManager
 from asyncpg.connection import LoggedQuery
 
@@ -19,6 +18,7 @@ from shared.app import create_app
 from shared.auth import GATEWAY_SECRET_HEADER, issue_token
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
+from shared.worker import LiaisonWorker
 
 
 def service_module(service: str, module: str) -> Any:
@@ -26,18 +26,13 @@ def service_module(service: str, module: str) -> Any:
 
 
 @asynccontextmanager
-async def in_process_worker(config: dict[str, Any], **overrides: Any) -> AsyncIterator[Worker]:
-    """Run an arq worker from :func:`shared.worker.worker_settings` in this event loop,
-    yielding once it has started (migrated, consuming events, polling its queue).
-
-    It stops the way SIGTERM does: no new jobs, the running ones finish, then its shutdown
-    runs. arq's own ``close()`` cancels jobs in flight and then awaits them; the
-    CancelledError that raises skips ``on_shutdown``, which would leave this worker's event
-    consumer and timer sweep running, on stale settings, into the tests that follow; and,
-    as a BaseException escaping a fixture's teardown, it stops pytest before the other
-    fixtures are torn down, so the next test is handed this test's stale fixtures.
-    """
-    worker = Worker(**{**config, "handle_signals": False, "burst": False, **overrides})
+async def in_process_worker(
+    config: dict[str, Any], **overrides: Any
+) -> AsyncIterator[LiaisonWorker]:
+    """Run a worker from :func:`shared.worker.worker_settings` in this event loop, yielding
+    once it has started (migrated, consuming events, polling its queue). On exit it takes no
+    new job, lets the running ones finish and shuts down."""
+    worker = LiaisonWorker(**{**config, "handle_signals": False, "burst": False, **overrides})
     task = asyncio.create_task(worker.async_run())
     try:
         while "runtime" not in worker.ctx:
@@ -45,11 +40,8 @@ async def in_process_worker(config: dict[str, Any], **overrides: Any) -> AsyncIt
             await asyncio.sleep(0.01)
         yield worker
     finally:
-        task.cancel()  # stops polling; a job already started runs on
-        await asyncio.gather(task, return_exceptions=True)
-        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
-        worker.tasks.clear()  # all done: nothing left for close() to cancel or re-raise
         await worker.close()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 class RuntimeCache:

@@ -170,6 +170,7 @@ async def test_no_job_or_event_is_lost_across_sigterm(
     assert await probe.pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
     worker_log = (tmp_path / "worker.log").read_text()
     assert "cancelled, will be run again" in worker_log, "the long jobs were handed back"
+    assert f"{SERVICE} worker stopped" in worker_log, "its shutdown ran (consumer, pools)"
     print(
         f"SIGTERM: worker stopped in {worker_took:.2f}s, relay in {relay_took:.2f}s;"
         f" {fired_before}/30 timers had fired, {len(emitted)} events"

@@ -17,7 +17,6 @@ import orjson
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
-from arq.worker import Worker
 from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
@@ -34,6 +33,7 @@ from shared.events.contracts.requests import DepartmentUpserted, PersonUpserted
 from shared.events.contracts.tasks import RaciEntry, TaskCreated
 from shared.events.envelope import EventEnvelope, new_event
 from shared.settings import Settings
+from shared.worker import LiaisonWorker
 from tests.support import (
     GraphQLFailure,
     RuntimeCache,
@@ -174,7 +174,7 @@ async def notify_api(
 
 
 @pytest.fixture
-async def worker(notify_api: SubgraphClient) -> AsyncIterator[Worker]:
+async def worker(notify_api: SubgraphClient) -> AsyncIterator[LiaisonWorker]:
     """The notify arq worker, in process, running jobs as deliveries are queued."""
     config = notify_worker.settings(notify_api.runtime.settings)
     async with in_process_worker(config, poll_delay=0.02) as running:
