@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x4C494149  # "LIAI": one advisory lock id for all migration runs
+_DELETE_BATCH = 5000
 
 T = TypeVar("T")
 
@@ -98,6 +99,23 @@ async def read_with_retry(pool: asyncpg.Pool, read: Callable[[Connection], Await
     except DISCONNECTS:
         async with pool.acquire() as conn:
             return await read(conn)
+
+
+async def delete_in_batches(pool: asyncpg.Pool, statement: str, *args: Any) -> int:
+    """Run a pruning DELETE again and again until it deletes less than a batch; the number
+    of rows deleted.
+
+    ``statement`` takes the batch size as its last parameter, to LIMIT a sub-select of the
+    keys to delete. Short transactions keep the locks and the WAL of each step small, so
+    pruning a large backlog does not hold up the writers of the table.
+    """
+    total = 0
+    while True:
+        result: str = await pool.execute(statement, *args, _DELETE_BATCH)
+        deleted = int(result.split()[-1])
+        total += deleted
+        if deleted < _DELETE_BATCH:
+            return total
 
 
 async def ensure_database(url: str) -> None:

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     consumer_block_ms: int = 1000
     consumer_claim_idle_ms: int = 30_000
     timer_sweep_seconds: int = 30
+    housekeeping_seconds: float = 3600
+    """How often a worker runs its service's housekeeping (pruning old rows)."""
 
     issues_sla_response_minutes: int = 120
     """Time the lead department has to acknowledge an issue (handbook: 2 hours)."""
@@ -118,6 +120,8 @@ class Settings(BaseSettings):
     """Local hour (in each person's time zone) at which the daily digest goes out."""
     notify_web_base_url: str = "http://127.0.0.1:4000"
     """Links in e-mails and chat messages point here."""
+    notify_retention_days: int = 90
+    """The partner event log (the replay window) and settled deliveries are kept this long."""
     smtp_host: str | None = None
     """SMTP server for e-mail; unset means no e-mail is sent (in-app and chat only)."""
     smtp_port: int = 25

@@ -79,6 +79,24 @@ async def sweep_forever(
             await asyncio.wait_for(stop.wait(), runtime.settings.timer_sweep_seconds)
 
 
+Chore = Callable[[ServiceRuntime], Awaitable[Any]]
+"""Housekeeping (pruning old rows): safe to run in several workers at once."""
+
+
+async def housekeep_forever(
+    runtime: ServiceRuntime, chores: Sequence[Chore], stop: asyncio.Event
+) -> None:
+    """Run every chore at start-up and then every ``LIAISON_HOUSEKEEPING_SECONDS``."""
+    while not stop.is_set():
+        for chore in chores:
+            try:
+                await chore(runtime)
+            except Exception:
+                log.exception("housekeeping %s failed; next pass retries", chore.__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), runtime.settings.housekeeping_seconds)
+
+
 def worker_settings(
     service: str,
     migrations: Path | Sequence[Path],
@@ -86,6 +104,7 @@ def worker_settings(
     timer_handlers: Mapping[str, TimerHandler] | None = None,
     event_handlers: Mapping[str, EventHandler] | None = None,
     jobs: Sequence[Job] = (),
+    chores: Sequence[Chore] = (),
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """arq settings for ``service``'s worker."""
@@ -108,6 +127,7 @@ def worker_settings(
         ctx["background"] = [
             asyncio.create_task(sweep_forever(runtime, timers, stop), name="timer-sweep"),
             asyncio.create_task(Consumer(runtime, events).run(stop), name="event-consumer"),
+            asyncio.create_task(housekeep_forever(runtime, chores, stop), name="housekeeping"),
             asyncio.create_task(poll_forever([consumer_lag], stop), name="metrics-poll"),
         ]
         log.info("%s worker started on queue %s", service, runtime.queue_name)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from services.notify.models import LoggedEvent
-from shared.db import Connection
+from shared.db import Connection, Pool, delete_in_batches
 from shared.events.envelope import EventEnvelope
 
 _COLUMNS = "seq, event_id, type, time, departments, envelope"
@@ -78,3 +78,15 @@ async def by_ids(conn: Connection, event_ids: Sequence[str]) -> dict[str, Logged
         f"SELECT {_COLUMNS} FROM event_log WHERE event_id = ANY($1)", list(event_ids)
     )
     return {r["event_id"]: _logged(r) for r in rows}
+
+
+async def prune(pool: Pool, before: datetime) -> int:
+    """Forget events that happened before ``before``: they can no longer be replayed."""
+    return await delete_in_batches(
+        pool,
+        """
+        DELETE FROM event_log WHERE seq IN (
+            SELECT seq FROM event_log WHERE time < $1 ORDER BY seq LIMIT $2)
+        """,
+        before,
+    )

@@ -21,7 +21,11 @@ async def position_after(runtime: ServiceRuntime, after_event_id: str | None) ->
     async with runtime.pool.acquire() as conn:
         seq = await event_log.seq_of(conn, after_event_id)
     if seq is None:
-        raise PublicError(f"`after` is not an event id of this stream: {after_event_id}")
+        days = runtime.settings.notify_retention_days
+        raise PublicError(
+            f"`after` names no event of this stream (unknown, or older than the {days}-day"
+            f" retention): {after_event_id}"
+        )
     return seq
 
 

@@ -1,8 +1,9 @@
 """Background worker of the notify service: ``python -m services.notify.worker``.
 
 It consumes every service's events (:mod:`services.notify.handlers`), runs one
-``send_delivery`` job per delivery attempt, and fires the delivery watchdogs and the daily
-digests (durable timers).
+``send_delivery`` job per delivery attempt, fires the delivery watchdogs and the daily
+digests (durable timers), and prunes what is past its retention
+(:mod:`services.notify.scheduled`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from services.notify.delivery.service import SEND_JOB, WATCHDOG_TIMER
 from services.notify.digests import send_digest
 from services.notify.handlers import EVENT_HANDLERS
 from services.notify.people import DIGEST_TIMER
+from services.notify.scheduled import prune_old_rows
 from shared.settings import Settings
 from shared.timer_firing import TimerHandler
 from shared.worker import run_worker, worker_settings
@@ -41,6 +43,7 @@ def settings(config: Settings | None = None) -> dict[str, Any]:
         timer_handlers=TIMER_HANDLERS,
         # Failed attempts are recorded, not raised; only a job that runs early raises Retry.
         jobs=[send_delivery],
+        chores=[prune_old_rows],
         settings=config,
     )
 

@@ -26,7 +26,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from shared.db import create_pool
+from shared.db import create_pool, delete_in_batches
 from shared.observability import setup_process
 from shared.observability.metrics import (
     RELAY_LAG,
@@ -100,10 +100,14 @@ _PRUNE_EVERY_SECONDS = 3600.0
 
 async def prune_outbox(pool: asyncpg.Pool, keep: timedelta) -> int:
     """Delete rows published longer than ``keep`` ago; unsent rows are never touched."""
-    result: str = await pool.execute(
-        "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - $1::interval", keep
+    return await delete_in_batches(
+        pool,
+        """
+        DELETE FROM outbox WHERE seq IN (
+            SELECT seq FROM outbox WHERE sent_at < now() - $1::interval ORDER BY seq LIMIT $2)
+        """,
+        keep,
     )
-    return int(result.split()[-1])
 
 
 async def relay_forever(

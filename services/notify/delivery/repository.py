@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.notify.models import Delivery, DeliveryAttempt, DeliveryStatus, TargetKind
-from shared.db import Connection
+from shared.db import Connection, Pool, delete_in_batches
 from shared.ids import new_id
 
 _COLUMNS = """id, event_id, event_type, target_kind, target_id, payload, status, attempts,
@@ -262,3 +262,19 @@ async def stop_pending_for_target(
         error,
     )
     return [r["id"] for r in rows]
+
+
+async def prune_settled(pool: Pool, before: datetime) -> int:
+    """Delete deliveries (and their attempts) settled before ``before``: succeeded,
+    exhausted or failed for good, so nothing will send them again unless retried by hand.
+    One waiting for an attempt or being sent is never touched."""
+    return await delete_in_batches(
+        pool,
+        """
+        DELETE FROM deliveries WHERE id IN (
+            SELECT id FROM deliveries
+             WHERE next_attempt_at IS NULL AND lease_expires_at IS NULL AND updated_at < $1
+             LIMIT $2)
+        """,
+        before,
+    )

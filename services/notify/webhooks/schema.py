@@ -81,7 +81,11 @@ class RetryDeliveryPayload:
 @strawberry.input(description="A time range of events to send to an endpoint again.")
 class ReplayEventsInput:
     endpoint_id: strawberry.ID = strawberry.field(description="One of the caller's endpoints.")
-    from_: datetime = strawberry.field(name="from", description="Start (inclusive).")
+    from_: datetime = strawberry.field(
+        name="from",
+        description="Start (inclusive); no earlier than the event retention (90 days by default,"
+        " BEFORE_RETENTION otherwise).",
+    )
     to: datetime = strawberry.field(description="End (exclusive).")
 
 
@@ -163,7 +167,8 @@ class WebhookQuery:
 
     @strawberry.field(
         description="Replay of the event stream in order, limited to what the caller may see;"
-        " `after` is the last event id received (cursors are event ids)."
+        " `after` is the last event id received (cursors are event ids). Events are kept for"
+        " the retention period (90 days by default)."
     )
     async def events(
         self,

@@ -207,6 +207,11 @@ async def replay(
     """Send again (or for the first time) every wanted event of ``[start, end)``."""
     if end <= start:
         raise DomainError.single("INVALID", "`to` must be after `from`", "to")
+    days = runtime.settings.notify_retention_days
+    if start < delivery_service.now() - timedelta(days=days):
+        raise DomainError.single(
+            "BEFORE_RETENTION", f"events are kept for {days} days: `from` is earlier", "from"
+        )
     async with unit_of_work(runtime) as uow:
         endpoint = await _own_endpoint(uow, principal, endpoint_id)
         if not endpoint.enabled:
