@@ -6,14 +6,15 @@ Stored form
     written before encryption hold: :meth:`SecretsBox.open` decrypts marked values and
     returns any other value unchanged (legacy plain text), so an upgrade needs no data
     migration and old rows keep signing. Plain values are replaced by ciphertext whenever
-    the secret is written again (a webhook rotation seals the new secret; the previous one
-    is copied as stored and drops out after the overlap). Everything written now is sealed.
+    the secret is written again, and by the notify worker's housekeeping
+    (:func:`services.notify.scheduled.reseal_secrets`). Everything written now is sealed.
 
 Keys and rotation
     ``LIAISON_SECRETS_KEY`` holds one or more comma-separated Fernet keys (url-safe base64 of
     32 bytes, e.g. ``Fernet.generate_key()``). The first encrypts; all of them decrypt
-    (``MultiFernet``). To rotate: put the new key first and keep the old one after it until
-    every stored value has been rewritten.
+    (``MultiFernet``). To rotate: put the new key first and keep the old one after it; the
+    notify worker re-encrypts every stored secret under the new key at its next
+    housekeeping pass (it logs how many), after which the old key can go.
 
 Neither errors nor ``repr`` ever carry a secret or a key.
 """
@@ -53,6 +54,7 @@ class SecretsBox:
                     f"LIAISON_SECRETS_KEY: key {position} is not a Fernet key"
                     " (url-safe base64 of 32 bytes)"
                 ) from None
+        self._primary = fernets[0]
         self._fernet = MultiFernet(fernets)
 
     def __repr__(self) -> str:
@@ -75,6 +77,24 @@ class SecretsBox:
 
     def open_optional(self, stored: str | None) -> str | None:
         return None if stored is None else self.open(stored)
+
+    def resealed(self, stored: str) -> str | None:
+        """``stored`` sealed under the first key; None if it already is. Legacy plain text
+        gets sealed, values under an older key are re-encrypted (they stay readable)."""
+        if not is_sealed(stored):
+            return self.seal(stored)
+        token = stored.removeprefix(MARKER).encode("ascii")
+        try:
+            self._primary.decrypt(token)
+            return None
+        except InvalidToken:
+            pass
+        try:
+            return MARKER + self._fernet.rotate(token).decode("ascii")
+        except InvalidToken:
+            raise SecretUnreadable(
+                "a stored secret cannot be decrypted with the keys in LIAISON_SECRETS_KEY"
+            ) from None
 
 
 def is_sealed(stored: str) -> bool:

@@ -84,15 +84,17 @@ Chore = Callable[[ServiceRuntime], Awaitable[Any]]
 
 
 async def housekeep_forever(
-    runtime: ServiceRuntime, chores: Sequence[Chore], stop: asyncio.Event
+    runtime: ServiceRuntime, chores: Sequence[Chore], stop: asyncio.Event, done: asyncio.Event
 ) -> None:
-    """Run every chore at start-up and then every ``LIAISON_HOUSEKEEPING_SECONDS``."""
+    """Run every chore at start-up and then every ``LIAISON_HOUSEKEEPING_SECONDS``; ``done``
+    is set after the first pass."""
     while not stop.is_set():
         for chore in chores:
             try:
                 await chore(runtime)
             except Exception:
                 log.exception("housekeeping %s failed; next pass retries", chore.__name__)
+        done.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), runtime.settings.housekeeping_seconds)
 
@@ -116,6 +118,7 @@ def worker_settings(
         runtime = await ServiceRuntime.start(service, settings, migrations)
         track_pool(service, runtime.pool)
         stop = asyncio.Event()
+        ctx["housekept"] = asyncio.Event()  # set after the first housekeeping pass
         ctx["runtime"], ctx["stop"] = runtime, stop
         keys = runtime.keys
 
@@ -127,7 +130,9 @@ def worker_settings(
         ctx["background"] = [
             asyncio.create_task(sweep_forever(runtime, timers, stop), name="timer-sweep"),
             asyncio.create_task(Consumer(runtime, events).run(stop), name="event-consumer"),
-            asyncio.create_task(housekeep_forever(runtime, chores, stop), name="housekeeping"),
+            asyncio.create_task(
+                housekeep_forever(runtime, chores, stop, ctx["housekept"]), name="housekeeping"
+            ),
             asyncio.create_task(poll_forever([consumer_lag], stop), name="metrics-poll"),
         ]
         log.info("%s worker started on queue %s", service, runtime.queue_name)

@@ -30,14 +30,16 @@ async def in_process_worker(
     config: dict[str, Any], **overrides: Any
 ) -> AsyncIterator[LiaisonWorker]:
     """Run a worker from :func:`shared.worker.worker_settings` in this event loop, yielding
-    once it has started (migrated, consuming events, polling its queue). On exit it takes no
-    new job, lets the running ones finish and shuts down."""
+    once it has started (migrated, first housekeeping pass over, consuming events, polling its
+    queue). On exit it takes no new job, lets the running ones finish and shuts down."""
     worker = LiaisonWorker(**{**config, "handle_signals": False, "burst": False, **overrides})
     task = asyncio.create_task(worker.async_run())
     try:
         while "runtime" not in worker.ctx:
             assert not task.done(), "the worker did not start"
             await asyncio.sleep(0.01)
+        # Its first housekeeping pass is over, so it does not race the test's own writes.
+        await asyncio.wait_for(worker.ctx["housekept"].wait(), 10)
         yield worker
     finally:
         await worker.close()

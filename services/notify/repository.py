@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from services.notify.models import (
     Notification,
@@ -242,3 +242,29 @@ async def timer_pending(conn: Connection, kind: str, subject: str) -> bool:
         subject,
     )
     return bool(found)
+
+
+SECRET_COLUMNS: Final = (
+    ("webhook_endpoints", "secret"),
+    ("webhook_endpoints", "previous_secret"),
+    ("channels", "secret"),
+)
+"""Every column holding a stored secret (shared/secrets_box.py), as (table, column)."""
+
+
+async def stored_secrets(conn: Connection, table: str, column: str) -> list[tuple[str, str]]:
+    """(row id, stored value) of every set secret in one of :data:`SECRET_COLUMNS`."""
+    assert (table, column) in SECRET_COLUMNS
+    rows = await conn.fetch(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL")
+    return [(r["id"], r[column]) for r in rows]
+
+
+async def replace_stored_secret(
+    conn: Connection, table: str, column: str, row_id: str, old: str, new: str
+) -> bool:
+    """Swap ``old`` for ``new``, unless the secret changed meanwhile (a rotation wins)."""
+    assert (table, column) in SECRET_COLUMNS
+    result: str = await conn.execute(
+        f"UPDATE {table} SET {column} = $3 WHERE id = $1 AND {column} = $2", row_id, old, new
+    )
+    return result == "UPDATE 1"

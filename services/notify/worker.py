@@ -16,7 +16,7 @@ from services.notify.delivery.service import SEND_JOB, WATCHDOG_TIMER
 from services.notify.digests import send_digest
 from services.notify.handlers import EVENT_HANDLERS
 from services.notify.people import DIGEST_TIMER
-from services.notify.scheduled import prune_old_rows
+from services.notify.scheduled import prune_old_rows, reseal_secrets
 from shared.settings import Settings
 from shared.timer_firing import TimerHandler
 from shared.worker import run_worker, worker_settings
@@ -43,7 +43,7 @@ def settings(config: Settings | None = None) -> dict[str, Any]:
         timer_handlers=TIMER_HANDLERS,
         # Failed attempts are recorded, not raised; only a job that runs early raises Retry.
         jobs=[send_delivery],
-        chores=[prune_old_rows],
+        chores=[prune_old_rows, reseal_secrets],
         settings=config,
     )
 

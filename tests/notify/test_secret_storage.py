@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from services.notify.scheduled import reseal_secrets
 from services.notify.webhooks.signing import new_secret
 from shared.secrets_box import MARKER, SecretsBox
 from tests.notify.conftest import (
@@ -196,7 +197,7 @@ async def test_the_key_rotates_old_ciphertext_still_decrypts(
     under_new = await rotate(notify_api, endpoint_id)
     row = await endpoint_row(notify_api, endpoint_id)
     assert SecretsBox(new_key).open(row["secret"]) == under_new
-    assert row["previous_secret"] == stored_old
+    assert SecretsBox(f"{new_key},{old_key}").open(row["previous_secret"]) == under_old
 
     # The old key can go: the only secret still under it has expired and is not read.
     settings.secrets_key = new_key
@@ -205,3 +206,59 @@ async def test_the_key_rotates_old_ciphertext_still_decrypts(
     assert verified(under_new, partner, 1)["data"]["id"] == "i2"
     with pytest.raises(WebhookVerificationError):
         verified(under_old, partner, 1)
+
+
+async def test_housekeeping_brings_every_secret_under_the_first_key(
+    notify_api: SubgraphClient, events: Events, httpserver: HTTPServer
+) -> None:
+    settings = notify_api.runtime.settings
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.secrets_key = old_key
+    await seed_request(events)
+    partner = Receiver(httpserver, "/acme")
+    rotated_id, first = await create_endpoint(notify_api, "acme", partner.url)
+    current = await rotate(notify_api, rotated_id)  # previous_secret: `first`, under old_key
+    untouched_id, untouched = await create_endpoint(notify_api, "acme", partner.url)
+    robot = Receiver(httpserver, "/dingtalk")
+    fields = {"kind": "DINGTALK", "webhookUrl": robot.url, "secret": DINGTALK_SECRET}
+    assert (await register(notify_api, LI, **fields))["userErrors"] == []
+    # Rows from before encryption: plain text.
+    legacy = new_secret()
+    pool = notify_api.runtime.pool
+    await pool.execute("UPDATE webhook_endpoints SET secret = $2 WHERE id = $1", rotated_id, legacy)
+    await pool.execute("UPDATE channels SET secret = $1", DINGTALK_SECRET)
+
+    settings.secrets_key = f"{new_key},{old_key}"
+    assert await reseal_secrets(notify_api.runtime) == 4
+    assert await reseal_secrets(notify_api.runtime) == 0  # nothing left to do
+
+    # The old key can go: every secret opens under the new key alone, unchanged.
+    under_new = SecretsBox(new_key)
+    rotated = await endpoint_row(notify_api, rotated_id)
+    assert under_new.open(rotated["secret"]) == legacy
+    assert under_new.open(rotated["previous_secret"]) == first
+    assert under_new.open((await endpoint_row(notify_api, untouched_id))["secret"]) == untouched
+    channel_secret = await pool.fetchval("SELECT secret FROM channels")
+    assert_hidden(channel_secret, DINGTALK_SECRET)
+    assert under_new.open(channel_secret) == DINGTALK_SECRET
+    assert current != legacy
+
+
+async def test_a_secret_under_no_configured_key_is_left_and_the_rest_resealed(
+    notify_api: SubgraphClient, httpserver: HTTPServer
+) -> None:
+    settings = notify_api.runtime.settings
+    lost_key, key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    partner = Receiver(httpserver, "/acme")
+    settings.secrets_key = lost_key
+    lost_id, _ = await create_endpoint(notify_api, "acme", partner.url)
+    lost = (await endpoint_row(notify_api, lost_id))["secret"]
+    plain_id, _ = await create_endpoint(notify_api, "acme", partner.url)
+    await notify_api.runtime.pool.execute(
+        "UPDATE webhook_endpoints SET secret = 'plain' WHERE id = $1", plain_id
+    )
+
+    settings.secrets_key = key
+    assert await reseal_secrets(notify_api.runtime) == 1
+    assert (await endpoint_row(notify_api, lost_id))["secret"] == lost  # kept, not destroyed
+    assert SecretsBox(key).open((await endpoint_row(notify_api, plain_id))["secret"]) == "plain"
