@@ -8,6 +8,7 @@ import pytest
 
 from tests.requests.helpers import (
     APPROVER,
+    CANCEL,
     CLOSE,
     LI,
     PMO,
@@ -114,6 +115,16 @@ async def test_acceptance_refusals_change_nothing(api: SubgraphClient) -> None:
     by_lead_close = await move(api, CLOSE, LI, requestId=rid)
     assert [e["code"] for e in by_lead_close["userErrors"]] == ["NOT_APPROVER"]
     assert "IN_ACCEPTANCE" in by_lead_close["userErrors"][0]["message"]
+
+
+async def test_a_request_in_acceptance_can_still_be_cancelled(api: SubgraphClient) -> None:
+    rid = (await in_acceptance(api))["id"]
+    cancelled = await move(api, CANCEL, LI, requestId=rid, comment="the market moved")
+    assert cancelled["userErrors"] == []
+    assert (cancelled["request"]["status"], cancelled["request"]["phase"]) == (
+        "CANCELLED",
+        "CLOSED",
+    )
 
 
 async def test_acceptance_needs_an_active_request(api: SubgraphClient) -> None:

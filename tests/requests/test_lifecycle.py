@@ -185,6 +185,7 @@ async def test_cancel_and_nothing_after_it(api: SubgraphClient) -> None:
     rid = (await active_request(api))["id"]
     bare = await move(api, CANCEL, LI, requestId=rid, comment=" ")
     assert [e["code"] for e in bare["userErrors"]] == ["COMMENT_REQUIRED"]
+    assert "ACTIVE" in bare["userErrors"][0]["message"]
     cancelled = await move(api, CANCEL, LI, requestId=rid, comment="budget cut")
     assert cancelled["request"]["status"] == "CANCELLED"
     assert cancelled["request"]["phase"] == "CLOSED"

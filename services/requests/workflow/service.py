@@ -69,7 +69,7 @@ ACTIVATE = Move("ACTIVATED", S.ACTIVE, (S.APPROVED,), "start execution")
 CANCEL = Move(
     "CANCELLED",
     S.CANCELLED,
-    (S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED, S.APPROVED, S.ACTIVE),
+    (S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED, S.APPROVED, S.ACTIVE, S.IN_ACCEPTANCE),
     "cancel the request",
     comment_required=True,
 )
@@ -87,13 +87,19 @@ def decision_move(decision: Decision) -> Move:
     )
 
 
-def _check_comment(move: Move, comment: str) -> None:
+def _check_comment(move: Move, comment: str, status: RequestStatus) -> None:
     if len(comment) > MAX_COMMENT_LENGTH:
         raise DomainError.single(
-            "INVALID", f"a comment is at most {MAX_COMMENT_LENGTH} characters", "comment"
+            "INVALID",
+            f"a comment is at most {MAX_COMMENT_LENGTH} characters; the request stays {status}",
+            "comment",
         )
     if move.comment_required and not comment.strip():
-        raise DomainError.single("COMMENT_REQUIRED", f"say why when you {move.doing}", "comment")
+        raise DomainError.single(
+            "COMMENT_REQUIRED",
+            f"say why when you {move.doing}; the request stays {status}",
+            "comment",
+        )
 
 
 async def apply_move(
@@ -111,7 +117,7 @@ async def apply_move(
     else:
         state.require_lead(principal, request, move.doing)
     state.require_status(request, move.allowed_from, move.doing)
-    _check_comment(move, comment)
+    _check_comment(move, comment, request.status)
     if check is not None:
         await check(uow, request)
     moved = await repo.set_status(uow.conn, request.id, move.target, PHASE_OF[move.target])
