@@ -17,7 +17,8 @@ from shared.settings import REPO_ROOT, Settings
 from tests.support import RuntimeCache, SubgraphClient, reset_service
 
 TEST_OVERRIDES = {
-    "database_prefix": "liaison_test_",
+    # Two suites running at once on one server each need a prefix of their own.
+    "database_prefix": os.environ.get("LIAISON_TEST_DATABASE_PREFIX", "liaison_test_"),
     "redis_prefix": "liaisontest",
     "timer_sweep_seconds": 1,
     "consumer_block_ms": 200,
