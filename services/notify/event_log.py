@@ -10,7 +10,13 @@ from services.notify.models import LoggedEvent
 from shared.db import Connection, Pool, delete_in_batches
 from shared.events.envelope import EventEnvelope
 
-_COLUMNS = "seq, event_id, type, time, departments, envelope"
+_COLUMNS = "seq, tx::text::bigint AS tx, event_id, type, time, departments, envelope"
+
+Position = tuple[int, int]
+"""A place in the log, (tx, seq): the log is ordered by the logging transaction's id, then
+by ``seq`` (see migration 0005)."""
+
+START: Position = (0, 0)
 
 
 def _logged(row: Any) -> LoggedEvent:
@@ -35,23 +41,29 @@ async def append(conn: Connection, event: EventEnvelope) -> LoggedEvent | None:
     return _logged(row) if row else None
 
 
-async def seq_of(conn: Connection, event_id: str) -> int | None:
-    seq: int | None = await conn.fetchval("SELECT seq FROM event_log WHERE event_id = $1", event_id)
-    return seq
+async def position_of(conn: Connection, event_id: str) -> Position | None:
+    row = await conn.fetchrow(
+        "SELECT tx::text::bigint AS tx, seq FROM event_log WHERE event_id = $1", event_id
+    )
+    return (row["tx"], row["seq"]) if row else None
 
 
-async def after(
-    conn: Connection, after_seq: int, types: Sequence[str] | None, limit: int
-) -> list[LoggedEvent]:
-    """Events logged after ``after_seq``, oldest first, of ``types`` (exact) if given."""
+async def after(conn: Connection, position: Position, limit: int) -> list[LoggedEvent]:
+    """Events logged after ``position``, in log order, up to ``limit``.
+
+    Only events of transactions older than every transaction still running are read: any
+    event logged later belongs to a newer transaction, so it sorts after all of these and
+    a reader moving on never skips one.
+    """
     rows = await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM event_log
-         WHERE seq > $1 AND ($2::text[] IS NULL OR type = ANY($2))
-         ORDER BY seq LIMIT $3
+         WHERE (tx, seq) > ($1::text::xid8, $2)
+           AND tx < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY tx, seq LIMIT $3
         """,
-        after_seq,
-        list(types) if types else None,
+        str(position[0]),
+        position[1],
         limit,
     )
     return [_logged(r) for r in rows]

@@ -194,8 +194,14 @@ class LoggedEvent:
     """An event as notify keeps it for the partner stream and replays."""
 
     seq: int
+    tx: int
     event_id: str
     type: str
     time: datetime
     departments: list[str]
     envelope: dict[str, Any]
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """Where it is in the log (:data:`services.notify.event_log.Position`)."""
+        return (self.tx, self.seq)

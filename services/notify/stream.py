@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 from services.notify import event_log, scopes
+from services.notify.event_log import Position
 from services.notify.models import LoggedEvent
 from shared.auth import Principal
 from shared.graphql.errors import PublicError
@@ -14,19 +15,19 @@ from shared.runtime import ServiceRuntime
 _BATCH = 500
 
 
-async def position_after(runtime: ServiceRuntime, after_event_id: str | None) -> int:
-    """The log position just after ``after_event_id`` (0: from the beginning)."""
+async def position_after(runtime: ServiceRuntime, after_event_id: str | None) -> Position:
+    """The log position of ``after_event_id`` (the start of the log if None)."""
     if not after_event_id:
-        return 0
+        return event_log.START
     async with runtime.pool.acquire() as conn:
-        seq = await event_log.seq_of(conn, after_event_id)
-    if seq is None:
+        position = await event_log.position_of(conn, after_event_id)
+    if position is None:
         days = runtime.settings.notify_retention_days
         raise PublicError(
             f"`after` names no event of this stream (unknown, or older than the {days}-day"
             f" retention): {after_event_id}"
         )
-    return seq
+    return position
 
 
 def _visible(principal: Principal, types: Sequence[str] | None, event: LoggedEvent) -> bool:
@@ -38,18 +39,18 @@ def _visible(principal: Principal, types: Sequence[str] | None, event: LoggedEve
 async def read(
     runtime: ServiceRuntime,
     principal: Principal,
-    after_seq: int,
+    after: Position,
     types: Sequence[str] | None,
     limit: int,
-) -> tuple[list[LoggedEvent], int]:
-    """Up to ``limit`` visible events after ``after_seq``, and the position read up to."""
+) -> tuple[list[LoggedEvent], Position]:
+    """Up to ``limit`` visible events after ``after``, and the position read up to."""
     found: list[LoggedEvent] = []
-    position = after_seq
+    position = after
     async with runtime.pool.acquire() as conn:
         while len(found) < limit:
-            batch = await event_log.after(conn, position, None, _BATCH)
+            batch = await event_log.after(conn, position, _BATCH)
             for event in batch:
-                position = event.seq
+                position = event.position
                 if _visible(principal, types, event):
                     found.append(event)
                     if len(found) == limit:
@@ -60,15 +61,15 @@ async def read(
 
 
 async def follow(
-    runtime: ServiceRuntime, principal: Principal, after_seq: int, types: Sequence[str] | None
+    runtime: ServiceRuntime, principal: Principal, after: Position, types: Sequence[str] | None
 ) -> AsyncIterator[LoggedEvent]:
-    """Every visible event after ``after_seq``, then new ones as they are logged.
+    """Every visible event after ``after``, then new ones as they are logged.
 
     Pub/sub only wakes the reader: events are read from the log, in order, so nothing is
     skipped when a wake-up is lost or two arrive together.
     """
     pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
-    position = after_seq
+    position = after
     try:
         await pubsub.subscribe(runtime.keys.partner_events_channel)
         while True:

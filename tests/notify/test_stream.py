@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.notify import event_log
 from shared.auth import GATEWAY_SECRET_HEADER
 from shared.events.contracts.issues import IssueReported
 from shared.events.contracts.tasks import TaskCreated
@@ -137,3 +138,20 @@ async def test_subscription_resumes_after_the_last_id_then_follows_live(
             "subject": "i3",
         }
         await send(ws, {"id": "1", "type": "complete"})
+
+
+async def test_an_event_committed_late_is_not_skipped(notify_api: SubgraphClient) -> None:
+    """Two workers log at once; the one that took the lower position commits last."""
+    first, second = issue("i1", "mkt"), issue("i2", "mkt")
+    pool = notify_api.runtime.pool
+    async with pool.acquire() as slow, pool.acquire() as fast:
+        transaction = slow.transaction()
+        await transaction.start()
+        await event_log.append(slow, first)  # the lower seq, still uncommitted
+        async with fast.transaction():
+            await event_log.append(fast, second)
+        # A reader now must not move past `second`, or it would never see `first`.
+        assert ids((await notify_api.execute(REPLAY, {"first": 10}, caller=PMO))["events"]) == []
+        await transaction.commit()
+    page = await notify_api.execute(REPLAY, {"first": 10}, caller=PMO)
+    assert ids(page["events"]) == [first.id, second.id]
