@@ -188,9 +188,15 @@ async def _after_lost_worker(uow: UnitOfWork, delivery: Delivery) -> None:
             )
             await schedule(uow, again)
         else:
+            error = "the worker stopped during the last attempt"
             await repo.set_state(
-                uow.conn, delivery.id, status=DeliveryStatus.EXHAUSTED, next_attempt_at=None
+                uow.conn,
+                delivery.id,
+                status=DeliveryStatus.EXHAUSTED,
+                next_attempt_at=None,
+                error=error,
             )
+            await _emit_exhausted(uow, delivery, error)
         return
     # Chat robots and mail servers cannot drop a duplicate: never risk sending twice.
     await repo.set_state(

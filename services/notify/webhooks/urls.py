@@ -20,14 +20,9 @@ class UrlRefused(ValueError):
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return _is_public(address.ipv4_mapped)
-    return not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
+    # is_global leaves out private, loopback, link-local, reserved and unspecified ranges, and
+    # also the shared address space of carrier-grade NAT (100.64.0.0/10).
+    return address.is_global and not address.is_multicast
 
 
 async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
