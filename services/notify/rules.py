@@ -6,13 +6,9 @@ an :class:`Announcement` for the chat groups of the request's current phase. Dep
 heads come from the local directory replica; a department whose head is not known (yet)
 notifies nobody.
 
-Recipients by event:
+The tasks service's events are routed by :mod:`services.notify.rules_tasks` and the issues
+service's by :mod:`services.notify.rules_issues` (their docstrings say who hears what). Here:
 
-* ``tasks.task.created``: R, A and C people (a department-only entry means its head); I
-  people are only Informed.
-* ``issues.issue.reported`` / ``issues.issue.sla_breached``: the lead department's head, and
-  the responsible department's head and the owner when the event names them; urgent issues
-  and breaches are urgent.
 * ``requests.request.created`` / ``requests.request.updated``: on submission the approver;
   on a decision the lead department's head and the creator; on start the heads of every
   department taking part; on close or cancel those heads, only Informed.
@@ -20,174 +16,27 @@ Recipients by event:
   only Informed.
 * ``requests.meeting.scheduled``: every attendee, with the ``.ics`` invitation by e-mail.
 * any other event whose data names ``recipient_ids`` (reminders, overdue tasks, escalations):
-  those people, urgent when the data says ``urgency: URGENT`` or ``urgent: true``. A breach
-  that names its recipients is sent to them rather than to the heads above.
+  those people, urgent when the data says ``urgency: URGENT`` or ``urgent: true``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from services.notify.channels.service import Announcement
-from services.notify.models import MeetingInfo, NotificationDraft, Urgency
-from services.notify.repository import person_departments
+from services.notify.models import MeetingInfo, Urgency
+from services.notify.rules_common import Routed, Rule, draft, extra, heads, recipients
+from services.notify.rules_issues import ISSUE_RULES
+from services.notify.rules_tasks import TASK_RULES
 from shared.db import Connection
-from shared.events.contracts.issues import IssueReported, IssueSlaBreached
 from shared.events.contracts.requests import RequestCreated
-from shared.events.contracts.tasks import TaskCreated
 from shared.events.envelope import EventEnvelope
-from shared.replicas import department_heads
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Routed:
-    drafts: list[NotificationDraft] = field(default_factory=list)
-    announcement: Announcement | None = None
-
-
-Rule = Callable[[Connection, EventEnvelope], Awaitable[Routed]]
-
-_RACI_NAMES = {
-    "R": "responsible (R, 负责方)",
-    "A": "accountable (A, 审批方)",
-    "C": "consulted (C, 咨询方)",
-    "I": "informed (I, 知会方)",
-}
-_SLA_METRICS = {"RESPONSE": "response (2 h)", "PLAN": "plan"}
-
-
-def _draft(
-    event: EventEnvelope,
-    recipient: str,
-    title: str,
-    body: str,
-    link: str | None,
-    urgency: Urgency = Urgency.NORMAL,
-    *,
-    informed_only: bool = False,
-    meeting: MeetingInfo | None = None,
-) -> NotificationDraft:
-    return NotificationDraft(
-        recipient_id=recipient,
-        type=event.type,
-        title=title,
-        body=body,
-        source_event_id=event.id,
-        link=link,
-        urgency=urgency,
-        informed_only=informed_only,
-        meeting=meeting,
-    )
-
-
-async def _heads(conn: Connection, departments: Iterable[str | None]) -> list[str]:
-    wanted = [d for d in dict.fromkeys(departments) if d]
-    found = await department_heads(conn, wanted)
-    return list(dict.fromkeys(found[d] for d in wanted if d in found))
-
-
-def _extra(event: EventEnvelope, name: str) -> Any:
-    """An optional field a newer producer may send (event data keeps unknown fields)."""
-    return event.data.get(name)
-
-
-async def task_created(conn: Connection, event: EventEnvelope) -> Routed:
-    data = TaskCreated.model_validate(event.data)
-    by_department = [e.department_id for e in data.raci if not e.person_id and e.department_id]
-    heads = await department_heads(conn, by_department)
-    roles: dict[str, set[str]] = {}
-    for entry in data.raci:
-        person = entry.person_id or heads.get(entry.department_id or "")
-        if person and entry.role in _RACI_NAMES:
-            roles.setdefault(person, set()).add(entry.role)
-    drafts = []
-    for person, person_roles in sorted(roles.items()):
-        informed_only = person_roles == {"I"}
-        shown = sorted(person_roles - {"I"}) or ["I"]
-        drafts.append(
-            _draft(
-                event,
-                person,
-                f"New task: {data.title}",
-                "You are " + " and ".join(_RACI_NAMES[r] for r in shown) + ".",
-                f"/tasks/{data.id}",
-                informed_only=informed_only,
-            )
-        )
-    people = [e.person_id for e in data.raci if e.person_id and not e.department_id]
-    homes = await person_departments(conn, people)
-    departments = [e.department_id or homes.get(e.person_id or "") for e in data.raci]
-    due = f" Due {data.due_at:%Y-%m-%d %H:%M} UTC." if data.due_at else ""
-    announcement = Announcement(
-        request_id=data.request_id,
-        departments=[d for d in departments if d],
-        title=f"New task: {data.title}",
-        body=f"A task was added to the plan.{due}",
-        link=f"/tasks/{data.id}",
-    )
-    return Routed(drafts, announcement)
-
-
-async def _issue_people(conn: Connection, event: EventEnvelope, lead: str) -> list[str]:
-    responsible = _extra(event, "responsible_department_id")
-    owner = _extra(event, "owner_id")
-    people = await _heads(conn, [lead, responsible])
-    if isinstance(owner, str):
-        people.append(owner)
-    return list(dict.fromkeys(people))
-
-
-async def issue_reported(conn: Connection, event: EventEnvelope) -> Routed:
-    data = IssueReported.model_validate(event.data)
-    urgency = Urgency.URGENT if data.urgent else Urgency.NORMAL
-    channel = " Green channel (绿色通道): plan due within 2 h." if data.urgent else ""
-    title = f"Issue {data.code} reported: {data.title}"
-    body = (
-        f"Severity {data.severity}. The lead department responds within 2 working hours.{channel}"
-    )
-    drafts = [
-        _draft(event, person, title, body, f"/issues/{data.id}", urgency)
-        for person in await _issue_people(conn, event, data.lead_department_id)
-    ]
-    departments = [data.lead_department_id, _extra(event, "responsible_department_id")]
-    announcement = Announcement(
-        request_id=data.request_id,
-        departments=[d for d in departments if isinstance(d, str)],
-        title=title,
-        body=body,
-        link=f"/issues/{data.id}",
-        urgency=urgency,
-    )
-    return Routed(drafts, announcement)
-
-
-async def issue_sla_breached(conn: Connection, event: EventEnvelope) -> Routed:
-    data = IssueSlaBreached.model_validate(event.data)
-    metric = _SLA_METRICS.get(data.metric, data.metric.lower())
-    title = f"SLA breached (超时): {metric} deadline passed"
-    body = (
-        f"The {metric} deadline of an issue your department takes part in passed at"
-        f" {data.due_at.isoformat()}. Act or escalate now."
-    )
-    link = f"/issues/{data.issue_id}"
-    named = _recipients(event)
-    people = named or await _issue_people(conn, event, data.lead_department_id)
-    drafts = [_draft(event, person, title, body, link, Urgency.URGENT) for person in people]
-    request_id = _extra(event, "request_id")
-    announcement = None
-    if isinstance(request_id, str):
-        announcement = Announcement(
-            request_id, [data.lead_department_id], title, body, link, Urgency.URGENT
-        )
-    return Routed(drafts, announcement)
 
 
 _DECISIONS = {
@@ -199,38 +48,38 @@ _DECISIONS = {
 
 async def request_changed(conn: Connection, event: EventEnvelope) -> Routed:
     data = RequestCreated.model_validate(event.data)
-    previous = _extra(event, "previous_status")
+    previous = extra(event, "previous_status")
     if previous == data.status:
         return Routed()  # an edit, not a move: nobody needs a message
     departments = [data.lead_department_id, *data.participant_department_ids]
     link = f"/requests/{data.id}"
     name = f"{data.code} {data.title}"
     if data.status == "SUBMITTED":
-        approver = _extra(event, "approver_id")
+        approver = extra(event, "approver_id")
         if not isinstance(approver, str):
             return Routed()
         title = f"Approval needed (待审批): {name}"
         return Routed(
-            [_draft(event, approver, title, "Please approve, reject or request changes.", link)]
+            [draft(event, approver, title, "Please approve, reject or request changes.", link)]
         )
     if data.status in _DECISIONS:
         title = f"Request {_DECISIONS[data.status]}: {name}"
-        comment = _extra(event, "comment")
+        comment = extra(event, "comment")
         body = f"Comment: {comment}" if comment else f"The request was {_DECISIONS[data.status]}."
-        people = [*await _heads(conn, [data.lead_department_id]), data.created_by]
-        drafts = [_draft(event, p, title, body, link) for p in dict.fromkeys(people)]
+        people = [*await heads(conn, [data.lead_department_id]), data.created_by]
+        drafts = [draft(event, p, title, body, link) for p in dict.fromkeys(people)]
         return Routed(drafts, Announcement(data.id, [data.lead_department_id], title, body, link))
     if data.status == "ACTIVE":
         title = f"Request started (启动): {name}"
         body = "Your department takes part; see the plan and your tasks."
-        drafts = [_draft(event, p, title, body, link) for p in await _heads(conn, departments)]
+        drafts = [draft(event, p, title, body, link) for p in await heads(conn, departments)]
         return Routed(drafts, Announcement(data.id, departments, title, body, link))
     if data.status in ("CLOSED", "CANCELLED"):
         title = f"Request {data.status.lower()}: {name}"
         body = f"The request is {data.status.lower()}."
         drafts = [
-            _draft(event, p, title, body, link, informed_only=True)
-            for p in await _heads(conn, departments)
+            draft(event, p, title, body, link, informed_only=True)
+            for p in await heads(conn, departments)
         ]
         return Routed(drafts, Announcement(data.id, departments, title, body, link))
     return Routed()
@@ -252,10 +101,10 @@ async def action_item_created(conn: Connection, event: EventEnvelope) -> Routed:
     title = f"Action item (行动项): {data.title}"
     body = f"From the meeting minutes; due {data.due_at:%Y-%m-%d %H:%M} UTC."
     link = f"/requests/{data.request_id}"
-    drafts = [_draft(event, data.owner_id, title, body, link)]
+    drafts = [draft(event, data.owner_id, title, body, link)]
     for person in dict.fromkeys([data.chair_id, data.lead_department_head_id]):
         if person and person != data.owner_id:
-            drafts.append(_draft(event, person, title, body, link, informed_only=True))
+            drafts.append(draft(event, person, title, body, link, informed_only=True))
     return Routed(drafts, Announcement(data.request_id, [data.department_id], title, body, link))
 
 
@@ -308,15 +157,8 @@ async def meeting_scheduled(conn: Connection, event: EventEnvelope) -> Routed:
     if meeting.description:
         body += f"\nAgenda:\n{meeting.description}"
     link = f"/requests/{data.request_id}/meetings/{data.id}"
-    drafts = [_draft(event, p, title, body, link, meeting=meeting) for p in attendees]
+    drafts = [draft(event, p, title, body, link, meeting=meeting) for p in attendees]
     return Routed(drafts)
-
-
-def _recipients(event: EventEnvelope) -> list[str]:
-    named = event.data.get("recipient_ids")
-    if not isinstance(named, list):
-        return []
-    return list(dict.fromkeys(p for p in named if isinstance(p, str) and p))
 
 
 def _humanized(event_type: str) -> str:
@@ -327,7 +169,7 @@ def _humanized(event_type: str) -> str:
 
 async def addressed(conn: Connection, event: EventEnvelope) -> Routed:
     """Events that name their recipients (``recipient_ids``)."""
-    people = _recipients(event)
+    people = recipients(event)
     if not people:
         return Routed()
     data = event.data
@@ -341,14 +183,13 @@ async def addressed(conn: Connection, event: EventEnvelope) -> Routed:
     due = data.get("due_at")
     body = f"Due {due}." if isinstance(due, str) else f"See {link}."
     urgency = Urgency.URGENT if urgent else Urgency.NORMAL
-    drafts = [_draft(event, person, title, body, link, urgency) for person in people]
+    drafts = [draft(event, person, title, body, link, urgency) for person in people]
     return Routed(drafts)
 
 
 RULES: dict[str, Rule] = {
-    "tasks.task.created": task_created,
-    "issues.issue.reported": issue_reported,
-    "issues.issue.sla_breached": issue_sla_breached,
+    **TASK_RULES,
+    **ISSUE_RULES,
     "requests.request.created": request_changed,
     "requests.request.updated": request_changed,
     "requests.action_item.created": action_item_created,
