@@ -30,11 +30,13 @@ import yaml
 from devstack.processes import ProcessSpec
 from devstack.stack import process_specs
 from services import SERVICE_NAMES
+from services.requests.demo import REGIONS as DIRECTORY_REGIONS
 from shared.settings import REPO_ROOT, Settings
 
 DEPLOY = REPO_ROOT / "deploy"
 BIN = Path(sys.executable).parent
-REGIONS = ("hq", "east", "south", "west", "north", "abroad")
+REGIONS = tuple(sorted(p.name for p in (DEPLOY / "k8s" / "overlays").iterdir() if p.is_dir()))
+"""Every overlay, named after the region id it deploys."""
 KUBERNETES_VERSION = "1.33"
 CRD_GROUPS = {"postgresql.cnpg.io", "redis.redis.opstreelabs.in"}
 """API groups of operator resources: no schema in kubernetes-validate, so not schema-checked."""
@@ -166,6 +168,23 @@ def test_overlay_sets_region_everywhere(rendered: dict[str, list[Manifest]], reg
     else:
         assert not data_kinds
         assert not has_relay
+
+
+def test_overlay_regions_are_directory_regions(rendered: dict[str, list[Manifest]]) -> None:
+    """Delivery and timer jobs are queued on the directory's region id (a department's
+    ``region_id``): an overlay whose ``LIAISON_REGION`` is not one leaves its workers on a
+    queue nothing is sent to, and that region's jobs on one no worker reads."""
+    directory_ids = {region[0] for region in DIRECTORY_REGIONS}
+    deployed = {
+        region: next(
+            c["data"]["LIAISON_REGION"]
+            for n, c in _of_kind(objects, "ConfigMap").items()
+            if "liaison-config" in n
+        )
+        for region, objects in rendered.items()
+    }
+    assert set(deployed.values()) == directory_ids, deployed
+    assert all(region == value for region, value in deployed.items()), deployed
 
 
 def test_regions_scale_differently(rendered: dict[str, list[Manifest]]) -> None:
