@@ -235,9 +235,15 @@ async def take_digest_items(
 
 
 async def timer_pending(conn: Connection, kind: str, subject: str) -> bool:
-    """Whether an unfired timer ``kind``/``subject`` exists."""
+    """Whether an unfired timer ``kind``/``subject`` exists.
+
+    The row is locked: if the timer is firing right now, this waits for that to commit and
+    then sees it fired, so the caller arms the next one. Without the lock, an item added
+    while a digest is being sent would find the timer "pending", arm nothing, and miss that
+    digest too (it had already taken its items).
+    """
     found = await conn.fetchval(
-        "SELECT true FROM timers WHERE kind = $1 AND subject = $2 AND fired_at IS NULL",
+        "SELECT true FROM timers WHERE kind = $1 AND subject = $2 AND fired_at IS NULL FOR UPDATE",
         kind,
         subject,
     )

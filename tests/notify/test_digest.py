@@ -3,6 +3,7 @@ the message is urgent or they turned digests off."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -107,3 +108,32 @@ async def test_urgent_or_digest_off_means_a_message_now(
     page = await inbox(notify_api)
     assert page["totalCount"] == 2
     assert await notify_api.runtime.pool.fetchval("SELECT count(*) FROM digest_items") == 0
+
+
+async def test_an_item_added_while_the_digest_is_sent_waits_for_the_next_one(
+    notify_api: SubgraphClient, events: Events
+) -> None:
+    await seed_people(events, ("zhou", "ops", "Europe/Berlin"))
+    assert await events.handle(task_created("t1", informed("t1")))
+    pool = notify_api.runtime.pool
+    async with pool.acquire() as firing:
+        sending = firing.transaction()
+        await sending.start()
+        # What fire_timer does first: mark the digest timer fired (and lock its row).
+        await firing.execute(
+            "UPDATE timers SET fired_at = now() WHERE kind = 'notify.digest' AND subject = 'zhou'"
+        )
+        late = asyncio.create_task(events.handle(task_created("t2", informed("t2"))))
+        await asyncio.sleep(0.3)
+        assert not late.done(), "the new item must wait for the digest being sent"
+        await firing.execute(  # the digest takes what was pending when it started
+            "UPDATE digest_items SET digest_id = 'd1' WHERE digest_id IS NULL"
+        )
+        await sending.commit()
+    assert await late
+    armed = await pool.fetchval(
+        "SELECT count(*) FROM timers WHERE kind = 'notify.digest' AND fired_at IS NULL"
+    )
+    assert armed == 1, "the late item has a digest of its own coming"
+    pending = await pool.fetchval("SELECT count(*) FROM digest_items WHERE digest_id IS NULL")
+    assert pending == 1
