@@ -5,16 +5,47 @@ department, owner and reporter.
   the responsible department's head and the owner when the event names them; urgent issues
   and breaches are urgent. A breach that names its recipients (``recipient_ids``) is sent
   to them rather than to the heads above.
+
+Lifecycle moves (``IssueChanged``) tell the people the move hands work to, urgently for an
+urgent (green channel) issue; others concerned are told at normal urgency, and steps that
+change nothing for someone are only Informed (their daily digest). Whoever made the move is
+not told of it. "Lead" and "responsible" mean those departments' heads.
+
+=====================  ==========================  ====================  ===================
+move                   must act                    told                  only Informed
+=====================  ==========================  ====================  ===================
+acknowledged           responsible, owner (plan)   reporter
+reassigned             new responsible, owner
+plan_proposed                                      lead, reporter
+work_started                                       lead                  reporter
+waiting                reporter (answer)           lead, responsible,
+                                                   owner
+resumed                responsible, owner          lead
+resolved               lead (verify)               reporter
+reopened (rejected)    responsible, owner          reporter
+verified                                           responsible, owner,
+                                                   reporter
+archived                                                                 responsible, owner,
+                                                                         reporter
+=====================  ==========================  ====================  ===================
+
+The handbook's milestones (acknowledged, reassigned, plan proposed, resolved, reopened,
+verified) are also posted to the chat groups of the lead and responsible departments. A
+reassignment event does not name the previous responsible department, so it is not told.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
 
 from services.notify.channels.service import Announcement
 from services.notify.models import Urgency
 from services.notify.rules_common import Routed, Rule, draft, extra, heads, recipients
 from shared.db import Connection
-from shared.events.contracts.issues import IssueReported, IssueSlaBreached
+from shared.events.contracts.issues import IssueChanged, IssueReported, IssueSlaBreached
 from shared.events.envelope import EventEnvelope
+from shared.replicas import department_heads
 
 _SLA_METRICS = {"RESPONSE": "response (2 h)", "PLAN": "plan"}
 
@@ -73,7 +104,147 @@ async def issue_sla_breached(conn: Connection, event: EventEnvelope) -> Routed:
     return Routed(drafts, announcement)
 
 
+# --- lifecycle --------------------------------------------------------------------------------
+
+
+class _Party(Enum):
+    LEAD = "lead department's head"
+    RESPONSIBLE = "responsible department's head"
+    OWNER = "owner"
+    REPORTER = "reporter"
+
+
+@dataclass(frozen=True)
+class _Move:
+    """How one lifecycle move is told (see the table in the module docstring)."""
+
+    what: str
+    body: str
+    act: tuple[_Party, ...] = ()
+    told: tuple[_Party, ...] = ()
+    informed: tuple[_Party, ...] = ()
+    milestone: bool = False
+
+
+_MOVES = {
+    "issues.issue.acknowledged": _Move(
+        "acknowledged (已受理)",
+        "The lead department took the issue on. Propose a plan (整改方案) before the plan"
+        " deadline.",
+        act=(_Party.RESPONSIBLE, _Party.OWNER),
+        told=(_Party.REPORTER,),
+        milestone=True,
+    ),
+    "issues.issue.reassigned": _Move(
+        "reassigned (转派)",
+        "Your department is now responsible for this issue: take it from where it stands.",
+        act=(_Party.RESPONSIBLE, _Party.OWNER),
+        milestone=True,
+    ),
+    "issues.issue.plan_proposed": _Move(
+        "plan proposed (已提出方案)",
+        "The responsible department proposed a plan; see it on the issue.",
+        told=(_Party.LEAD, _Party.REPORTER),
+        milestone=True,
+    ),
+    "issues.issue.work_started": _Move(
+        "in progress (处理中)",
+        "The responsible department started work on the plan.",
+        told=(_Party.LEAD,),
+        informed=(_Party.REPORTER,),
+    ),
+    "issues.issue.waiting": _Move(
+        "on hold (等待补充)",
+        "Work waits for the reporter; the SLA clocks are paused until it resumes.",
+        act=(_Party.REPORTER,),
+        told=(_Party.LEAD, _Party.RESPONSIBLE, _Party.OWNER),
+    ),
+    "issues.issue.resumed": _Move(
+        "resumed (恢复处理)",
+        "Work resumes and the SLA clocks run again.",
+        act=(_Party.RESPONSIBLE, _Party.OWNER),
+        told=(_Party.LEAD,),
+    ),
+    "issues.issue.resolved": _Move(
+        "resolved (已解决)",
+        "The responsible department resolved the issue. The lead department verifies it"
+        " (验证): accept the resolution or reopen the issue.",
+        act=(_Party.LEAD,),
+        told=(_Party.REPORTER,),
+        milestone=True,
+    ),
+    "issues.issue.reopened": _Move(
+        "reopened (验证未通过)",
+        "The resolution did not pass verification; the issue is back in progress.",
+        act=(_Party.RESPONSIBLE, _Party.OWNER),
+        told=(_Party.REPORTER,),
+        milestone=True,
+    ),
+    "issues.issue.verified": _Move(
+        "verified (已验证)",
+        "The lead department verified the resolution; the loop is closed.",
+        told=(_Party.RESPONSIBLE, _Party.OWNER, _Party.REPORTER),
+        milestone=True,
+    ),
+    "issues.issue.archived": _Move(
+        "archived (已归档)",
+        "The issue is archived.",
+        informed=(_Party.RESPONSIBLE, _Party.OWNER, _Party.REPORTER),
+    ),
+}
+
+
+async def _party_people(conn: Connection, data: IssueChanged) -> dict[_Party, str | None]:
+    found = await department_heads(conn, [data.lead_department_id, data.responsible_department_id])
+    return {
+        _Party.LEAD: found.get(data.lead_department_id),
+        _Party.RESPONSIBLE: found.get(data.responsible_department_id),
+        _Party.OWNER: data.owner_id,
+        _Party.REPORTER: data.reporter_id,
+    }
+
+
+def _addressees(
+    move: _Move, people: dict[_Party, str | None], actor: str, urgency: Urgency
+) -> dict[str, tuple[Urgency, bool]]:
+    """Person -> (urgency, only Informed); someone in several groups gets the first's."""
+    tiers = (
+        (move.act, urgency, False),
+        (move.told, Urgency.NORMAL, False),
+        (move.informed, Urgency.NORMAL, True),
+    )
+    chosen: dict[str, tuple[Urgency, bool]] = {}
+    for parties, tier_urgency, informed_only in tiers:
+        for party in parties:
+            person = people[party]
+            if person and person != actor:
+                chosen.setdefault(person, (tier_urgency, informed_only))
+    return chosen
+
+
+async def issue_changed(conn: Connection, event: EventEnvelope) -> Routed:
+    """A lifecycle move, told as its :data:`_MOVES` entry says."""
+    data = IssueChanged.model_validate(event.data)
+    move = _MOVES[event.type]
+    urgency = Urgency.URGENT if data.urgent else Urgency.NORMAL
+    title = f"Issue {data.code} {move.what}: {data.title}"
+    body = move.body + (f"\nComment: {data.comment}" if data.comment else "")
+    link = f"/issues/{data.issue_id}"
+    people = await _party_people(conn, data)
+    drafts = [
+        draft(event, person, title, body, link, person_urgency, informed_only=informed_only)
+        for person, (person_urgency, informed_only) in _addressees(
+            move, people, data.actor_id, urgency
+        ).items()
+    ]
+    if not move.milestone:
+        return Routed(drafts)
+    departments = [data.lead_department_id, data.responsible_department_id]
+    return Routed(drafts, Announcement(data.request_id, departments, title, body, link, urgency))
+
+
 ISSUE_RULES: dict[str, Rule] = {
     "issues.issue.reported": issue_reported,
     "issues.issue.sla_breached": issue_sla_breached,
+    **dict.fromkeys(_MOVES, issue_changed),
 }
