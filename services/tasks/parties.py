@@ -36,6 +36,12 @@ async def people_in_roles(
     return list(dict.fromkeys(p for p in people if p))
 
 
+async def heads_of(conn: Connection, department_ids: Sequence[str]) -> list[str]:
+    """The heads of the departments, once each; a department whose head is unknown adds none."""
+    heads = await department_heads(conn, department_ids)
+    return list(dict.fromkeys(heads[d] for d in department_ids if d in heads))
+
+
 async def responsible_calendar(
     conn: Connection, raci: Sequence[RaciAssignment]
 ) -> BusinessHours | AroundTheClock:
@@ -54,6 +60,12 @@ async def responsible_calendar(
         )
     calendar = await region_calendar(conn, region_id) if region_id else None
     return BusinessHours(calendar) if calendar else AroundTheClock()
+
+
+async def department_name(conn: Connection, department_id: str) -> str:
+    """A department's name from the directory copy (its id until the department is known)."""
+    name = await conn.fetchval("SELECT name FROM department_replicas WHERE id = $1", department_id)
+    return str(name) if name else department_id
 
 
 async def person_time_zone(conn: Connection, person_id: str) -> str:

@@ -19,6 +19,7 @@ from shared.events.contracts.requests import (
 from shared.events.envelope import EventEnvelope, new_event
 from shared.runtime import ServiceRuntime
 from shared.timer_firing import fire_timer
+from shared.unit_of_work import unit_of_work
 from tests.support import Caller, SubgraphClient
 
 LI = Caller("li", departments=("mkt",))
@@ -223,6 +224,15 @@ async def make_due(api: SubgraphClient, kind: str, subject: str) -> tuple[str, i
     )
     assert row is not None
     return str(row["id"]), row["version"]
+
+
+async def fire_armed(
+    api: SubgraphClient, kind: str, subject: str, payload: dict[str, object]
+) -> bool:
+    """Arm a timer that is already due with the test's own ``payload``, and fire it."""
+    async with unit_of_work(api.runtime) as uow:
+        row = await uow.arm_timer(kind, subject, datetime.now(UTC) - timedelta(seconds=1), payload)
+    return await fire_timer(api.runtime, TIMER_HANDLERS, str(row.id), row.version)
 
 
 async def fire(api: SubgraphClient, kind: str, subject: str) -> bool:

@@ -183,6 +183,8 @@ async def test_daily_digest_lists_an_accountables_overdue_tasks_until_none_are_l
     assert await fire(api, "task.overdue_digest", "li")
     [sent] = await outbox(api, "tasks.overdue.digest")
     assert [line["title"] for line in sent["data"]["tasks"]] == ["Late", "Also late"]
+    assert sent["data"]["recipient_ids"] == ["li"]  # the A it is for
+    assert sent["data"]["title"] == "2 overdue task(s) you are accountable for"
     again = await timer(api, "task.overdue_digest", "li")
     assert again["fired_at"] is None  # tomorrow's is armed
     assert again["due_at"] > datetime.now(UTC)

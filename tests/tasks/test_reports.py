@@ -23,6 +23,7 @@ from tests.tasks.helpers import (
     deliver,
     deliver_envelope,
     fire,
+    fire_armed,
     outbox,
     seeded,
     snapshot,
@@ -269,6 +270,36 @@ async def test_reminder_before_and_missing_after_the_deadline(api: SubgraphClien
     following = await timer(api, "report.deadline", "req-1")
     assert following["fired_at"] is None
     assert following["payload"]["period_start"] > period["period_start"]  # next week's
+
+
+PAST_WEEK: dict[str, object] = {
+    "period_start": "2026-03-09",
+    "period_end": "2026-03-15",
+    "deadline": "2026-03-13T09:00:00+00:00",
+}
+
+
+async def test_report_reminder_and_missing_are_addressed_to_department_heads(
+    api: SubgraphClient,
+) -> None:
+    """Neither rd (head wang) nor eu (head hans) reported; mkt (head li) leads."""
+    assert await fire_armed(api, "report.reminder", "req-1", PAST_WEEK)
+    [reminded] = await outbox(api, "tasks.report.reminder")
+    assert reminded["data"]["department_ids"] == ["rd", "eu"]
+    assert reminded["data"]["recipient_ids"] == ["wang", "hans"]
+    assert reminded["data"]["title"] == (
+        "CR-2026-req-1 Q4 launch: progress report due for 2026-03-09 to 2026-03-15"
+    )
+
+    assert await fire_armed(api, "report.deadline", "req-1", PAST_WEEK)
+    missing = await outbox(api, "tasks.report.missing")
+    assert [(m["data"]["department_id"], m["data"]["recipient_ids"]) for m in missing] == [
+        ("rd", ["wang", "li"]),
+        ("eu", ["hans", "li"]),
+    ]
+    assert missing[1]["data"]["title"].endswith(
+        "no progress report from eu for 2026-03-09 to 2026-03-15"
+    )
 
 
 async def test_raising_a_problem_emits_the_event_and_the_issue_answer_links_it(

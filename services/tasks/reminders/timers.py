@@ -191,6 +191,8 @@ async def overdue_digest(uow: UnitOfWork, timer: TimerRow) -> None:
         accountable_id=timer.subject,
         local_date=timer.payload["local_date"],
         tasks=lines,
+        title=f"{len(lines)} overdue task(s) you are accountable for",
+        recipient_ids=[timer.subject],
     )
     await uow.emit("tasks.overdue.digest", timer.subject, data)
     # From now, not from the missed deadline: a worker back after days sends one digest.

@@ -1,5 +1,6 @@
-"""The report deadline of each request on the shared timer: a reminder before it, and
-``tasks.report.missing`` for each participating department that let it pass.
+"""The report deadline of each request on the shared timer: a reminder before it to the
+heads of the executing departments that have not reported, and ``tasks.report.missing`` for
+each department that let it pass, to its head and the lead department's head.
 
 Both timers carry the period they are for; the deadline handler arms the next period's
 pair, so the rhythm continues without a cron. A new communication plan moves both.
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from services.tasks.parties import department_name, heads_of
 from services.tasks.reports import repository as repo
 from services.tasks.reports.models import ReportPlan
 from services.tasks.reports.periods import next_deadline
 from shared.events.contracts.tasks import ReportMissing, ReportReminder
-from shared.replicas import get_request
+from shared.replicas import RequestReplica, get_request
 from shared.timers import TimerRow
 from shared.unit_of_work import UnitOfWork
 
@@ -41,43 +43,67 @@ async def arm_report_timers(uow: UnitOfWork, plan: ReportPlan, after: datetime) 
         await uow.cancel_timer(REMINDER_TIMER, plan.request_id)
 
 
-async def _missing(uow: UnitOfWork, timer: TimerRow) -> tuple[list[str], list[str]]:
-    """(departments that have not reported for the timer's period, all request departments)."""
-    request = await get_request(uow.conn, timer.subject)
-    if request is None:
-        return [], []
-    start = date.fromisoformat(timer.payload["period_start"])
-    end = date.fromisoformat(timer.payload["period_end"])
+def _period(timer: TimerRow) -> tuple[date, date]:
+    return (
+        date.fromisoformat(timer.payload["period_start"]),
+        date.fromisoformat(timer.payload["period_end"]),
+    )
+
+
+async def _missing(uow: UnitOfWork, request: RequestReplica, timer: TimerRow) -> list[str]:
+    """The executing departments that have not reported for the timer's period."""
+    start, end = _period(timer)
     done = await repo.submitted_departments(uow.conn, request.id, start, end)
     expected = reporting_departments(request.lead_department_id, request.participant_department_ids)
-    return [d for d in expected if d not in done], list(request.departments)
+    return [d for d in expected if d not in done]
+
+
+def _title(request: RequestReplica, timer: TimerRow, what: str) -> str:
+    start, end = _period(timer)
+    return f"{request.code} {request.title}: {what} for {start} to {end}"
 
 
 async def report_reminder_due(uow: UnitOfWork, timer: TimerRow) -> None:
-    missing, departments = await _missing(uow, timer)
-    if not missing:
+    """Remind the heads of the executing departments that have not reported yet."""
+    request = await get_request(uow.conn, timer.subject)
+    missing = await _missing(uow, request, timer) if request else []
+    if request is None or not missing:
         return
     data = ReportReminder(
-        request_id=timer.subject,
+        request_id=request.id,
         period_start=timer.payload["period_start"],
         period_end=timer.payload["period_end"],
         deadline=timer.payload["deadline"],
         department_ids=missing,
+        title=_title(request, timer, "progress report due"),
+        recipient_ids=await heads_of(uow.conn, missing),
     )
-    await uow.emit("tasks.report.reminder", timer.subject, data, departments=departments)
+    await uow.emit("tasks.report.reminder", request.id, data, departments=list(request.departments))
 
 
-async def report_deadline_due(uow: UnitOfWork, timer: TimerRow) -> None:
-    missing, departments = await _missing(uow, timer)
-    for department in missing:
+async def _announce_missing(uow: UnitOfWork, request: RequestReplica, timer: TimerRow) -> None:
+    """One event per department that let the deadline pass: to its head and the lead's."""
+    for department in await _missing(uow, request, timer):
+        name = await department_name(uow.conn, department)
         data = ReportMissing(
-            request_id=timer.subject,
+            request_id=request.id,
             department_id=department,
             period_start=timer.payload["period_start"],
             period_end=timer.payload["period_end"],
             deadline=timer.payload["deadline"],
+            title=_title(request, timer, f"no progress report from {name}"),
+            recipient_ids=await heads_of(uow.conn, [department, request.lead_department_id]),
         )
-        await uow.emit("tasks.report.missing", timer.subject, data, departments=departments)
+        await uow.emit(
+            "tasks.report.missing", request.id, data, departments=list(request.departments)
+        )
+
+
+async def report_deadline_due(uow: UnitOfWork, timer: TimerRow) -> None:
+    """Announce the departments that did not report, then arm the next period's timers."""
+    request = await get_request(uow.conn, timer.subject)
+    if request is not None:
+        await _announce_missing(uow, request, timer)
     plans = await repo.plans_by_request_ids(uow.conn, [timer.subject])
     if timer.subject in plans:
         # From the deadline just passed, not from now: no period is skipped after downtime.

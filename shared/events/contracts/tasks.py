@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pydantic import Field
+
 from shared.events.contracts.base import EventData, event_type
 
 
@@ -52,7 +54,8 @@ class ProblemRaised(EventData):
 # Task events carry the whole RACI (``raci``): C entries are the parties to consult and I
 # entries the parties to inform, so routing needs no call back to the tasks service.
 # ``recipient_ids`` names the people an alert is addressed to (R and/or A, departments
-# resolved to their heads).
+# resolved to their heads); notify delivers any event that names them, using ``title`` as
+# the subject where the event has one.
 
 
 @event_type("tasks.task.updated")
@@ -117,11 +120,14 @@ class OverdueTaskLine(EventData):
 
 @event_type("tasks.overdue.digest")
 class OverdueDigest(EventData):
-    """The daily list of open overdue tasks one person is accountable (A) for."""
+    """The daily list of open overdue tasks one person is accountable (A) for, addressed to
+    them (``recipient_ids`` is ``[accountable_id]``)."""
 
     accountable_id: str
     local_date: date
     tasks: list[OverdueTaskLine]
+    title: str = ""
+    recipient_ids: list[str] = Field(default_factory=list)
 
 
 # --- progress reports (handbook template 3) --------------------------------------------------
@@ -141,24 +147,30 @@ class ProgressReportSubmitted(EventData):
 
 @event_type("tasks.report.reminder")
 class ReportReminder(EventData):
-    """The report deadline is near and these participating departments have not reported."""
+    """The report deadline is near and these participating departments have not reported;
+    addressed to their heads."""
 
     request_id: str
     period_start: date
     period_end: date
     deadline: datetime
     department_ids: list[str]
+    title: str = ""
+    recipient_ids: list[str] = Field(default_factory=list)
 
 
 @event_type("tasks.report.missing")
 class ReportMissing(EventData):
-    """A participating department let the report deadline pass without reporting."""
+    """A participating department let the report deadline pass without reporting; addressed
+    to its head and the head of the request's lead department."""
 
     request_id: str
     department_id: str
     period_start: date
     period_end: date
     deadline: datetime
+    title: str = ""
+    recipient_ids: list[str] = Field(default_factory=list)
 
 
 @event_type("tasks.problem.linked")
