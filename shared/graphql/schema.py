@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, Final, Literal
 
 import strawberry
@@ -20,6 +21,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from shared.graphql.scalars import AWARE_DATETIME
 from shared.observability.metrics import GraphQLMetrics
 from shared.settings import Settings
 
@@ -78,5 +80,6 @@ def build_schema(
         subscription=subscription,
         extensions=_extensions(settings),
         federation_version=FEDERATION_VERSION,
+        scalar_overrides={datetime: AWARE_DATETIME},
         **kwargs,
     )

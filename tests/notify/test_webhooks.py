@@ -296,6 +296,9 @@ async def test_replay_sends_a_time_range_again_with_the_same_ids(
     backwards = {**window, "from": window["to"], "to": window["from"]}
     refused = await execute_as_partner(notify_api, "acme", ISSUES, REPLAY, backwards)
     assert refused["replayEvents"] == {"count": None, "userErrors": [{"code": "INVALID"}]}
+    naive = {**window, "from": "2026-03-02T09:00:00"}  # 09:00 where?
+    with pytest.raises(GraphQLFailure, match="has no UTC offset"):
+        await execute_as_partner(notify_api, "acme", ISSUES, REPLAY, naive)
     too_old = {**window, "from": (datetime.now(UTC) - timedelta(days=91)).isoformat()}
     refused = await execute_as_partner(notify_api, "acme", ISSUES, REPLAY, too_old)
     assert refused["replayEvents"] == {"count": None, "userErrors": [{"code": "BEFORE_RETENTION"}]}

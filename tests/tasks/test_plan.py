@@ -123,7 +123,6 @@ async def _refusal_cases(api: SubgraphClient) -> list[tuple[Caller, dict[str, An
         (LI, {"taskId": child["id"], "status": "DONE"}, "status", "INVALID_STATUS_MOVE"),
         (LI, {"taskId": child["id"], "progress": 101}, "progress", "INVALID"),
         (LI, {"taskId": child["id"], "title": " "}, "title", "INVALID"),
-        (LI, {"taskId": child["id"], "dueAt": "2027-01-01T10:00:00"}, "dueAt", "INVALID"),
         (LI, {"taskId": parent["id"], "parentId": child["id"]}, "parentId", "CYCLE"),
         (LI, {"taskId": child["id"], "dependsOn": [other["id"]]}, "dependsOn", "CYCLE"),
         (LI, {"taskId": child["id"], "dependsOn": ["nope"]}, "dependsOn.0", "NOT_FOUND"),

@@ -12,7 +12,7 @@ from shared.events.contracts.requests import RequestCreated
 from shared.events.envelope import EventEnvelope, new_event
 from shared.replicas import REPLICA_HANDLERS
 from shared.runtime import ServiceRuntime
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, GraphQLFailure, SubgraphClient
 
 LEAD = Caller("li", departments=("mkt",))  # member of the lead department
 PARTICIPANT = Caller("wang", departments=("rd",))  # takes part, does not plan
@@ -161,7 +161,6 @@ BASE_RACI = task_input()["raci"]
         (LEAD, {"raci": [*BASE_RACI, {"role": "C"}]}, [("raci.4", "INVALID")]),
         (LEAD, {"title": "   "}, [("title", "INVALID")]),
         (LEAD, {"title": "x" * 201}, [("title", "INVALID")]),
-        (LEAD, {"dueAt": "2027-01-31T18:00:00"}, [("dueAt", "INVALID")]),
     ],
 )
 async def test_refusals_are_user_errors_and_store_nothing(
@@ -173,6 +172,14 @@ async def test_refusals_are_user_errors_and_store_nothing(
     payload = await create(api, caller=caller, **changes)
     assert payload["task"] is None
     assert [(e["field"], e["code"]) for e in payload["userErrors"]] == expected
+    assert await stored_counts(api) == (0, 0, 0)
+
+
+async def test_a_due_time_without_utc_offset_is_refused_before_anything_runs(
+    api: SubgraphClient,
+) -> None:
+    with pytest.raises(GraphQLFailure, match="has no UTC offset"):
+        await create(api, caller=LEAD, dueAt="2027-01-31T18:00:00")  # 18:00 where?
     assert await stored_counts(api) == (0, 0, 0)
 
 
