@@ -2,7 +2,8 @@
 
 Events: the directory and request copies, calendar and department changes (which recount
 running clocks) and problems raised from progress reports. Timers: SLA warnings and
-breaches, automatic escalation levels and deferred escalation messages.
+breaches, automatic escalation levels, and breach and escalation messages deferred to
+their recipients' working time.
 """
 
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ EVENT_HANDLERS: Mapping[str, EventHandler] = {
 TIMER_HANDLERS: Mapping[str, TimerHandler] = {
     alerts.BREACH_TIMER: alerts.breach_due,
     alerts.WARNING_TIMER: alerts.warning_due,
+    alerts.BREACH_NOTICE_TIMER: alerts.breach_notice_due,
     escalation.ESCALATION_TIMER: escalation.escalation_due,
     escalation.NOTICE_TIMER: escalation.notice_due,
 }

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from services.issues import lifecycle, service
 from services.issues.lifecycle import moves
 from services.issues.models import Move
-from services.issues.sla import escalation
+from services.issues.sla import alerts, escalation
 from services.issues.worker import TIMER_HANDLERS
 from shared.calendars import BusinessHours
 from shared.timer_firing import sweep
@@ -26,6 +26,7 @@ from tests.issues.helpers import (
     seed_directory,
     seed_region,
     seed_request,
+    timeline_actions,
 )
 from tests.support import Caller, SubgraphClient
 
@@ -94,6 +95,61 @@ async def test_escalation_message_waits_for_working_time_not_midnight_or_weekend
     await sweep(issues.runtime, TIMER_HANDLERS)
     [notice] = await events_of(issues, "issues.issue.escalation_notice")
     assert (notice["data"]["recipient_ids"], notice["data"]["level"]) == (["boss-mkt"], 2)
+
+
+async def berlin_plan_clock(api: SubgraphClient) -> tuple[str, str]:
+    """An issue on a Shanghai-led request handed to Berlin (ops) on Friday 15 November 2030:
+    its PLAN clock counts Berlin business hours. Returns the issue and that clock."""
+    await seed_directory(api)
+    await seed_request(api, "cr-eu", lead="mkt", participants=("ops",))
+    reported = at(BERLIN, 2030, 11, 15, 9)
+    issue = await service.report_issue(
+        api.runtime, principal(LI), new_issue(request_id="cr-eu"), now=reported
+    )
+    ack = Move(issue.id, responsible_department_id="ops")
+    await lifecycle.move_issue(api.runtime, principal(LI), moves.ACKNOWLEDGE, ack, reported)
+    return issue.id, (await clock_of(api, issue.id, "PLAN")).id
+
+
+async def breach_at(api: SubgraphClient, clock_id: str, now: datetime) -> None:
+    """The breach timer's handler, run as if it fired at ``now``."""
+    async with unit_of_work(api.runtime) as uow:
+        await alerts.breach_clock(uow, clock_id, now)
+
+
+async def test_breach_message_waits_for_working_time_not_midnight_or_weekend(
+    issues: SubgraphClient,
+) -> None:
+    """The Berlin PLAN deadline is found missed at 17:30 on a Friday in Berlin: 00:30 on
+    Saturday in Shanghai, where the lead department's head works. The (always URGENT) breach
+    message to them waits for Monday 09:00 there; the Berlin head (level 1), at work, is told
+    at once."""
+    issue_id, plan = await berlin_plan_clock(issues)
+    await breach_at(issues, plan, at(BERLIN, 2030, 11, 22, 17, 30))
+    assert await events_of(issues, "issues.issue.sla_breached") == []
+    assert "SLA_BREACHED" in await timeline_actions(issues, issue_id)
+    [level_one] = await events_of(issues, "issues.issue.escalated")
+    assert (level_one["data"]["recipient_ids"], level_one["data"]["deferred"]) == (["boss-ops"], {})
+    held = await issues.runtime.pool.fetchval(
+        "SELECT due_at FROM timers WHERE kind = 'sla.breach_notice'"
+    )
+    assert held == at(SHANGHAI, 2030, 11, 25, 9)
+    # Monday comes (here: the timer is made due): the breach event goes out, once.
+    await make_due(issues, "sla.breach_notice")
+    await sweep(issues.runtime, TIMER_HANDLERS)
+    await sweep(issues.runtime, TIMER_HANDLERS)
+    [breach] = await events_of(issues, "issues.issue.sla_breached")
+    assert (breach["data"]["metric"], breach["data"]["recipient_ids"]) == ("PLAN", ["boss-mkt"])
+
+
+async def test_breach_message_goes_out_at_once_to_a_head_at_work(issues: SubgraphClient) -> None:
+    """Monday 10:00 in Berlin is 17:00 in Shanghai: the lead's head is told at once."""
+    _, plan = await berlin_plan_clock(issues)
+    await breach_at(issues, plan, at(BERLIN, 2030, 11, 25, 10))
+    [breach] = await events_of(issues, "issues.issue.sla_breached")
+    assert breach["data"]["recipient_ids"] == ["boss-mkt"]
+    held = "SELECT count(*) FROM timers WHERE kind = 'sla.breach_notice'"
+    assert await issues.runtime.pool.fetchval(held) == 0
 
 
 async def test_escalation_of_an_urgent_issue_goes_out_at_once_even_at_night(

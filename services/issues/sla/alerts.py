@@ -1,4 +1,5 @@
-"""What SLA timers do when they fire: warn at the configured percentages, breach at 100.
+"""What SLA timers do when they fire: warn at the configured percentages, breach at 100, and
+send a breach notice held for its recipient's working time.
 
 Each announcement happens once: a warning is recorded in ``sla_warnings`` (so re-arming after
 a pause never repeats it), a breach is a state change guarded by the clock's state. Handlers
@@ -16,7 +17,7 @@ from services.issues.sla import escalation
 from services.issues.sla import repository as repo
 from services.issues.sla.arithmetic import calendar_of, due_at
 from shared.events.contracts.issues import IssueSlaBreached, IssueSlaWarning
-from shared.replicas import department_heads, get_request
+from shared.replicas import department_heads
 from shared.timers import TimerRow
 from shared.unit_of_work import UnitOfWork
 
@@ -24,6 +25,8 @@ BREACH_TIMER = "sla.clock"
 """Timer kind of an SLA clock's deadline; the timer's subject is the clock id."""
 WARNING_TIMER = "sla.warning"
 """Timer kind of an SLA warning; subject ``<clock id>:<percent>``, payload says the same."""
+BREACH_NOTICE_TIMER = "sla.breach_notice"
+"""A breach event held for its recipient's working time; subject ``<clock id>:<person>``."""
 
 _EARLY_TOLERANCE = timedelta(seconds=1)
 
@@ -40,11 +43,6 @@ async def _locked(uow: UnitOfWork, clock_id: str) -> tuple[Issue, SlaClock] | No
     issue = await issues_repo.lock_issue(uow.conn, issue_id)
     clock = await repo.lock_clock(uow.conn, clock_id)
     return (issue, clock) if issue and clock else None
-
-
-async def _departments(uow: UnitOfWork, issue: Issue) -> list[str]:
-    replica = await get_request(uow.conn, issue.request_id)
-    return list(replica.departments) if replica else list(issue.parties)
 
 
 async def warning_due(uow: UnitOfWork, timer: TimerRow) -> None:
@@ -83,23 +81,27 @@ async def warning_due(uow: UnitOfWork, timer: TimerRow) -> None:
             responsible_department_id=issue.responsible_department_id,
             recipient_ids=list(dict.fromkeys(recipients)),
         ),
-        departments=await _departments(uow, issue),
+        departments=await escalation.departments_of(uow, issue),
     )
 
 
 async def breach_due(uow: UnitOfWork, timer: TimerRow) -> None:
-    """A running clock's deadline passed: breach it, say so once, start escalating.
+    """A running clock's deadline passed: breach it (see :func:`breach_clock`)."""
+    await breach_clock(uow, timer.subject, datetime.now(UTC))
+
+
+async def breach_clock(uow: UnitOfWork, clock_id: str, now: datetime) -> None:
+    """Breach a running clock whose deadline has passed, say so once, start escalating.
 
     The state guard also covers a clock met or paused after its timer was armed, and a
     timer re-armed for a clock already breached.
     """
-    found = await _locked(uow, timer.subject)
+    found = await _locked(uow, clock_id)
     if found is None:
         return
     issue, clock = found
     if clock.state is not SlaClockState.RUNNING:
         return
-    now = datetime.now(UTC)
     calendar = await calendar_of(uow.conn, clock)
     deadline = due_at(clock, calendar)
     if deadline > now + _EARLY_TOLERANCE:
@@ -122,14 +124,45 @@ async def breach_due(uow: UnitOfWork, timer: TimerRow) -> None:
 
 
 async def announce_breach(uow: UnitOfWork, issue: Issue, clock: SlaClock, now: datetime) -> None:
-    """Timeline entry and ``issues.issue.sla_breached`` (to the lead department's head)."""
-    assert clock.breached_at is not None
+    """Timeline entry now, and ``issues.issue.sla_breached`` to the lead department's head.
+
+    The head hears at once if at work (or if the clock counts 24x7: urgent issues). Off
+    work, the event waits for their next working minute (timer kind
+    :data:`BREACH_NOTICE_TIMER`): notify makes every breach URGENT, so sending it now would
+    wake them at midnight or on a weekend. It is still one event per breach.
+    """
     heads = await department_heads(uow.conn, [issue.lead_department_id])
     lead_head = heads.get(issue.lead_department_id)
     await issues_repo.add_timeline(
         uow.conn, issue.id, now, IssueAction.SLA_BREACHED, actor_id=None,
         note=f"{clock.metric.value} deadline {clock.due_at.isoformat()} missed",
     )  # fmt: skip
+    people = [lead_head] if lead_head else []
+    at_work, later = await escalation.reachable(uow.conn, issue, clock, people, now)
+    for person, at in later.items():
+        payload: dict[str, object] = {"clock_id": clock.id, "person": person}
+        await uow.arm_timer(BREACH_NOTICE_TIMER, f"{clock.id}:{person}", at, payload)
+    if not later:
+        # With nobody named (no head in the directory) notify finds the departments' heads.
+        await _emit_breach(uow, issue, clock, at_work)
+
+
+async def breach_notice_due(uow: UnitOfWork, timer: TimerRow) -> None:
+    """A breach event held for its recipient's working time goes out now.
+
+    Sent even if the issue moved on meanwhile: the breach happened, and its event is
+    emitted exactly once (notify's chat announcement and partners' webhooks rely on it).
+    """
+    found = await _locked(uow, str(timer.payload["clock_id"]))
+    if found is not None:
+        issue, clock = found
+        await _emit_breach(uow, issue, clock, [str(timer.payload["person"])])
+
+
+async def _emit_breach(
+    uow: UnitOfWork, issue: Issue, clock: SlaClock, recipients: list[str]
+) -> None:
+    assert clock.breached_at is not None
     await uow.emit(
         "issues.issue.sla_breached",
         issue.id,
@@ -143,7 +176,7 @@ async def announce_breach(uow: UnitOfWork, issue: Issue, clock: SlaClock, now: d
             title=issue.title,
             urgent=issue.urgent,
             responsible_department_id=issue.responsible_department_id,
-            recipient_ids=[lead_head] if lead_head else [],
+            recipient_ids=recipients,
         ),
-        departments=await _departments(uow, issue),
+        departments=await escalation.departments_of(uow, issue),
     )

@@ -77,6 +77,18 @@ async def working_now(
     return at_work, later
 
 
+async def reachable(
+    conn: Connection, issue: Issue, clock: SlaClock | None, people: list[str], now: datetime
+) -> tuple[list[str], dict[str, datetime]]:
+    """Who is told now, and when each of the others is: for a business-hours clock (with no
+    late clock: an issue with one) people off work wait for their next working minute;
+    urgent issues and 24x7 clocks reach everyone at once."""
+    timed = [clock] if clock is not None else await repo.clocks_of_issue(conn, issue.id)
+    if issue.urgent or all(c.calendar is not SlaCalendar.BUSINESS_HOURS for c in timed):
+        return people, {}
+    return await working_now(conn, people, now)
+
+
 async def open_breach(conn: Connection, issue_id: str) -> SlaClock | None:
     """A clock of the issue that is late and whose step is still not done."""
     for clock in await repo.clocks_of_issue(conn, issue_id):
@@ -105,15 +117,7 @@ async def escalate(
         note=f"level {level}: {reason}",
     )  # fmt: skip
     people = await recipients(uow.conn, issue, level)
-    business = clock is not None and clock.calendar is SlaCalendar.BUSINESS_HOURS
-    if clock is None:
-        business = any(
-            c.calendar is SlaCalendar.BUSINESS_HOURS
-            for c in await repo.clocks_of_issue(uow.conn, issue.id)
-        )
-    at_work, later = (
-        (people, {}) if issue.urgent or not business else (await working_now(uow.conn, people, now))
-    )
+    at_work, later = await reachable(uow.conn, issue, clock, people, now)
     data = IssueEscalated(
         issue_id=issue.id,
         code=issue.code,
@@ -132,7 +136,7 @@ async def escalate(
         deferred=later,
     )
     await uow.emit(
-        "issues.issue.escalated", issue.id, data, departments=await _departments(uow, issue)
+        "issues.issue.escalated", issue.id, data, departments=await departments_of(uow, issue)
     )
     for person, at in later.items():
         payload = {"level": level, "reason": reason, "person": person, "at": now.isoformat()}
@@ -153,7 +157,8 @@ async def plan_next_level(
     await uow.arm_timer(ESCALATION_TIMER, issue.id, calendar.add_minutes(now, step), payload)
 
 
-async def _departments(uow: UnitOfWork, issue: Issue) -> list[str]:
+async def departments_of(uow: UnitOfWork, issue: Issue) -> list[str]:
+    """Departments an issue's events are visible to: the request's, else the issue's."""
     replica = await get_request(uow.conn, issue.request_id)
     return list(replica.departments) if replica else list(issue.parties)
 
@@ -195,5 +200,5 @@ async def notice_due(uow: UnitOfWork, timer: TimerRow) -> None:
             escalated_at=datetime.fromisoformat(str(timer.payload["at"])),
             recipient_ids=[str(timer.payload["person"])],
         ),
-        departments=await _departments(uow, issue),
+        departments=await departments_of(uow, issue),
     )
