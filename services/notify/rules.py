@@ -15,6 +15,10 @@ service's by :mod:`services.notify.rules_issues` (their docstrings say who hears
 * ``requests.action_item.created``: the owner; the chair and the lead department's head are
   only Informed.
 * ``requests.meeting.scheduled``: every attendee, with the ``.ics`` invitation by e-mail.
+* ``requests.minutes.overdue``: the meeting's organiser (its chair), who publishes the
+  minutes, and the lead department's head, who answers for them.
+* ``requests.secondment.ending_soon``: the person on loan and the heads of the lending and
+  the receiving department, who plan the hand-back and the evaluation.
 * any other event whose data names ``recipient_ids`` (reminders, overdue tasks, escalations):
   those people, urgent when the data says ``urgency: URGENT`` or ``urgent: true``.
 """
@@ -29,11 +33,16 @@ from pydantic import BaseModel, ValidationError
 
 from services.notify.channels.service import Announcement
 from services.notify.models import MeetingInfo, Urgency
+from services.notify.repository import person_contact
 from services.notify.rules_common import Routed, Rule, draft, extra, heads, recipients
 from services.notify.rules_issues import ISSUE_RULES
 from services.notify.rules_tasks import TASK_RULES
 from shared.db import Connection
-from shared.events.contracts.requests import RequestCreated
+from shared.events.contracts.requests import (
+    MinutesOverdue,
+    RequestCreated,
+    SecondmentEndingSoon,
+)
 from shared.events.envelope import EventEnvelope
 
 log = logging.getLogger(__name__)
@@ -161,6 +170,32 @@ async def meeting_scheduled(conn: Connection, event: EventEnvelope) -> Routed:
     return Routed(drafts)
 
 
+async def minutes_overdue(conn: Connection, event: EventEnvelope) -> Routed:
+    data = MinutesOverdue.model_validate(event.data)
+    people = [data.organizer_id, *await heads(conn, [data.lead_department_id])]
+    title = f"Minutes overdue (纪要逾期): {data.title}"
+    body = (
+        f"The minutes were due {data.due_at:%Y-%m-%d %H:%M} UTC, 24 h after the meeting ended."
+        " Publish them with their action items."
+    )
+    link = f"/requests/{data.request_id}/meetings/{data.meeting_id}"
+    return Routed([draft(event, p, title, body, link) for p in dict.fromkeys(people) if p])
+
+
+async def secondment_ending_soon(conn: Connection, event: EventEnvelope) -> Routed:
+    data = SecondmentEndingSoon.model_validate(event.data)
+    contact = await person_contact(conn, data.person_id)
+    name = contact[0] if contact else data.person_id
+    title = f"Secondment ending soon (借调即将结束): {name}"
+    body = (
+        f"{name}'s secondment ends on {data.ends_on:%Y-%m-%d} ({data.days_left} days left)."
+        " Plan the hand-back and the evaluation."
+    )
+    departments = [data.from_department_id, data.to_department_id]
+    people = dict.fromkeys([data.person_id, *await heads(conn, departments)])
+    return Routed([draft(event, p, title, body, f"/secondments/{data.id}") for p in people])
+
+
 def _humanized(event_type: str) -> str:
     """``tasks.task.reminder_due`` -> ``Task reminder due``."""
     _, aggregate, verb = [*event_type.split(".", 2), "", ""][:3]
@@ -194,6 +229,8 @@ RULES: dict[str, Rule] = {
     "requests.request.updated": request_changed,
     "requests.action_item.created": action_item_created,
     "requests.meeting.scheduled": meeting_scheduled,
+    "requests.minutes.overdue": minutes_overdue,
+    "requests.secondment.ending_soon": secondment_ending_soon,
 }
 
 
