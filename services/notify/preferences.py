@@ -10,6 +10,7 @@ from services.notify import repository as repo
 from services.notify.email.render import LANGUAGES
 from services.notify.models import PersonalChannel, Preferences, QuietHours
 from shared.auth import Principal
+from shared.events.contracts.notify import PreferencesUpdated
 from shared.graphql.errors import Problems
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import unit_of_work
@@ -63,4 +64,20 @@ async def set_preferences(
         language=language,
     )
     async with unit_of_work(runtime) as uow:
-        return await repo.save_preferences(uow.conn, prefs)
+        saved = await repo.save_preferences(uow.conn, prefs)
+        await uow.emit("notify.preferences.updated", saved.person_id, _event(saved))
+    return saved
+
+
+def _event(prefs: Preferences) -> PreferencesUpdated:
+    quiet = prefs.quiet_hours
+    return PreferencesUpdated(
+        person_id=prefs.person_id,
+        quiet_start=quiet.start.isoformat() if quiet else None,
+        quiet_end=quiet.end.isoformat() if quiet else None,
+        time_zone=prefs.time_zone,
+        digest_for_informed=prefs.digest_for_informed,
+        normal_channels=[c.value for c in prefs.normal_channels],
+        urgent_channels=[c.value for c in prefs.urgent_channels],
+        language=prefs.language,
+    )

@@ -108,13 +108,14 @@ async def mark_read(conn: Connection, recipient_id: str, ids: Sequence[str]) -> 
     return [_notification(r) for r in rows]
 
 
-async def mark_all_read(conn: Connection, recipient_id: str) -> int:
-    """Mark every unread notification of a person read; returns how many changed."""
-    status: str = await conn.execute(
-        "UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL",
+async def mark_all_read(conn: Connection, recipient_id: str) -> list[str]:
+    """Mark every unread notification of a person read; the ids that changed."""
+    rows = await conn.fetch(
+        "UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL"
+        " RETURNING id",
         recipient_id,
     )
-    return int(status.rsplit(" ", 1)[-1])  # "UPDATE <n>"
+    return [r["id"] for r in rows]
 
 
 # --- preferences ----------------------------------------------------------------------------

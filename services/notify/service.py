@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from services.notify import repository as repo
 from services.notify.models import Notification, NotificationDraft
 from shared.auth import Principal
-from shared.events.contracts.notify import NotificationCreated
+from shared.events.contracts.notify import NotificationCreated, NotificationsRead
 from shared.graphql.errors import DomainError
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork, unit_of_work
@@ -56,13 +56,22 @@ async def mark_read(
                 "NOT_FOUND", f"no such notification: {', '.join(missing)}", "ids"
             )
         updated = {n.id: n for n in await repo.mark_read(uow.conn, principal.sub, wanted)}
+        await _emit_read(uow, principal.sub, [i for i in wanted if owned[i].read_at is None])
     return [updated[i] for i in wanted]
 
 
 async def mark_all_read(runtime: ServiceRuntime, principal: Principal) -> int:
     """Mark every unread notification of the caller read; returns how many."""
     async with unit_of_work(runtime) as uow:
-        return await repo.mark_all_read(uow.conn, principal.sub)
+        ids = await repo.mark_all_read(uow.conn, principal.sub)
+        await _emit_read(uow, principal.sub, ids)
+    return len(ids)
+
+
+async def _emit_read(uow: UnitOfWork, recipient_id: str, ids: list[str]) -> None:
+    if ids:  # marking read what already was changes nothing
+        data = NotificationsRead(recipient_id=recipient_id, ids=ids)
+        await uow.emit("notify.notification.read", recipient_id, data)
 
 
 async def new_notifications(

@@ -16,6 +16,7 @@ from services.notify.models import Channel, ChannelKind, Delivery, Phase, Target
 from services.notify.webhooks.signing import SECRET_PREFIX
 from services.notify.webhooks.urls import UrlRefused, check_url
 from shared.auth import Principal
+from shared.events.contracts.notify import ChannelRegistered
 from shared.events.envelope import EventEnvelope
 from shared.graphql.errors import DomainError, Problems
 from shared.replicas import get_request
@@ -130,6 +131,16 @@ async def register(
             raise DomainError.single(
                 "CHANNEL_EXISTS", "this request already has a channel of this kind there", "kind"
             )
+        data = ChannelRegistered(
+            id=channel.id,
+            name=channel.name,
+            kind=channel.kind.value,
+            request_id=channel.request_id,
+            phase=channel.phase.value,
+            department_id=channel.department_id,
+            created_by=principal.sub,
+        )
+        await uow.emit("notify.channel.registered", channel.id, data)
     return channel
 
 

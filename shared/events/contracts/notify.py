@@ -38,3 +38,38 @@ class DeliveryExhausted(EventData):
     target_id: str
     attempts: int
     last_error: str | None = None
+
+
+@event_type("notify.notification.read")
+class NotificationsRead(EventData):
+    """A person marked notifications read (their other devices can clear them too)."""
+
+    recipient_id: str
+    ids: list[str]
+
+
+@event_type("notify.preferences.updated")
+class PreferencesUpdated(EventData):
+    """A person's notification preferences as they now stand."""
+
+    person_id: str
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    time_zone: str | None = None
+    digest_for_informed: bool
+    normal_channels: list[str]
+    urgent_channels: list[str]
+    language: str
+
+
+@event_type("notify.channel.registered")
+class ChannelRegistered(EventData):
+    """A request's chat group was registered (never its URL or secret: they carry keys)."""
+
+    id: str
+    name: str
+    kind: str
+    request_id: str
+    phase: str
+    department_id: str
+    created_by: str
