@@ -119,6 +119,11 @@ async def test_links_are_added_and_removed_by_editors(api: SubgraphClient) -> No
     assert removed["folder"]["links"] == []
     gone = await run(api, REMOVE_LINK, LI, folderId=folder["id"], linkId=link["id"])
     assert [e["code"] for e in gone["userErrors"]] == ["LINK_NOT_FOUND"]
+    changes = [(t, d) for t, d in await outbox(api) if t.startswith("requests.folder.link")]
+    assert [(t, d["link_id"], d["by"], d["url"]) for t, d in changes] == [
+        ("requests.folder.link_added", link["id"], "chen", "https://d/p"),
+        ("requests.folder.link_removed", link["id"], "li", None),
+    ]
 
 
 async def test_folder_creation_refusals(api: SubgraphClient) -> None:

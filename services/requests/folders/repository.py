@@ -71,16 +71,19 @@ async def grants_by_folder_ids(conn: Connection, ids: Sequence[str]) -> dict[str
     return result
 
 
-async def insert_link(conn: Connection, folder_id: str, title: str, url: str, by: str) -> None:
+async def insert_link(conn: Connection, folder_id: str, title: str, url: str, by: str) -> str:
+    """Add a link; its id."""
+    link_id = new_id()
     await conn.execute(
         "INSERT INTO folder_links (id, folder_id, title, url, added_by)"
         " VALUES ($1, $2, $3, $4, $5)",
-        new_id(),
+        link_id,
         folder_id,
         title,
         url,
         by,
     )
+    return link_id
 
 
 async def delete_link(conn: Connection, folder_id: str, link_id: str) -> bool:

@@ -19,7 +19,7 @@ from services.requests.folders.models import (
 from services.requests.models import RequestStatus
 from services.requests.repository import participants_by_request_ids
 from shared.auth import Principal
-from shared.events.contracts.requests import FolderUpdated
+from shared.events.contracts.requests import FolderLinkChanged, FolderUpdated
 from shared.graphql.errors import DomainError, Problems
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork, unit_of_work
@@ -142,7 +142,9 @@ async def add_link(
         raise DomainError.single("INVALID", "a link needs a title and an http(s) URL", "url")
     async with unit_of_work(runtime) as uow:
         folder = await _editable(uow, principal, folder_id)
-        await repo.insert_link(uow.conn, folder_id, title.strip(), url, principal.sub)
+        link_id = await repo.insert_link(uow.conn, folder_id, title.strip(), url, principal.sub)
+        link = {"title": title.strip(), "url": url}
+        await _emit_link(uow, "requests.folder.link_added", folder, link_id, principal, **link)
     return folder
 
 
@@ -153,4 +155,19 @@ async def remove_link(
         folder = await _editable(uow, principal, folder_id)
         if not await repo.delete_link(uow.conn, folder_id, link_id):
             raise DomainError.single("LINK_NOT_FOUND", "no such link in this folder", "linkId")
+        await _emit_link(uow, "requests.folder.link_removed", folder, link_id, principal)
     return folder
+
+
+async def _emit_link(
+    uow: UnitOfWork,
+    event_type: str,
+    folder: Folder,
+    link_id: str,
+    principal: Principal,
+    **link: str,
+) -> None:
+    data = FolderLinkChanged(
+        folder_id=folder.id, request_id=folder.request_id, link_id=link_id, by=principal.sub, **link
+    )
+    await uow.emit(event_type, folder.id, data, departments=[folder.department_id])

@@ -226,3 +226,16 @@ class FolderUpdated(EventData):
     path: str
     viewer_ids: list[str] = Field(default_factory=list)
     editor_ids: list[str] = Field(default_factory=list)
+
+
+@event_type("requests.folder.link_added")
+@event_type("requests.folder.link_removed")
+class FolderLinkChanged(EventData):
+    """A link to a document was added to a folder or removed from it."""
+
+    folder_id: str
+    request_id: str
+    link_id: str
+    title: str | None = None
+    url: str | None = None
+    by: str
