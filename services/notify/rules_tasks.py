@@ -166,6 +166,7 @@ async def raci_set(conn: Connection, event: EventEnvelope) -> Routed:
     before = await _roles_by_person(conn, data.previous_raci)
     after = await _roles_by_person(conn, data.raci)
     title = f"Task assignment changed (RACI): {data.title}"
+    link = f"/tasks/{data.task_id}"
     drafts = []
     for person in sorted((before.keys() | after.keys()) - {data.actor_id}):
         gained = after.get(person, set()) - before.get(person, set())
@@ -173,7 +174,6 @@ async def raci_set(conn: Connection, event: EventEnvelope) -> Routed:
         body = _assignment_change(gained, lost)
         if body:
             only_informed = not (gained | lost) - {"I"}
-            link = f"/tasks/{data.task_id}"
             drafts.append(draft(event, person, title, body, link, informed_only=only_informed))
     return Routed(drafts)
 
