@@ -23,6 +23,7 @@ from arq.worker import Worker, func
 
 from shared.events.consumer import Consumer, EventHandler
 from shared.observability import setup_process
+from shared.observability.health import serve_probes
 from shared.observability.metrics import (
     observe_consumer_group,
     poll_forever,
@@ -120,6 +121,7 @@ def worker_settings(
         stop = asyncio.Event()
         ctx["housekept"] = asyncio.Event()  # set after the first housekeeping pass
         ctx["runtime"], ctx["stop"] = runtime, stop
+        serve_probes(redis=runtime.redis, databases={service: runtime.pool}, stopping=stop)
         keys = runtime.keys
 
         async def consumer_lag() -> None:

@@ -3,7 +3,7 @@
 #   service <requests|tasks|issues|notify>   a subgraph on :8000 (/graphql /healthz /readyz /metrics)
 #   worker <requests|tasks|issues|notify>    its arq worker and event consumer
 #   relay [<service> ...]                    the outbox relay (default: all four)
-# Every process also serves /metrics and /healthz on LIAISON_METRICS_PORT (9100).
+# Every process also serves /metrics, /healthz and /readyz on LIAISON_METRICS_PORT (9100).
 # Build from the repository root:
 #   docker build -f deploy/docker/python.Dockerfile -t liaison:TAG .
 # Base images are pinned to exact releases; pin their digests too in the release pipeline

@@ -28,6 +28,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from shared.db import create_pool, delete_in_batches
 from shared.observability import setup_process
+from shared.observability.health import serve_probes
 from shared.observability.metrics import (
     RELAY_LAG,
     RELAY_PUBLISHED,
@@ -168,6 +169,7 @@ async def run_relays(services: Sequence[str], settings: Settings, stop: asyncio.
     """One relay loop per service database, sharing one Redis connection."""
     redis = await connect_redis(settings)
     urls = [settings.service_database_url(service) for service in services]
+    serve_probes(redis=redis, databases=dict(zip(services, urls, strict=True)), stopping=stop)
     try:
         await asyncio.gather(
             *(

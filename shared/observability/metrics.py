@@ -1,8 +1,9 @@
 """Prometheus metrics of every Liaison process, and the ways they are served.
 
 Subgraphs serve ``/metrics`` on their own port; with ``LIAISON_METRICS_PORT`` set, every
-process (subgraph, worker, relay) also serves ``/metrics`` and ``/healthz`` on that port
-(:func:`start_metrics_server`), which is what the Kubernetes manifests scrape.
+process (subgraph, worker, relay) also serves ``/metrics``, ``/healthz`` and ``/readyz`` on that
+port (:func:`start_metrics_server`), which is what the Kubernetes manifests scrape and, for
+workers and the relay, probe (:mod:`shared.observability.health`).
 
 Names are ``liaison_*``; every series carries ``service``. What to watch is in
 ``deploy/README.md``.
@@ -20,6 +21,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any, Final
 
 import asyncpg
+import orjson
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -36,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
+from shared.observability.health import PROBE_PATHS, probe_status
 from shared.observability.tracing import tracer
 
 log = logging.getLogger(__name__)
@@ -223,22 +226,25 @@ async def metrics_endpoint(request: Request) -> Response:
 
 class _Handler(MetricsHandler):
     def do_GET(self) -> None:
-        if self.path.split("?")[0] in ("/healthz", "/readyz"):
-            body = b'{"status":"ok"}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+        path = self.path.split("?")[0]
+        if path not in PROBE_PATHS:
+            super().do_GET()
             return
-        super().do_GET()
+        status, report = probe_status(path)
+        body = orjson.dumps(report)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # scrapes every few seconds would drown the log
 
 
 def start_metrics_server(port: int, host: str = "0.0.0.0") -> ThreadingHTTPServer | None:
-    """Serve ``/metrics`` and ``/healthz`` on ``port`` in a daemon thread; None if port is 0."""
+    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` on ``port`` in a daemon thread; None if
+    port is 0."""
     if not port:
         return None
     import threading

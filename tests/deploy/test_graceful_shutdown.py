@@ -12,14 +12,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
-import pytest
-from redis.asyncio import Redis
 
 from devstack.processes import ProcessGroup, ProcessSpec
 from devstack.stack import settings_env
@@ -28,50 +24,8 @@ from shared.events.contracts.requests import DepartmentUpserted
 from shared.runtime import ServiceRuntime
 from shared.settings import REPO_ROOT, Settings
 from shared.unit_of_work import unit_of_work
-from tests.deploy.shutdown_worker import EFFECTS_TABLE, EVENT_TYPE, SERVICE, TIMER_KIND
-
-GRACE_SECONDS = 2.0
-PORT = 4201
-
-
-@pytest.fixture
-def probe_settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "database_prefix": "liaison_sre_",
-            "redis_prefix": "liaisonsre",
-            "timer_sweep_seconds": 3600,  # only the queued jobs may fire the timers
-            "shutdown_grace_seconds": GRACE_SECONDS,
-            "requests_port": PORT,
-            "log_format": "json",
-        }
-    )
-
-
-async def _fresh(settings: Settings) -> None:
-    assert settings.database_url
-    assert settings.redis_url
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        for service in (SERVICE, "requests"):
-            name = f"{settings.database_prefix}{service}"
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-    redis = Redis.from_url(settings.redis_url)
-    keys = [k async for k in redis.scan_iter(match=f"{settings.redis_prefix}:*")]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
-
-
-@pytest.fixture
-async def probe(probe_settings: Settings) -> AsyncIterator[ServiceRuntime]:
-    await _fresh(probe_settings)
-    runtime = await ServiceRuntime.start(SERVICE, probe_settings, [])
-    await runtime.pool.execute(EFFECTS_TABLE)
-    yield runtime
-    await runtime.close()
+from tests.deploy.conftest import GRACE_SECONDS, PORT, fresh
+from tests.deploy.shutdown_worker import EVENT_TYPE, SERVICE, TIMER_KIND
 
 
 def _group(settings: Settings, log_dir: Path) -> ProcessGroup:
@@ -184,7 +138,7 @@ async def test_a_subgraph_answers_requests_in_flight_after_sigterm(
     probe_settings: Settings, tmp_path: Path
 ) -> None:
     """Requests already accepted are answered; the process then exits cleanly."""
-    await _fresh(probe_settings)
+    await fresh(probe_settings)
     group = _group(probe_settings, tmp_path)
     url = f"http://127.0.0.1:{PORT}"
     spec = ProcessSpec(

@@ -213,10 +213,12 @@ def test_every_deployment_is_probed_limited_and_protected(
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
         if name != "liaison-relay":  # one relay pair is plenty; it is I/O bound
             assert name in hpas, f"{name} has no HorizontalPodAutoscaler"
-    for service in SERVICE_NAMES:
-        probes = _containers(deployments[f"liaison-{service}"])[0]
-        assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        assert probes["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    python = [name for name in deployments if name != "liaison-gateway"]
+    assert len(python) == len(SERVICE_NAMES) * 2 + 1  # subgraphs, workers, relay
+    for name in python:  # workers and the relay on the metrics listener (tests/deploy/test_probes)
+        probes = _containers(deployments[name])[0]
+        assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+        assert probes["livenessProbe"]["httpGet"]["path"] == "/healthz", name
 
 
 def test_only_the_gateway_reaches_the_subgraphs(rendered: dict[str, list[Manifest]]) -> None:
