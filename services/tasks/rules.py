@@ -45,8 +45,8 @@ def check_title(problems: Problems, title: str) -> None:
 
 
 def check_instant(problems: Problems, value: datetime | None, field: str) -> None:
-    # The DateTime scalar accepts naive values; a time without an offset is ambiguous
-    # across regions, so it is refused rather than guessed.
+    # A time without an offset is ambiguous across regions, so it is refused rather than
+    # guessed. The API's DateTime scalar already refuses one; this guards other callers.
     if value is not None and value.utcoffset() is None:
         problems.add(
             "INVALID", f"{field} needs a UTC offset, e.g. 2027-01-31T18:00:00+08:00", field
@@ -79,6 +79,15 @@ def request_not_found(problems: Problems) -> None:
         " so a request created a moment ago may need a few seconds to arrive",
         "requestId",
     )
+
+
+FINISHED_REQUEST_STATUSES = ("CLOSED", "CANCELLED", "REJECTED")
+"""Where the requests workflow ends: no move leads out of these."""
+
+
+def request_finished(request: RequestReplica | None) -> bool:
+    """Whether the request has ended; then none of its timers alert, re-arm or create work."""
+    return request is not None and request.status in FINISHED_REQUEST_STATUSES
 
 
 def may_plan(principal: Principal, request: RequestReplica) -> bool:

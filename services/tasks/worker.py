@@ -8,6 +8,7 @@ from services.tasks.recurring.service import TIMER_HANDLERS as RECURRING_TIMERS
 from services.tasks.reminders.timers import TIMER_HANDLERS as REMINDER_TIMERS
 from services.tasks.reports.service import EVENT_HANDLERS as REPORT_HANDLERS
 from services.tasks.reports.timers import TIMER_HANDLERS as REPORT_TIMERS
+from services.tasks.request_end import EVENT_HANDLERS as REQUEST_END_HANDLERS
 from shared.events.consumer import EventHandler
 from shared.replicas import REPLICA_HANDLERS
 from shared.timer_firing import TimerHandler
@@ -15,6 +16,7 @@ from shared.worker import run_worker, worker_settings
 
 EVENT_HANDLERS: Mapping[str, EventHandler] = {
     **REPLICA_HANDLERS,
+    **REQUEST_END_HANDLERS,  # keeps the request copies too, then stops an ended request
     **ACTION_ITEM_HANDLERS,
     **REPORT_HANDLERS,
 }

@@ -11,10 +11,12 @@ from pydantic import BaseModel
 from services.tasks.worker import EVENT_HANDLERS, TIMER_HANDLERS
 from shared.events.consumer import Consumer
 from shared.events.contracts.requests import (
+    CommunicationPlanSet,
     DepartmentUpserted,
     PersonUpserted,
     RegionUpserted,
     RequestCreated,
+    RequestUpdated,
 )
 from shared.events.envelope import EventEnvelope, new_event
 from shared.runtime import ServiceRuntime
@@ -94,20 +96,52 @@ async def seed_directory(runtime: ServiceRuntime) -> None:
         await deliver(runtime, "requests.person.upserted", person_id, person)
 
 
-async def seed_request(
-    runtime: ServiceRuntime, request_id: str = "req-1", participants: tuple[str, ...] = ("rd", "eu")
-) -> None:
-    data = RequestCreated(
+def request_data(
+    request_id: str = "req-1",
+    participants: tuple[str, ...] = ("rd", "eu"),
+    status: str = "APPROVED",
+) -> RequestCreated:
+    return RequestCreated(
         id=request_id,
         code=f"CR-2026-{request_id}",
         kind="PROJECT",
         title="Q4 launch",
-        status="APPROVED",
+        status=status,
         lead_department_id="mkt",
         participant_department_ids=list(participants),
         created_by="li",
     )
+
+
+async def seed_request(
+    runtime: ServiceRuntime, request_id: str = "req-1", participants: tuple[str, ...] = ("rd", "eu")
+) -> None:
+    data = request_data(request_id, participants)
     assert await deliver(runtime, "requests.request.created", request_id, data)
+
+
+async def end_request(runtime: ServiceRuntime, status: str, request_id: str = "req-1") -> None:
+    """The requests service ends the request (CLOSED, CANCELLED) and says so."""
+    running = request_data(request_id, status="ACTIVE").model_dump()
+    data = RequestUpdated(
+        **{**running, "status": status}, previous_status="ACTIVE", action=status, actor_id="li"
+    )
+    assert await deliver(runtime, "requests.request.updated", request_id, data)
+
+
+async def set_report_plan(runtime: ServiceRuntime, cadence: str = "WEEKLY") -> None:
+    """req-1's communication plan: reports due Fridays 17:00 Shanghai time."""
+    plan = CommunicationPlanSet(
+        request_id="req-1",
+        meeting_cadence="WEEKLY",
+        channels=["dingtalk"],
+        report_template="template-3",
+        report_cadence=cadence,
+        report_deadline_weekday=5,
+        report_deadline_time="17:00",
+        time_zone="Asia/Shanghai",
+    )
+    assert await deliver(runtime, "requests.communication_plan.set", "req-1", plan)
 
 
 async def seeded(api: SubgraphClient) -> SubgraphClient:
@@ -203,6 +237,14 @@ async def snapshot(api: SubgraphClient) -> list[Any]:
         ],
         await pool.fetchval("SELECT count(*) FROM outbox"),
     ]
+
+
+PAST_WEEK: dict[str, object] = {
+    "period_start": "2026-03-09",
+    "period_end": "2026-03-15",
+    "deadline": "2026-03-13T09:00:00+00:00",
+}
+"""Payload of report timers for the week of 9 March 2026 (due Friday 17:00 in Shanghai)."""
 
 
 async def timer(api: SubgraphClient, kind: str, subject: str) -> Any:

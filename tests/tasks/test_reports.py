@@ -11,21 +11,21 @@ import pytest
 from services.tasks.reports.models import ReportPlan
 from services.tasks.reports.periods import deadline_of, next_deadline, period_of
 from shared.events.contracts.issues import IssueReported
-from shared.events.contracts.requests import CommunicationPlanSet
 from shared.events.envelope import new_event
 from tests.support import Caller, SubgraphClient
 from tests.tasks.helpers import (
     HANS,
     LI,
+    PAST_WEEK,
     WANG,
     ZHAO,
     create_task,
-    deliver,
     deliver_envelope,
     fire,
     fire_armed,
     outbox,
     seeded,
+    set_report_plan,
     snapshot,
     timer,
 )
@@ -190,17 +190,7 @@ async def test_second_report_for_the_same_period_is_refused(api: SubgraphClient)
 async def test_reporting_status_shows_who_has_and_has_not_reported(api: SubgraphClient) -> None:
     task = await create_task(api)
     report = (await submit(api, task["id"]))["report"]
-    plan = CommunicationPlanSet(
-        request_id="req-1",
-        meeting_cadence="WEEKLY",
-        channels=["dingtalk"],
-        report_template="template-3",
-        report_cadence="WEEKLY",
-        report_deadline_weekday=5,
-        report_deadline_time="17:00",
-        time_zone="Asia/Shanghai",
-    )
-    await deliver(api.runtime, "requests.communication_plan.set", "req-1", plan)
+    await set_report_plan(api.runtime)
     variables = {
         "r": [{"__typename": "CollabRequest", "id": "req-1"}],
         "p": {"start": "2026-03-09", "end": "2026-03-15"},
@@ -230,22 +220,8 @@ def test_periods_and_deadlines_follow_the_plans_zone_and_cadence() -> None:
     assert (deadline, period[0]) == (datetime(2026, 3, 27, 9, tzinfo=UTC), date(2026, 3, 1))
 
 
-async def _plan(api: SubgraphClient) -> None:
-    plan = CommunicationPlanSet(
-        request_id="req-1",
-        meeting_cadence="WEEKLY",
-        channels=[],
-        report_template="template-3",
-        report_cadence="WEEKLY",
-        report_deadline_weekday=5,
-        report_deadline_time="17:00",
-        time_zone="Asia/Shanghai",
-    )
-    await deliver(api.runtime, "requests.communication_plan.set", "req-1", plan)
-
-
 async def test_reminder_before_and_missing_after_the_deadline(api: SubgraphClient) -> None:
-    await _plan(api)
+    await set_report_plan(api.runtime)
     deadline = await timer(api, "report.deadline", "req-1")
     reminder = await timer(api, "report.reminder", "req-1")
     assert deadline["due_at"] > datetime.now(UTC)
@@ -270,13 +246,6 @@ async def test_reminder_before_and_missing_after_the_deadline(api: SubgraphClien
     following = await timer(api, "report.deadline", "req-1")
     assert following["fired_at"] is None
     assert following["payload"]["period_start"] > period["period_start"]  # next week's
-
-
-PAST_WEEK: dict[str, object] = {
-    "period_start": "2026-03-09",
-    "period_end": "2026-03-15",
-    "deadline": "2026-03-13T09:00:00+00:00",
-}
 
 
 async def test_report_reminder_and_missing_are_addressed_to_department_heads(

@@ -2,7 +2,8 @@
 
 Generation is idempotent: each instance's ``source_ref`` is
 ``<series>:<occurrence>:<region>`` (the consolidation's ends in ``consolidation``), so the
-daily ``recurring.extend`` timer and a repeated run create nothing twice.
+daily ``recurring.extend`` timer and a repeated run create nothing twice. Generation, and
+with it the daily timer, stops once the request has ended.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from services.tasks.recurring.rules import (
     region_instant,
 )
 from services.tasks.reports.timers import reporting_departments
-from services.tasks.rules import check_may_plan, check_title
+from services.tasks.rules import check_may_plan, check_title, request_finished
 from services.tasks.service import add_task
 from shared.auth import Principal
 from shared.calendars import BusinessHours
@@ -150,14 +151,16 @@ async def create_recurring_task(
 
 async def generate(uow: UnitOfWork, series: RecurringTask, now: datetime) -> int:
     """Create the instances due within the horizon; arm the next extension. Returns how many
-    occurrences got tasks now."""
+    occurrences got tasks now; none, and no extension, once the request has ended."""
+    request = await get_request(uow.conn, series.request_id)
+    if request_finished(request):
+        return 0
     calendars = await _calendars(uow, [series.region_id, *(s.region_id for s in series.regions)])
     anchor = calendars[series.region_id]
     rule = parse_rule(series.rrule, series.dtstart)
     zone = ZoneInfo(anchor.calendar.time_zone)
     local_now = now.astimezone(zone).replace(tzinfo=None)
     horizon = timedelta(days=uow.runtime.settings.tasks_recurring_horizon_days)
-    request = await get_request(uow.conn, series.request_id)
     created = 0
     for nominal in nominal_occurrences(rule, local_now, local_now + horizon):
         instants = {

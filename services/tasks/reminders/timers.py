@@ -5,8 +5,8 @@ the following one) and one ``task.overdue`` timer at its due time; each accounta
 has one ``task.overdue_digest`` timer while they own overdue tasks. :func:`schedule_task`
 is idempotent: it leaves a timer alone when its deadline is unchanged, so a fired alert is
 not re-armed (and sent again) by an unrelated edit. Firing itself is exactly once per
-timer version (:mod:`shared.timer_firing`), and handlers re-check the task, so a timer that
-outlived a change does nothing.
+timer version (:mod:`shared.timer_firing`), and handlers re-check the task and its request,
+so a timer that outlived a change, or the end of the request, does nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from services.tasks.parties import (
     responsible_calendar,
 )
 from services.tasks.reminders.schedule import next_local_hour, next_reminder
+from services.tasks.rules import FINISHED_REQUEST_STATUSES, request_finished
 from shared.db import Connection
 from shared.events.contracts.tasks import (
     OverdueDigest,
@@ -86,26 +87,29 @@ async def schedule_task(uow: UnitOfWork, task: Task) -> None:
     await _ensure(uow, REMINDER_TIMER, task.id, instant, payload)
 
 
-async def _live_task(uow: UnitOfWork, timer: TimerRow) -> Task | None:
-    """The timer's task if it is still open and still due when the timer was armed for."""
+async def _live_task(uow: UnitOfWork, timer: TimerRow) -> tuple[Task, list[str]] | None:
+    """The timer's task and its request's departments, if the task is still open and due
+    when the timer was armed for, and its request has not ended."""
     task = (await repo.tasks_by_ids(uow.conn, [timer.subject])).get(timer.subject)
     if task is None or not task.is_open or task.due_at is None:
         return None
     if task.due_at.isoformat() != timer.payload.get("due_at"):
         return None
-    return task
-
-
-async def _departments(uow: UnitOfWork, task: Task) -> list[str]:
     request = await get_request(uow.conn, task.request_id)
-    return list(request.departments) if request else []
+    if request_finished(request):
+        return None
+    return task, list(request.departments) if request else []
 
 
 async def reminder_due(uow: UnitOfWork, timer: TimerRow) -> None:
     """Remind the R people, then arm the next (smaller) offset's reminder."""
-    task = await _live_task(uow, timer)
-    if task is None or task.due_at is None or datetime.now(UTC) >= task.due_at:
-        return  # gone, changed, or already due: the overdue alert speaks from here on
+    live = await _live_task(uow, timer)
+    if live is None:
+        return
+    task, departments = live
+    assert task.due_at is not None  # _live_task checked it
+    if datetime.now(UTC) >= task.due_at:
+        return  # already due: the overdue alert speaks from here on
     raci = (await repo.raci_by_task_ids(uow.conn, [task.id])).get(task.id, [])
     data = TaskReminderDue(
         task_id=task.id,
@@ -116,9 +120,7 @@ async def reminder_due(uow: UnitOfWork, timer: TimerRow) -> None:
         recipient_ids=await people_in_roles(uow.conn, raci, {RaciRole.R}),
         raci=raci_entries(raci),
     )
-    await uow.emit(
-        "tasks.task.reminder_due", task.id, data, departments=await _departments(uow, task)
-    )
+    await uow.emit("tasks.task.reminder_due", task.id, data, departments=departments)
     calendar = await responsible_calendar(uow.conn, raci)
     # Only smaller offsets follow: the reminder just sent is never chosen again.
     smaller = [m for m in offsets_of(uow, task) if m < data.offset_minutes]
@@ -135,9 +137,11 @@ async def reminder_due(uow: UnitOfWork, timer: TimerRow) -> None:
 
 async def task_overdue(uow: UnitOfWork, timer: TimerRow) -> None:
     """Tell R and A the task is overdue; make sure A's daily digest is running."""
-    task = await _live_task(uow, timer)
-    if task is None or task.due_at is None:
+    live = await _live_task(uow, timer)
+    if live is None:
         return
+    task, departments = live
+    assert task.due_at is not None  # _live_task checked it
     raci = (await repo.raci_by_task_ids(uow.conn, [task.id])).get(task.id, [])
     data = TaskOverdue(
         task_id=task.id,
@@ -147,7 +151,7 @@ async def task_overdue(uow: UnitOfWork, timer: TimerRow) -> None:
         recipient_ids=await people_in_roles(uow.conn, raci, {RaciRole.R, RaciRole.A}),
         raci=raci_entries(raci),
     )
-    await uow.emit("tasks.task.overdue", task.id, data, departments=await _departments(uow, task))
+    await uow.emit("tasks.task.overdue", task.id, data, departments=departments)
     accountable = next((a.person_id for a in raci if a.role is RaciRole.A and a.person_id), None)
     if accountable is not None:
         await _ensure_digest(uow, accountable)
@@ -168,16 +172,20 @@ async def _arm_digest(uow: UnitOfWork, person_id: str, after: datetime) -> None:
 
 
 async def overdue_digest(uow: UnitOfWork, timer: TimerRow) -> None:
-    """Send an A the day's list of their open overdue tasks; stop when there are none."""
+    """Send an A the day's list of their open overdue tasks of requests that have not ended;
+    stop when there are none."""
     rows = await uow.conn.fetch(
         """
         SELECT t.id, t.request_id, t.title, t.due_at
           FROM tasks t JOIN raci_assignments a ON a.task_id = t.id
          WHERE a.role = 'A' AND a.person_id = $1 AND t.due_at < now()
            AND t.status NOT IN ('DONE', 'CANCELLED')
+           AND NOT EXISTS (SELECT 1 FROM request_replicas r
+                            WHERE r.id = t.request_id AND r.status = ANY($2))
          ORDER BY t.due_at, t.id
         """,
         timer.subject,
+        list(FINISHED_REQUEST_STATUSES),
     )
     if not rows:
         return  # nothing overdue any more: the digest stops until the next overdue task

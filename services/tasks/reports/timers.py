@@ -3,7 +3,8 @@ heads of the executing departments that have not reported, and ``tasks.report.mi
 each department that let it pass, to its head and the lead department's head.
 
 Both timers carry the period they are for; the deadline handler arms the next period's
-pair, so the rhythm continues without a cron. A new communication plan moves both.
+pair, so the rhythm continues without a cron. A new communication plan moves both; the end
+of the request stops both (:mod:`services.tasks.request_end`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from services.tasks.parties import department_name, heads_of
 from services.tasks.reports import repository as repo
 from services.tasks.reports.models import ReportPlan
 from services.tasks.reports.periods import next_deadline
+from services.tasks.rules import request_finished
 from shared.events.contracts.tasks import ReportMissing, ReportReminder
 from shared.replicas import RequestReplica, get_request
 from shared.timers import TimerRow
@@ -66,8 +68,10 @@ def _title(request: RequestReplica, timer: TimerRow, what: str) -> str:
 async def report_reminder_due(uow: UnitOfWork, timer: TimerRow) -> None:
     """Remind the heads of the executing departments that have not reported yet."""
     request = await get_request(uow.conn, timer.subject)
-    missing = await _missing(uow, request, timer) if request else []
-    if request is None or not missing:
+    if request is None or request_finished(request):
+        return
+    missing = await _missing(uow, request, timer)
+    if not missing:
         return
     data = ReportReminder(
         request_id=request.id,
@@ -102,6 +106,8 @@ async def _announce_missing(uow: UnitOfWork, request: RequestReplica, timer: Tim
 async def report_deadline_due(uow: UnitOfWork, timer: TimerRow) -> None:
     """Announce the departments that did not report, then arm the next period's timers."""
     request = await get_request(uow.conn, timer.subject)
+    if request_finished(request):
+        return  # the rhythm ends with the request: nothing announced, nothing re-armed
     if request is not None:
         await _announce_missing(uow, request, timer)
     plans = await repo.plans_by_request_ids(uow.conn, [timer.subject])
