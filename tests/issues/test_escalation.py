@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from tests.issues.helpers import (
     PMO,
     WANG,
     ZHAO,
+    clock_of,
     events_of,
     make_due,
     new_issue,
@@ -173,11 +175,37 @@ async def test_breach_after_a_manual_escalation_continues_from_that_level(
     await escalate(issues, issue_id, LI)
     await escalate(issues, issue_id, LI)
     await sweep(issues.runtime, TIMER_HANDLERS)  # the PLAN breach
-    assert [lvl for lvl, _, _ in await levels(issues)] == [1, 2]
-    await make_due(issues, "issue.escalation")
-    await sweep(issues.runtime, TIMER_HANDLERS)
+    # The breach still tells level 1 (the responsible head), and the issue stays at level 2.
     assert await levels(issues) == [
         (1, ["boss-rd"], True),
         (2, ["boss-mkt"], True),
-        (3, ["zhou"], False),
+        (1, ["boss-rd"], False),
     ]
+    await make_due(issues, "issue.escalation")
+    await sweep(issues.runtime, TIMER_HANDLERS)
+    assert [lvl for lvl, _, _ in await levels(issues)] == [1, 2, 1, 3]
+    [*_, retold, pmo] = await events_of(issues, "issues.issue.escalated")
+    assert (retold["data"]["escalation_level"], pmo["data"]["recipient_ids"]) == (2, ["zhou"])
+
+
+async def test_a_second_breach_tells_the_new_responsible_head(issues: SubgraphClient) -> None:
+    """RESPONSE is missed while marketing is responsible (level 1: its head); the issue is
+    then handed to R&D and PLAN is missed too: R&D's head hears of it, the chain goes on."""
+    await seed_directory(issues)
+    settings = issues.runtime.settings.model_copy(update={"issues_sla_urgent_plan_minutes": 240})
+    runtime = dataclasses.replace(issues.runtime, settings=settings)
+    issue = await service.report_issue(runtime, principal(SUN), new_issue(urgent=True))
+    await shift_into_past(issues, issue.id, 125)
+    await sweep(issues.runtime, TIMER_HANDLERS)  # the RESPONSE breach
+    ack = Move(issue.id, responsible_department_id="rd")
+    await lifecycle.move_issue(issues.runtime, principal(LI), moves.ACKNOWLEDGE, ack)
+    await shift_into_past(issues, issue.id, 120)
+    await sweep(issues.runtime, TIMER_HANDLERS)  # the PLAN breach
+    assert await levels(issues) == [(1, ["boss-mkt"], False), (1, ["boss-rd"], False)]
+    breaches = await events_of(issues, "issues.issue.sla_breached")
+    assert [b["data"]["metric"] for b in breaches] == ["RESPONSE", "PLAN"]
+    step = await issues.runtime.pool.fetchval(
+        "SELECT payload FROM timers WHERE kind = 'issue.escalation' AND fired_at IS NULL"
+    )
+    plan = await clock_of(issues, issue.id, "PLAN")
+    assert step == {"level": 2, "clock_id": plan.id}

@@ -50,7 +50,10 @@ async def test_breach_fires_within_a_second_of_the_deadline(issues: SubgraphClie
         assert 0 <= late <= 1.0, f"{metric} breached {late:+.2f}s after the deadline"
     assert len(await events_of(issues, "issues.issue.sla_breached")) == 2
     assert len(await events_of(issues, "issues.issue.sla_warning")) == 4
-    assert len(await events_of(issues, "issues.issue.escalated")) == 1
+    # Each breach tells level 1 (once each); the issue reaches level 1 once.
+    escalated = await events_of(issues, "issues.issue.escalated")
+    assert sorted(e["data"]["metric"] for e in escalated) == ["PLAN", "RESPONSE"]
+    assert {e["data"]["level"] for e in escalated} == {1}
 
 
 async def test_sweep_fires_missed_deadlines_after_a_redis_flush(issues: SubgraphClient) -> None:

@@ -113,14 +113,7 @@ async def breach_clock(uow: UnitOfWork, clock_id: str, now: datetime) -> None:
         uow.conn, clock.id, state=SlaClockState.BREACHED, breached_at=now
     )
     await announce_breach(uow, issue, breached, now)
-    if issue.escalation_level < 1:
-        await escalation.escalate(
-            uow, issue, 1, reason=f"{clock.metric.value} deadline missed", actor_id=None,
-            clock=breached, now=now,
-        )  # fmt: skip
-    else:
-        # Already escalated by hand: no repeat of that level, but the chain goes on from it.
-        await escalation.plan_next_level(uow, issue, issue.escalation_level, breached, now)
+    await escalation.escalate_breach(uow, issue, breached, now)
 
 
 async def announce_breach(uow: UnitOfWork, issue: Issue, clock: SlaClock, now: datetime) -> None:

@@ -1,12 +1,12 @@
 """Escalation: level 1 tells the responsible department's head, level 2 the lead
 department's head, level 3 the PMO.
 
-Level 1 follows a breach at once; while the late step is still not done, each further level
-follows after the policy's step minutes, counted in the late clock's calendar (timer kind
-:data:`ESCALATION_TIMER`, one per issue). For a business-hours clock a message to someone
-outside their working time waits for their next working minute (timer kind
-:data:`NOTICE_TIMER`, one per issue, level and person); urgent issues go out at once.
-"""
+Every breach tells level 1 at once (a later breach tells it again, at the level reached);
+while the late step is still not done, each further level follows after the policy's step
+minutes, counted in the late clock's calendar (timer kind :data:`ESCALATION_TIMER`, one per
+issue). For a business-hours clock a message to someone outside their working time waits
+for their next working minute (timer kind :data:`NOTICE_TIMER`, one per issue, level and
+person); urgent issues go out at once."""
 
 from __future__ import annotations
 
@@ -112,9 +112,39 @@ async def escalate(
     ``clock`` is the late clock driving automatic escalation (None: nothing is late).
     """
     issue = await issues_repo.update_issue(uow.conn, issue.id, now, escalation_level=level)
+    await _tell(uow, issue, level, reason=reason, actor_id=actor_id, clock=clock, now=now)
+    await plan_next_level(uow, issue, level, clock, now)
+    return issue
+
+
+async def escalate_breach(uow: UnitOfWork, issue: Issue, clock: SlaClock, now: datetime) -> None:
+    """Every breach tells level 1: the responsible department's head as of now (after a
+    reassignment, the new department's), even if an earlier breach or a hand escalation
+    went higher. The level never goes down; the chain goes on from the level reached."""
+    reason = f"{clock.metric.value} deadline missed"
+    if issue.escalation_level < 1:
+        await escalate(uow, issue, 1, reason=reason, actor_id=None, clock=clock, now=now)
+        return
+    await _tell(uow, issue, 1, reason=reason, actor_id=None, clock=clock, now=now)
+    await plan_next_level(uow, issue, issue.escalation_level, clock, now)
+
+
+async def _tell(
+    uow: UnitOfWork,
+    issue: Issue,
+    level: int,
+    *,
+    reason: str,
+    actor_id: str | None,
+    clock: SlaClock | None,
+    now: datetime,
+) -> None:
+    """Timeline entry and ``issues.issue.escalated`` for ``level``'s people; those off work
+    get their message later (timer kind :data:`NOTICE_TIMER`)."""
+    stays = f" (the issue stays at level {issue.escalation_level})"
     await issues_repo.add_timeline(
         uow.conn, issue.id, now, IssueAction.ESCALATED, actor_id=actor_id,
-        note=f"level {level}: {reason}",
+        note=f"level {level}: {reason}{stays if issue.escalation_level > level else ''}",
     )  # fmt: skip
     people = await recipients(uow.conn, issue, level)
     at_work, later = await reachable(uow.conn, issue, clock, people, now)
@@ -134,6 +164,7 @@ async def escalate(
         responsible_department_id=issue.responsible_department_id,
         recipient_ids=at_work,
         deferred=later,
+        escalation_level=issue.escalation_level,
     )
     await uow.emit(
         "issues.issue.escalated", issue.id, data, departments=await departments_of(uow, issue)
@@ -141,8 +172,6 @@ async def escalate(
     for person, at in later.items():
         payload = {"level": level, "reason": reason, "person": person, "at": now.isoformat()}
         await uow.arm_timer(NOTICE_TIMER, f"{issue.id}:{level}:{person}", at, payload)
-    await plan_next_level(uow, issue, level, clock, now)
-    return issue
 
 
 async def plan_next_level(

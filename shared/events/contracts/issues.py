@@ -107,9 +107,11 @@ class IssueSlaWarning(EventData):
 
 @event_type("issues.issue.escalated")
 class IssueEscalated(EventData):
-    """An issue reached escalation ``level`` (1 responsible head, 2 lead head, 3 PMO).
+    """The people of escalation ``level`` (1 responsible head, 2 lead head, 3 PMO) are told.
 
-    ``recipient_ids`` are told now. For a business-hours clock, people outside their working
+    Usually the issue has just reached ``level``; a later breach tells level 1 again while
+    the issue stays at the higher ``escalation_level`` it had reached (None: older events,
+    where it is ``level``). ``recipient_ids`` are told now. For a business-hours clock, people outside their working
     time are listed in ``deferred`` with the instant their message is due; each gets an
     ``issues.issue.escalation_notice`` then. Urgent issues defer nobody.
     """
@@ -129,6 +131,7 @@ class IssueEscalated(EventData):
     responsible_department_id: str
     recipient_ids: list[str]
     deferred: dict[str, datetime] = Field(default_factory=dict)
+    escalation_level: int | None = None
 
 
 @event_type("issues.issue.escalation_notice")
