@@ -146,6 +146,12 @@ def test_operator_resources_hold_what_liaison_needs(rendered: dict[str, list[Man
     redis_conf = next(iter(_of_kind(hq, "ConfigMap")[config_name]["data"].values()))
     assert "appendonly yes" in redis_conf
     assert "maxmemory-policy noeviction" in redis_conf
+    # a cap below the container limit: a full Redis refuses writes instead of being OOM-killed
+    maxmemory = re.search(r"^maxmemory (\d+)mb$", redis_conf, re.MULTILINE)
+    assert maxmemory, "noeviction without maxmemory grows into the memory limit"
+    limit = redis["spec"]["kubernetesConfig"]["resources"]["limits"]["memory"]
+    limit_mb = int(limit.removesuffix("Gi")) * 1024
+    assert int(maxmemory[1]) <= limit_mb * 0.8, (maxmemory[1], limit)
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -311,6 +317,7 @@ def test_compose_runs_every_process_with_the_right_redis() -> None:
     redis_command = " ".join(services["redis"]["command"])
     assert "--appendonly yes" in redis_command
     assert "--maxmemory-policy noeviction" in redis_command
+    assert re.search(r"--maxmemory \d+[mg]b", redis_command)
     databases = compose["configs"]["create-databases"]["content"]
     for name in SERVICE_NAMES:
         assert f"CREATE DATABASE liaison_{name};" in databases
