@@ -21,7 +21,7 @@ from services.requests.models import (
     RequestStatus,
     ResourceNeedDraft,
 )
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.graphql.errors import Problems
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork, unit_of_work
@@ -120,8 +120,30 @@ async def _check_references(uow: UnitOfWork, command: NewRequest, problems: Prob
         if need.provider_department_id and need.provider_department_id not in known:
             field = f"resourceNeeds.{index}.providerDepartmentId"
             problems.add("NOT_FOUND", "no such provider department", field)
-    if command.approver_id and not await directory.people_by_ids(uow.conn, [command.approver_id]):
+
+
+APPROVER_ROLES = frozenset({Role.DEPARTMENT_HEAD, Role.PMO})
+"""Who may be named approver: a director (department head) or the PMO (handbook, form 1)."""
+
+
+async def _check_approver(
+    uow: UnitOfWork, approver_id: str | None, creator_id: str, problems: Problems
+) -> None:
+    if not approver_id:
+        return  # a draft may leave it open; submitting needs one
+    found = await directory.people_by_ids(uow.conn, [approver_id])
+    approver = found.get(approver_id)
+    if approver is None:
         problems.add("NOT_FOUND", "no such approver", "approverId")
+    elif approver_id == creator_id:
+        problems.add("INVALID_APPROVER", "nobody approves their own request", "approverId")
+    elif not APPROVER_ROLES.intersection(approver.roles):
+        problems.add(
+            "INVALID_APPROVER",
+            f"the approver must be a department head or PMO; {approver.name} is"
+            f" {', '.join(approver.roles)}",
+            "approverId",
+        )
 
 
 def _without_lead(command: NewRequest) -> NewRequest:
@@ -148,6 +170,7 @@ async def create_request(
     command = _without_lead(command)
     async with unit_of_work(runtime) as uow:
         await _check_references(uow, command, problems)
+        await _check_approver(uow, command.approver_id, principal.sub, problems)
         problems.raise_if_any()
         code = await repo.next_request_code(uow.conn, datetime.now(UTC).year)
         request = await repo.insert_request(uow.conn, command, code=code, created_by=principal.sub)
@@ -182,6 +205,7 @@ async def update_request(
         command = _without_lead(edit(await repo.current_form(uow.conn, request)))
         problems = _check_request_shape(command)
         await _check_references(uow, command, problems)
+        await _check_approver(uow, command.approver_id, request.created_by, problems)
         problems.raise_if_any()
         updated = await repo.replace_form(uow.conn, request_id, command)
         await state.record_change(

@@ -34,7 +34,8 @@ mutation {
                              timeZone: "Asia/Shanghai"}) { userErrors { code } }
   dir: upsertPerson(input: {id: "e2e-dir", name: "Director", email: "dir@e2e.example",
                             departmentId: "e2e-mkt", regionId: "e2e-sh",
-                            timeZone: "Asia/Shanghai"}) { userErrors { code } }
+                            timeZone: "Asia/Shanghai", roles: ["DEPARTMENT_HEAD"]})
+    { userErrors { code } }
   part: upsertPerson(input: {id: "e2e-part", name: "Anna", email: "anna@e2e.example",
                              departmentId: "e2e-eu", regionId: "e2e-ber",
                              timeZone: "Europe/Berlin"}) { userErrors { code } }

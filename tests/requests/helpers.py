@@ -49,13 +49,15 @@ mutation {
                              departmentId: "mkt", regionId: "hq", timeZone: "Asia/Shanghai"})
     { userErrors { code } }
   dir: upsertPerson(input: {id: "dir", name: "Director", email: "dir@x.example",
-                            departmentId: "mkt", regionId: "hq", timeZone: "Asia/Shanghai"})
+                            departmentId: "mkt", regionId: "hq", timeZone: "Asia/Shanghai",
+                            roles: ["DEPARTMENT_HEAD"]})
     { userErrors { code } }
   wang: upsertPerson(input: {id: "wang", name: "Wang Lei", email: "wang@x.example",
                              departmentId: "rd", regionId: "hq", timeZone: "Asia/Shanghai"})
     { userErrors { code } }
   zhao: upsertPerson(input: {id: "zhao", name: "Zhao Qing", email: "zhao@x.example",
-                             departmentId: "legal", regionId: "hq", timeZone: "Asia/Shanghai"})
+                             departmentId: "legal", regionId: "hq", timeZone: "Asia/Shanghai",
+                             roles: ["DEPARTMENT_HEAD"]})
     { userErrors { code } }
   pmoP: upsertPerson(input: {id: "pmo", name: "Zhou Min", email: "pmo@x.example",
                              departmentId: "pmo", regionId: "hq", timeZone: "Asia/Shanghai",

@@ -240,3 +240,25 @@ async def test_decisions_list_only_the_approvers_decisions(api: SubgraphClient) 
         {"action": "CHANGES_REQUESTED", "comment": "more legal", "actor": {"id": "pmo"}},
         {"action": "APPROVED", "comment": "go", "actor": {"id": "dir"}},
     ]
+
+
+@pytest.mark.parametrize(
+    ("approver", "code", "words"),
+    [
+        ("chen", "INVALID_APPROVER", "department head or PMO"),  # a member, not a director
+        ("li", "INVALID_APPROVER", "own request"),  # the requester, though a head
+        ("ghost", "NOT_FOUND", "no such approver"),
+    ],
+)
+async def test_the_approver_is_a_director_or_pmo_other_than_the_requester(
+    api: SubgraphClient, approver: str, code: str, words: str
+) -> None:
+    before = await snapshot(api)
+    data = await api.execute(CREATE, {"input": request_input(approverId=approver)}, caller=LI)
+    [error] = data["createRequest"]["userErrors"]
+    assert (error["field"], error["code"]) == ("approverId", code)
+    assert words in error["message"]
+    assert await snapshot(api) == before
+    rid = (await create_request(api, approverId=None))["id"]
+    edited = await move(api, UPDATE, LI, requestId=rid, approverId=approver)
+    assert [(e["field"], e["code"]) for e in edited["userErrors"]] == [("approverId", code)]
