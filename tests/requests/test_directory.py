@@ -81,6 +81,36 @@ async def test_department_tree_refuses_cycles_and_unknown_heads(api: SubgraphCli
     assert [e["field"] for e in data["upsertDepartment"]["userErrors"]] == ["headId"]
     parent = await api.runtime.pool.fetchval("SELECT parent_id FROM departments WHERE id = 'mkt'")
     assert parent is None
+    # Every accepted change carried the department's new state to the other services.
+    upserted = [d for t, d in await outbox(api) if t == "requests.department.upserted"]
+    assert upserted[-1] == {**upserted[-1], "id": "mkt-east", "parent_id": "mkt", "head_id": "chen"}
+
+
+PERSON = """
+mutation($input: UpsertPersonInput!) {
+  upsertPerson(input: $input) { person { id } userErrors { field code message } }
+}
+"""
+
+
+async def test_person_roles_are_the_known_ones(api: SubgraphClient) -> None:
+    person = {
+        "id": "sun",
+        "name": "Sun Li",
+        "email": "sun@x.example",
+        "departmentId": "mkt",
+        "regionId": "hq",
+        "timeZone": "Asia/Shanghai",
+    }
+    for roles in (["BOSS"], ["PARTNER"]):
+        data = await api.execute(PERSON, {"input": {**person, "roles": roles}}, caller=ADMIN)
+        [error] = data["upsertPerson"]["userErrors"]
+        assert (error["field"], error["code"]) == ("roles", "INVALID_ROLE")
+        assert roles[0] in error["message"]
+    assert await api.runtime.pool.fetchval("SELECT count(*) FROM people WHERE id = 'sun'") == 0
+    ok = {**person, "roles": ["DEPARTMENT_HEAD"]}
+    data = await api.execute(PERSON, {"input": ok}, caller=ADMIN)
+    assert data["upsertPerson"] == {"person": {"id": "sun"}, "userErrors": []}
 
 
 async def test_person_carries_chat_ids_in_query_and_event(api: SubgraphClient) -> None:

@@ -142,6 +142,11 @@ async def test_folder_creation_refusals(api: SubgraphClient) -> None:
         access=[{"kind": "PERSON", "granteeId": "ghost", "access": "EDIT"}],
     )
     assert [e["code"] for e in ghost["userErrors"]] == ["NOT_FOUND"]
+    view_only = [{"kind": "DEPARTMENT", "granteeId": "mkt", "access": "VIEW"}]
+    no_editor = await run(
+        api, CREATE, LI, requestId=rid, departmentId="mkt", fileType="x", access=view_only
+    )
+    assert [e["code"] for e in no_editor["userErrors"]] == ["EDITOR_REQUIRED"]
     stranger = await run(api, CREATE, ZHAO, requestId=rid, departmentId="mkt", fileType="x")
     assert [e["code"] for e in stranger["userErrors"]] == ["REQUEST_NOT_FOUND"]
     assert await api.runtime.pool.fetchval("SELECT count(*) FROM document_folders") == 0

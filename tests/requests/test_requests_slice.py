@@ -99,6 +99,7 @@ async def test_create_request_stores_it_and_emits_event(directory: SubgraphClien
         ({"metric": "sales", "unit": "CNY", "dueDate": "2027-01-01"}, "goals.0.target"),
         ({"metric": "sales", "target": "5", "dueDate": "2027-01-01"}, "goals.0.unit"),
         ({"metric": "sales", "target": "5", "unit": "CNY"}, "goals.0.dueDate"),
+        ({"metric": " ", "target": "5", "unit": "CNY", "dueDate": "2027-01-01"}, "goals.0.metric"),
     ],
 )
 async def test_unquantified_goal_is_refused_and_nothing_stored(

@@ -76,8 +76,18 @@ async def _check_parent(uow: UnitOfWork, department: Department) -> None:
         )
 
 
+PERSON_ROLES = frozenset({Role.MEMBER, Role.DEPARTMENT_HEAD, Role.PMO, Role.ADMIN})
+"""Roles a person of the directory may hold (PARTNER is for integration tokens only)."""
+
+
 async def upsert_person(runtime: ServiceRuntime, principal: Principal, person: Person) -> Person:
     _require_admin(principal)
+    unknown = sorted(set(person.roles) - PERSON_ROLES)
+    if unknown:
+        allowed = ", ".join(sorted(PERSON_ROLES))
+        raise DomainError.single(
+            "INVALID_ROLE", f"unknown role {', '.join(unknown)}; roles are {allowed}", "roles"
+        )
     async with unit_of_work(runtime) as uow:
         if not await repo.departments_by_ids(uow.conn, [person.department_id]):
             raise DomainError.single("NOT_FOUND", "no such department", "departmentId")

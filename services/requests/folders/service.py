@@ -75,6 +75,8 @@ async def create_folder(
     department taking part views."""
     if not file_type.strip():
         raise DomainError.single("INVALID", "name the file type", "fileType")
+    if grants:  # explicit lists; the default ones always have an editor
+        _require_editor(grants)
     async with unit_of_work(runtime) as uow:
         request = await state.load_for_change(uow, principal, request_id)
         state.require_lead(principal, request, "create document folders")
@@ -122,11 +124,15 @@ async def _editable(uow: UnitOfWork, principal: Principal, folder_id: str) -> Fo
     return folder
 
 
+def _require_editor(grants: Sequence[Grant]) -> None:
+    if not any(g.access is Access.EDIT for g in grants):
+        raise DomainError.single("EDITOR_REQUIRED", "keep at least one editor", "access")
+
+
 async def set_folder_access(
     runtime: ServiceRuntime, principal: Principal, folder_id: str, grants: Sequence[Grant]
 ) -> Folder:
-    if not any(g.access is Access.EDIT for g in grants):
-        raise DomainError.single("EDITOR_REQUIRED", "keep at least one editor", "access")
+    _require_editor(grants)
     async with unit_of_work(runtime) as uow:
         folder = await _editable(uow, principal, folder_id)
         await _check_grants(uow, grants)
