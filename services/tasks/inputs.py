@@ -176,8 +176,13 @@ class ResourceRequestInput:
 class SubmitProgressReportInput:
     request_id: strawberry.ID = strawberry.field(description="The request.")
     department_id: strawberry.ID = strawberry.field(description="The reporting department.")
-    period_start: date = strawberry.field(description="First day of the period.")
-    period_end: date = strawberry.field(description="Last day of the period.")
+    period_start: date = strawberry.field(
+        description="First day of one period of the communication plan's cadence: a Monday"
+        " (WEEKLY), the 1st (MONTHLY); either while the request has no plan."
+    )
+    period_end: date = strawberry.field(
+        description="Last day of that period: the Sunday, or the month's last day."
+    )
     items: list[ReportItemInput] = strawberry.field(
         default_factory=list, description="Plan versus actual per task."
     )

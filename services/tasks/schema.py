@@ -111,7 +111,10 @@ class Mutation:
         action = set_raci(ctx.runtime, ctx.principal, input.task_id, assignments)
         return await run_mutation(SetRaciPayload, "task", action, Task.from_model)
 
-    @strawberry.mutation(description="Submit a department's progress report for a period.")
+    @strawberry.mutation(
+        description="Submit a department's progress report for one period of the request's"
+        " reporting cadence; a period off the cadence is refused (PERIOD_NOT_IN_CADENCE)."
+    )
     async def submit_progress_report(
         self, info: Info, input: SubmitProgressReportInput
     ) -> SubmitProgressReportPayload:

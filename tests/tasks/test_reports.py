@@ -63,7 +63,9 @@ query($r: [_Any!]!, $p: PeriodInput!) {
 }
 """
 
-WEEK = {"periodStart": "2026-03-09", "periodEnd": "2026-03-15"}
+WEEK: dict[str, Any] = {"periodStart": "2026-03-09", "periodEnd": "2026-03-15"}
+WORKING_WEEK: dict[str, Any] = {"periodStart": "2026-03-09", "periodEnd": "2026-03-13"}
+MONTH: dict[str, Any] = {"periodStart": "2026-03-01", "periodEnd": "2026-03-31"}
 
 
 @pytest.fixture
@@ -155,6 +157,11 @@ async def test_report_refusals_change_nothing(api: SubgraphClient) -> None:
         (WANG, {"periodEnd": "2026-03-01"}, [("periodEnd", "INVALID")]),
         (
             WANG,
+            {"periodStart": "2026-03-10", "periodEnd": "2026-03-16"},
+            [("periodStart", "PERIOD_NOT_IN_CADENCE")],
+        ),
+        (
+            WANG,
             {"problems": [{"description": "x", "impact": "", "attemptedMeasures": "y"}]},
             [("problems.0.impact", "INVALID")],
         ),
@@ -176,6 +183,44 @@ async def test_report_refusals_change_nothing(api: SubgraphClient) -> None:
         assert payload["report"] is None, changes
         assert [(e["field"], e["code"]) for e in payload["userErrors"]] == expected, changes
         assert await snapshot(api) == before, changes
+
+
+async def test_periods_off_the_plans_cadence_are_refused(api: SubgraphClient) -> None:
+    """A week under a monthly plan would never count as reported: refused, naming the month."""
+    await set_report_plan(api.runtime, cadence="MONTHLY")
+    task = await create_task(api)
+    for period in (WEEK, WORKING_WEEK):
+        before = await snapshot(api)
+        payload = await submit(api, task["id"], **period)
+        [error] = payload["userErrors"]
+        assert (error["field"], error["code"]) == ("periodStart", "PERIOD_NOT_IN_CADENCE")
+        assert error["message"] == (
+            "the communication plan has MONTHLY reports: the period containing 2026-03-09"
+            " is 2026-03-01 to 2026-03-31"
+        )
+        assert await snapshot(api) == before
+
+    assert (await submit(api, task["id"], **MONTH))["userErrors"] == []
+    variables = {
+        "r": [{"__typename": "CollabRequest", "id": "req-1"}],
+        "p": {"start": "2026-03-01", "end": "2026-03-31"},
+    }
+    status = (await api.execute(STATUS, variables, caller=LI))["_entities"][0]["reportingStatus"]
+    assert [d["submitted"] for d in status["departments"]] == [True, False]
+    assert status["deadline"] is not None
+
+
+async def test_without_a_plan_a_week_or_a_month_is_taken(api: SubgraphClient) -> None:
+    task = await create_task(api)
+    assert (await submit(api, task["id"], **WEEK))["userErrors"] == []
+    assert (await submit(api, task["id"], **MONTH))["userErrors"] == []
+    [error] = (await submit(api, task["id"], **WORKING_WEEK))["userErrors"]
+    assert (error["field"], error["code"]) == ("periodEnd", "PERIOD_NOT_IN_CADENCE")
+    assert error["message"] == (
+        "without a communication plan yet, a period is an ISO week or a calendar month:"
+        " the period containing 2026-03-09 is 2026-03-09 to 2026-03-15 or 2026-03-01 to"
+        " 2026-03-31"
+    )
 
 
 async def test_second_report_for_the_same_period_is_refused(api: SubgraphClient) -> None:

@@ -14,6 +14,8 @@ from services.tasks.reports.models import ReportPlan
 
 Period = tuple[date, date]
 
+CADENCES = ("WEEKLY", "MONTHLY")
+
 
 def period_of(cadence: str, day: date) -> Period:
     if cadence == "MONTHLY":

@@ -12,6 +12,7 @@ from services.tasks.reports.models import (
     ReportPlan,
     ReportProblem,
 )
+from services.tasks.reports.periods import CADENCES, period_of
 from services.tasks.reports.timers import arm_report_timers, reporting_departments
 from services.tasks.rules import request_not_found
 from shared.auth import Principal
@@ -76,6 +77,34 @@ def _check_reporter(
         )
 
 
+def _check_period(problems: Problems, command: NewProgressReport, plan: ReportPlan | None) -> None:
+    """Refuse a period that is not one of the plan's cadence (refused, not normalised).
+
+    ``reportingStatus`` and ``tasks.report.missing`` look reports up by the plan's periods,
+    so an off-cadence report would count as missing; moving its dates silently could put
+    it in a period the department did not mean. Without a plan yet, a whole ISO week or
+    calendar month (the two cadences) is taken.
+    """
+    start, end = command.period_start, command.period_end
+    if end < start:
+        return  # refused as INVALID already
+    cadences = [plan.cadence] if plan else list(CADENCES)
+    expected = [period_of(cadence, start) for cadence in cadences]
+    if (start, end) in expected:
+        return
+    rule = (
+        f"the communication plan has {plan.cadence} reports"
+        if plan
+        else "without a communication plan yet, a period is an ISO week or a calendar month"
+    )
+    choices = " or ".join(f"{first} to {last}" for first, last in expected)
+    problems.add(
+        "PERIOD_NOT_IN_CADENCE",
+        f"{rule}: the period containing {start} is {choices}",
+        "periodEnd" if any(first == start for first, _ in expected) else "periodStart",
+    )
+
+
 async def _check_tasks(problems: Problems, conn: Connection, command: NewProgressReport) -> None:
     ids = [i.task_id for i in command.items] + [p.task_id for p in command.problems if p.task_id]
     found = await task_repo.tasks_by_ids(conn, ids)
@@ -98,6 +127,8 @@ async def submit_progress_report(
     async with unit_of_work(runtime) as uow:
         request = await get_request(uow.conn, command.request_id)
         _check_reporter(problems, principal, request, command.department_id)
+        plans = await repo.plans_by_request_ids(uow.conn, [command.request_id])
+        _check_period(problems, command, plans.get(command.request_id))
         await _check_tasks(problems, uow.conn, command)
         problems.raise_if_any()
         assert request is not None
