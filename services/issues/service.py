@@ -176,27 +176,36 @@ async def on_problem_raised(uow: UnitOfWork, event: EventEnvelope) -> None:
 # --- calendar and directory changes ---------------------------------------------------------
 
 
-async def _recompute(uow: UnitOfWork, issue_ids: list[str]) -> None:
-    now = datetime.now(UTC)
-    for issue_id in issue_ids:
-        issue = await repo.lock_issue(uow.conn, issue_id)
-        if issue is not None:
-            await clocks.recompute_clocks(uow, issue, now)
+async def _locked(uow: UnitOfWork, issue_ids: list[str]) -> list[Issue]:
+    found = [await repo.lock_issue(uow.conn, issue_id) for issue_id in issue_ids]
+    return [issue for issue in found if issue is not None]
+
+
+async def _recompute(uow: UnitOfWork, issue_ids: list[str], now: datetime) -> None:
+    for issue in await _locked(uow, issue_ids):
+        await clocks.recompute_clocks(uow, issue, now)
 
 
 async def on_region_upserted(uow: UnitOfWork, event: EventEnvelope) -> None:
-    """Keep the copy, then recount the running business-hours clocks of the region."""
-    await REPLICA_HANDLERS["requests.region.upserted"](uow, event)
+    """Bank what the region's business-hours clocks counted under the old calendar, keep
+    the copy, then recount their deadlines under the new one.
+
+    The change takes effect when it was made (the event's time), not when it reached us.
+    """
     region = RegionUpserted.model_validate(event.data).id
-    await _recompute(uow, await sla_repo.open_business_clock_issues(uow.conn, region_id=region))
+    issue_ids = await sla_repo.open_business_clock_issues(uow.conn, region_id=region)
+    for issue in await _locked(uow, issue_ids):
+        await clocks.bank_segments(uow, issue, event.time)
+    await REPLICA_HANDLERS["requests.region.upserted"](uow, event)
+    await _recompute(uow, issue_ids, event.time)
 
 
 async def on_department_upserted(uow: UnitOfWork, event: EventEnvelope) -> None:
     """Keep the copy; a department that moved region (or just became known) moves the
-    working hours its open issues count in."""
+    working hours its open issues count in, from the event's time on."""
     await REPLICA_HANDLERS["requests.department.upserted"](uow, event)
     department = DepartmentUpserted.model_validate(event.data)
     moved = await sla_repo.open_business_clock_issues(
         uow.conn, department_id=department.id, outside_region=department.region_id
     )
-    await _recompute(uow, moved)
+    await _recompute(uow, moved, event.time)

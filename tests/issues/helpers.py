@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -96,13 +96,19 @@ SHANGHAI_OFFICE = WorkCalendar(time_zone="Asia/Shanghai", holiday_country="CN")
 BERLIN_OFFICE = WorkCalendar(time_zone="Europe/Berlin", holiday_country="DE")
 
 
-async def deliver(api: SubgraphClient, type_: str, subject: str, data: BaseModel) -> None:
-    """Hand one event to the issues consumer, as the worker would."""
+async def deliver(
+    api: SubgraphClient, type_: str, subject: str, data: BaseModel, time: datetime | None = None
+) -> None:
+    """Hand one event to the issues consumer, as the worker would (made at ``time``)."""
     envelope = new_event(type_.split(".")[0], type_, subject, data)
+    if time is not None:
+        envelope = envelope.model_copy(update={"time": time})
     assert await Consumer(api.runtime, EVENT_HANDLERS).handle(envelope)
 
 
-async def seed_region(api: SubgraphClient, region_id: str, calendar: WorkCalendar) -> None:
+async def seed_region(
+    api: SubgraphClient, region_id: str, calendar: WorkCalendar, time: datetime | None = None
+) -> None:
     data = RegionUpserted(
         id=region_id,
         code=region_id.upper(),
@@ -110,7 +116,7 @@ async def seed_region(api: SubgraphClient, region_id: str, calendar: WorkCalenda
         time_zone=calendar.time_zone,
         calendar=calendar.model_dump(mode="json"),
     )
-    await deliver(api, "requests.region.upserted", region_id, data)
+    await deliver(api, "requests.region.upserted", region_id, data, time)
 
 
 async def seed_department(

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.issues import lifecycle, service
 from services.issues.lifecycle import moves
 from services.issues.models import Move
 from services.issues.worker import TIMER_HANDLERS
-from shared.calendars import BusinessHours
+from shared.calendars import BusinessHours, WorkingPeriod
 from shared.timer_firing import sweep
 from tests.issues.helpers import (
+    BERLIN_OFFICE,
     LI,
     SHANGHAI_OFFICE,
     WANG,
@@ -32,8 +33,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def shanghai(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
+def shanghai(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 async def test_business_hours_clock_counts_the_responsible_regions_office_time(
@@ -144,18 +145,18 @@ async def test_a_calendar_change_recomputes_running_deadlines_and_rearms(
 ) -> None:
     await seed_directory(issues)
     issue = await service.report_issue(
-        issues.runtime, principal(LI), new_issue(), now=shanghai(11, 26, 17)
+        issues.runtime, principal(LI), new_issue(), now=shanghai(11, 28, 17, year=2030)
     )
     before = await clock_of(issues, issue.id, "RESPONSE")
     version = await issues.runtime.pool.fetchval(
         "SELECT version FROM timers WHERE subject = $1", before.id
     )
-    # Friday 27 November becomes a company holiday.
-    holiday = SHANGHAI_OFFICE.model_copy(update={"extra_holidays": [date(2026, 11, 27)]})
+    # Friday 29 November becomes a company holiday (decided before the clock started).
+    holiday = SHANGHAI_OFFICE.model_copy(update={"extra_holidays": [date(2030, 11, 29)]})
     await seed_region(issues, "sh", holiday)
 
     after = await clock_of(issues, issue.id, "RESPONSE")
-    assert after.due_at == shanghai(11, 30, 10)  # Monday 10:00
+    assert after.due_at == shanghai(12, 2, 10, year=2030)  # Monday 10:00
     timer = await issues.runtime.pool.fetchrow(
         "SELECT due_at, version FROM timers WHERE subject = $1", before.id
     )
@@ -178,6 +179,55 @@ async def test_reassigning_moves_running_clocks_to_the_new_region(issues: Subgra
         SHANGHAI_OFFICE.model_copy(update={"time_zone": "Europe/Berlin", "holiday_country": "DE"})
     )
     assert plan.due_at == berlin.add_minutes(reported, 1440)
+
+
+async def test_reassigning_mid_clock_keeps_the_working_minutes_already_counted(
+    issues: SubgraphClient,
+) -> None:
+    """Reported Monday 09:00 in Shanghai, handed to Berlin at 15:00: the 270 minutes worked
+    in Shanghai (09:00-12:00, 13:30-15:00) stay counted and the 1170 left count in Berlin from
+    08:00 there; recounting from the start (02:00 in Berlin) would forget them."""
+    await seed_directory(issues)
+    runtime, li = issues.runtime, principal(LI)
+    reported = shanghai(11, 25, 9, year=2030)
+    issue = await service.report_issue(runtime, li, new_issue(), now=reported)
+    await lifecycle.move_issue(runtime, li, moves.ACKNOWLEDGE, Move(issue.id), reported)
+    handed = reported + timedelta(hours=6)
+    move = Move(issue.id, responsible_department_id="ops")
+    await lifecycle.move_issue(runtime, li, moves.REASSIGN, move, handed)
+    plan = await clock_of(issues, issue.id, "PLAN")
+    assert (plan.region_id, plan.consumed_minutes, plan.segment_started_at) == ("eu", 270, handed)
+    assert plan.due_at == BusinessHours(BERLIN_OFFICE).add_minutes(handed, 1170)
+    timer_due = await issues.runtime.pool.fetchval(
+        "SELECT due_at FROM timers WHERE kind = 'sla.clock' AND subject = $1", plan.id
+    )
+    assert timer_due == plan.due_at
+
+
+async def test_a_calendar_change_mid_clock_keeps_the_minutes_counted_so_far(
+    issues: SubgraphClient,
+) -> None:
+    """Shanghai's working day becomes 08:00-18:00 without a break on Tuesday at 12:00: the
+    630 minutes counted until then under the old hours stay (the new hours would make them
+    720); the 810 left count under the new hours."""
+    await seed_directory(issues)
+    runtime, li = issues.runtime, principal(LI)
+    reported = shanghai(11, 25, 9, year=2030)
+    issue = await service.report_issue(runtime, li, new_issue(), now=reported)
+    await lifecycle.move_issue(runtime, li, moves.ACKNOWLEDGE, Move(issue.id), reported)
+    longer = SHANGHAI_OFFICE.model_copy(
+        update={
+            "working_hours": [
+                WorkingPeriod(weekday=day, start=time(8), end=time(18)) for day in range(1, 6)
+            ]
+        }
+    )
+    changed = shanghai(11, 26, 12, year=2030)
+    await seed_region(issues, "sh", longer, time=changed)
+    plan = await clock_of(issues, issue.id, "PLAN")
+    assert (plan.consumed_minutes, plan.segment_started_at) == (630, changed)
+    assert plan.due_at == BusinessHours(longer).add_minutes(changed, 810)
+    assert plan.due_at == shanghai(11, 27, 15, 30, year=2030)
 
 
 async def test_a_late_acknowledgement_counts_as_breached_even_before_the_sweep(

@@ -22,10 +22,23 @@ def time_calendar(kind: SlaCalendar, stored: Any | None) -> TimeCalendar:
     return BusinessHours(WorkCalendar.model_validate(stored))
 
 
+async def _stored_calendar(conn: Connection, clock: SlaClock) -> Any | None:
+    if clock.calendar is not SlaCalendar.BUSINESS_HOURS or clock.region_id is None:
+        return None
+    return (await repo.region_calendars(conn, [clock.region_id])).get(clock.region_id)
+
+
 async def calendar_of(conn: Connection, clock: SlaClock) -> TimeCalendar:
-    stored = None
-    if clock.calendar is SlaCalendar.BUSINESS_HOURS and clock.region_id is not None:
-        stored = (await repo.region_calendars(conn, [clock.region_id])).get(clock.region_id)
+    return time_calendar(clock.calendar, await _stored_calendar(conn, clock))
+
+
+async def counted_calendar(conn: Connection, clock: SlaClock) -> TimeCalendar | None:
+    """The calendar the clock is really counting in; None while a business-hours clock
+    stands in 24x7 for a region calendar that has not arrived (a stand-in count is
+    recounted in full once the calendar is known)."""
+    stored = await _stored_calendar(conn, clock)
+    if clock.calendar is SlaCalendar.BUSINESS_HOURS and stored is None:
+        return None
     return time_calendar(clock.calendar, stored)
 
 

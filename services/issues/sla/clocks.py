@@ -21,7 +21,13 @@ from services.issues.models import (
 )
 from services.issues.sla import alerts
 from services.issues.sla import repository as repo
-from services.issues.sla.arithmetic import calendar_of, due_at, time_calendar, warning_at
+from services.issues.sla.arithmetic import (
+    calendar_of,
+    counted_calendar,
+    due_at,
+    time_calendar,
+    warning_at,
+)
 from shared.calendars import TimeCalendar
 from shared.unit_of_work import UnitOfWork
 
@@ -140,14 +146,40 @@ async def resume_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> None:
         await _arm(uow, resumed, calendar)
 
 
+async def _bank(uow: UnitOfWork, clock: SlaClock, now: datetime) -> SlaClock:
+    """Close a counting clock's segment: its working minutes, counted in the calendar they
+    passed in, join the consumed ones, and a new segment starts now.
+
+    Minutes already counted stay counted when the calendar or region changes afterwards
+    (the past is not recounted under rules that did not apply to it). A stand-in 24x7 count
+    is left open, so the real calendar recounts it; a segment never starts earlier.
+    """
+    calendar = await counted_calendar(uow.conn, clock)
+    start = clock.segment_started_at or clock.started_at
+    if not clock.counting or calendar is None or now <= start:
+        return clock
+    return await repo.update_clock(
+        uow.conn, clock.id, consumed_minutes=clock.elapsed(calendar, now), segment_started_at=now
+    )
+
+
+async def bank_segments(uow: UnitOfWork, issue: Issue, now: datetime) -> None:
+    """Before the calendar of the issue's clocks changes: bank what the old one counted."""
+    for clock in await repo.clocks_of_issue(uow.conn, issue.id):
+        await _bank(uow, clock, now)
+
+
 async def recompute_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> list[str]:
-    """Recount the deadlines of the issue's running clocks in today's calendar of the
-    responsible region (after a calendar change or a reassignment); notes what moved."""
+    """Move the issue's open clocks to the responsible region and recount the deadlines of
+    the running ones in its calendar of today (after a calendar change or a reassignment):
+    minutes until now count in the calendar they passed in, the rest in the new one. Notes
+    what moved."""
     region_id = await _responsible_region(uow, issue)
     moved: list[str] = []
     for clock in await repo.clocks_of_issue(uow.conn, issue.id):
         if clock.met_at is not None:
             continue
+        await _bank(uow, clock, now)
         changed = await repo.update_clock(uow.conn, clock.id, region_id=region_id)
         if changed.state is not SlaClockState.RUNNING:
             continue  # paused: counted at resume; breached: the deadline is history
