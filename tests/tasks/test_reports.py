@@ -10,8 +10,11 @@ import pytest
 
 from services.tasks.reports.models import ReportPlan
 from services.tasks.reports.periods import deadline_of, next_deadline, period_of
+from services.tasks.reports.repository import plans_by_request_ids
+from services.tasks.reports.timers import arm_report_timers
 from shared.events.contracts.issues import IssueReported
 from shared.events.envelope import new_event
+from shared.unit_of_work import unit_of_work
 from tests.support import Caller, SubgraphClient
 from tests.tasks.helpers import (
     HANS,
@@ -267,30 +270,34 @@ def test_periods_and_deadlines_follow_the_plans_zone_and_cadence() -> None:
 
 async def test_reminder_before_and_missing_after_the_deadline(api: SubgraphClient) -> None:
     await set_report_plan(api.runtime)
+    assert (await timer(api, "report.deadline", "req-1"))["due_at"] > datetime.now(UTC)
+    # Armed again from a known instant: Monday 9 March 2026, 08:00 in Shanghai.
+    known = datetime(2026, 3, 9, 0, tzinfo=UTC)
+    async with unit_of_work(api.runtime) as uow:
+        plan = (await plans_by_request_ids(uow.conn, ["req-1"]))["req-1"]
+        await arm_report_timers(uow, plan, known, known)
     deadline = await timer(api, "report.deadline", "req-1")
     reminder = await timer(api, "report.reminder", "req-1")
-    assert deadline["due_at"] > datetime.now(UTC)
-    if reminder is not None:  # none when the deadline is less than 4 h away
-        assert reminder["due_at"] == deadline["due_at"] - timedelta(hours=4)
-        assert reminder["payload"] == deadline["payload"]
-    period = deadline["payload"]
+    assert deadline["due_at"] == datetime(2026, 3, 13, 9, tzinfo=UTC)  # Friday 17:00 Shanghai
+    assert reminder["due_at"] == deadline["due_at"] - timedelta(hours=4)
+    assert reminder["payload"] == deadline["payload"] == PAST_WEEK
     task = await create_task(api)
-    await submit(
-        api, task["id"], periodStart=period["period_start"], periodEnd=period["period_end"]
-    )
+    await submit(api, task["id"])  # rd reports for that week, eu does not
 
-    if reminder is not None:
-        assert await fire(api, "report.reminder", "req-1")
-        [reminded] = await outbox(api, "tasks.report.reminder")
-        assert reminded["data"]["department_ids"] == ["eu"]
+    assert await fire(api, "report.reminder", "req-1")
+    [reminded] = await outbox(api, "tasks.report.reminder")
+    assert reminded["data"]["department_ids"] == ["eu"]
+    assert reminded["data"]["recipient_ids"] == ["hans"]
 
     assert await fire(api, "report.deadline", "req-1")
     [missing] = await outbox(api, "tasks.report.missing")
     assert missing["data"]["department_id"] == "eu"
-    assert missing["data"]["period_start"] == period["period_start"]
+    assert missing["data"]["period_start"] == "2026-03-09"
     following = await timer(api, "report.deadline", "req-1")
     assert following["fired_at"] is None
-    assert following["payload"]["period_start"] > period["period_start"]  # next week's
+    assert following["payload"]["period_start"] == "2026-03-16"  # the next week's
+    # That deadline lies in the past (the worker was down): its reminder is not armed.
+    assert await timer(api, "report.reminder", "req-1") is None
 
 
 async def test_report_reminder_and_missing_are_addressed_to_department_heads(

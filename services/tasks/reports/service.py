@@ -218,7 +218,8 @@ async def on_communication_plan(uow: UnitOfWork, event: EventEnvelope) -> None:
         time_zone=data.time_zone,
     )
     await repo.upsert_plan(uow.conn, plan)
-    await arm_report_timers(uow, plan, datetime.now(UTC))
+    now = datetime.now(UTC)
+    await arm_report_timers(uow, plan, now, now)
 
 
 async def on_issue_reported(uow: UnitOfWork, event: EventEnvelope) -> None:

@@ -30,7 +30,10 @@ def reporting_departments(lead: str, participants: tuple[str, ...]) -> list[str]
     return [d for d in dict.fromkeys(participants) if d != lead]
 
 
-async def arm_report_timers(uow: UnitOfWork, plan: ReportPlan, after: datetime) -> None:
+async def arm_report_timers(
+    uow: UnitOfWork, plan: ReportPlan, after: datetime, now: datetime
+) -> None:
+    """Arm the first deadline after ``after`` and its reminder, unless that is past ``now``."""
     deadline, (start, end) = next_deadline(plan, after)
     payload: dict[str, object] = {
         "period_start": start.isoformat(),
@@ -39,7 +42,7 @@ async def arm_report_timers(uow: UnitOfWork, plan: ReportPlan, after: datetime) 
     }
     await uow.arm_timer(DEADLINE_TIMER, plan.request_id, deadline, payload)
     remind_at = deadline - timedelta(minutes=uow.runtime.settings.tasks_report_reminder_minutes)
-    if remind_at > datetime.now(UTC):
+    if remind_at > now:
         await uow.arm_timer(REMINDER_TIMER, plan.request_id, remind_at, payload)
     else:
         await uow.cancel_timer(REMINDER_TIMER, plan.request_id)
@@ -114,7 +117,7 @@ async def report_deadline_due(uow: UnitOfWork, timer: TimerRow) -> None:
     if timer.subject in plans:
         # From the deadline just passed, not from now: no period is skipped after downtime.
         passed = datetime.fromisoformat(timer.payload["deadline"])
-        await arm_report_timers(uow, plans[timer.subject], passed)
+        await arm_report_timers(uow, plans[timer.subject], passed, datetime.now(UTC))
 
 
 TIMER_HANDLERS = {REMINDER_TIMER: report_reminder_due, DEADLINE_TIMER: report_deadline_due}
