@@ -23,7 +23,7 @@ from services.notify.models import ChannelKind, Delivery, TargetKind, Urgency, W
 from services.notify.people import email_payload, link_url
 from services.notify.webhooks import repository as endpoints
 from services.notify.webhooks.signing import webhook_headers
-from services.notify.webhooks.urls import UrlRefused, check_url
+from services.notify.webhooks.urls import Address, UrlRefused, check_url, pinned
 from shared.db import Connection
 from shared.secrets_box import SecretsBox, secrets_box
 from shared.settings import Settings
@@ -138,10 +138,20 @@ async def send(settings: Settings, prepared: Prepared) -> Outcome:
             return Outcome(False, None, _short(f"{type(exc).__name__}: {exc}"))
         return Outcome(True)
     try:
-        await check_url(prepared.url, allow_private=settings.notify_allow_private_urls)
+        address = await check_url(prepared.url, allow_private=settings.notify_allow_private_urls)
     except UrlRefused as exc:
         return Outcome(False, None, str(exc))
+    return await post(settings, prepared, address)
+
+
+async def post(settings: Settings, prepared: HttpSend, address: Address | None) -> Outcome:
+    """POST to the target, connecting to ``address`` (the one checked) if given."""
     timeout = settings.notify_webhook_timeout_seconds
+    url, headers = prepared.url, prepared.headers
+    extensions: dict[str, str] = {}
+    if address is not None:
+        url, host, extensions = pinned(prepared.url, address)
+        headers = {**prepared.headers, **host}
     try:
         # httpx's timeout bounds each read; the deadline bounds the whole exchange, so a
         # target trickling its answer cannot hold the attempt past the timeout.
@@ -150,7 +160,7 @@ async def send(settings: Settings, prepared: Prepared) -> Outcome:
             httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
         ):
             response = await client.post(
-                prepared.url, content=prepared.body, headers=prepared.headers
+                url, content=prepared.body, headers=headers, extensions=extensions
             )
     except (TimeoutError, httpx.TimeoutException):
         return Outcome(False, None, f"no answer within {timeout:g} s")

@@ -2,7 +2,9 @@
 ``LIAISON_NOTIFY_ALLOW_PRIVATE_URLS`` allows them (test servers, development).
 
 The check runs when a URL is registered and again before every send, because a host name
-can be re-pointed at an internal address after registration (DNS rebinding).
+can be re-pointed at an internal address after registration (DNS rebinding). A send then
+connects to the very address that was checked (:func:`pinned`): looking the name up a second
+time to connect would let a name answer with a public address first and a private one next.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ class UrlRefused(ValueError):
     """The URL may not be used; the message says why."""
 
 
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _is_public(address: Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return _is_public(address.ipv4_mapped)
     # is_global leaves out private, loopback, link-local, reserved and unspecified ranges, and
@@ -25,7 +30,7 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+async def _addresses(host: str, port: int) -> list[Address]:
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
@@ -40,8 +45,9 @@ async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipadd
 
 async def check_url(
     url: str, *, allow_private: bool, schemes: tuple[str, ...] = ("http", "https")
-) -> None:
-    """Raise :class:`UrlRefused` unless ``url`` is an allowed target."""
+) -> Address | None:
+    """Raise :class:`UrlRefused` unless ``url`` is an allowed target; the checked address
+    to connect to (None when private targets are allowed: nothing was looked up)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -53,8 +59,23 @@ async def check_url(
     if not host:
         raise UrlRefused("the URL has no host")
     if allow_private:
-        return
+        return None
     default_port = 443 if parts.scheme == "https" else 80
-    for address in await _addresses(host, port or default_port):
+    addresses = await _addresses(host, port or default_port)
+    for address in addresses:
         if not _is_public(address):
             raise UrlRefused(f"{host} is a private, loopback or reserved address ({address})")
+    return addresses[0]
+
+
+def pinned(url: str, address: Address) -> tuple[str, dict[str, str], dict[str, str]]:
+    """``url`` aimed at ``address``, with the ``Host`` header and the TLS server name (SNI,
+    also what the certificate is checked against) that keep the original host name."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host == str(address):  # already an address: nothing to pin
+        return url, {}, {}
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    original = f"{parts.hostname}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl(), {"host": original}, {"sni_hostname": host}
