@@ -118,7 +118,8 @@ class Person:
 
     @strawberry.field(
         description="What the person is R, A, C or I for, across every request the caller may"
-        " see; newest task first."
+        " see; newest task first. An entry naming only a department counts for its head, who"
+        " also gets its alerts."
     )
     async def assignments(
         self,

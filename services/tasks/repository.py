@@ -215,14 +215,20 @@ async def reaches(conn: Connection, start_ids: Sequence[str], target_id: str, ed
 
 
 async def tasks_by_person(conn: Connection, person_ids: Sequence[str]) -> list[Any]:
-    """Every (person, role, task) assignment of the given people, newest task first."""
+    """Every (person, role, task) assignment of the given people, newest task first.
+
+    An entry that names only a department is its head's, as for alerts
+    (:func:`services.tasks.parties.people_in_roles`).
+    """
     rows = await conn.fetch(
         f"""
-        SELECT DISTINCT a.person_id AS assignee, a.role AS assigned_role,
+        WITH headed AS (SELECT id, head_id FROM department_replicas WHERE head_id = ANY($1))
+        SELECT DISTINCT COALESCE(a.person_id, h.head_id) AS assignee, a.role AS assigned_role,
                {", ".join("t." + c.strip() for c in TASK_COLUMNS.split(","))}
           FROM raci_assignments a JOIN tasks t ON t.id = a.task_id
-         WHERE a.person_id = ANY($1)
-         ORDER BY a.person_id, t.id DESC, a.role DESC
+          LEFT JOIN headed h ON a.person_id IS NULL AND h.id = a.department_id
+         WHERE a.person_id = ANY($1) OR h.id IS NOT NULL
+         ORDER BY assignee, t.id DESC, a.role DESC
         """,
         list(person_ids),
     )

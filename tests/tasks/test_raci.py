@@ -263,6 +263,33 @@ async def test_person_assignments_across_requests_by_role_and_visibility(
     assert [e["node"]["role"] for e in accountable["_entities"][0]["assignments"]["edges"]] == ["A"]
 
 
+async def test_person_assignments_count_department_entries_for_the_head(
+    api: SubgraphClient,
+) -> None:
+    """rd's head is wang, legal's zhao; an entry naming a person is that person's only."""
+    await create_task(
+        api,
+        title="Department work",
+        raci=[
+            {"role": "A", "personId": "li"},
+            {"role": "R", "departmentId": "rd"},
+            {"role": "C", "departmentId": "legal"},
+            {"role": "I", "personId": "sun", "departmentId": "rd"},
+        ],
+    )
+    held = {}
+    for person in ("wang", "zhao", "sun"):
+        variables = {"r": [{"__typename": "Person", "id": person}], "first": 10}
+        data = await api.execute(ASSIGNMENTS, variables, caller=PMO)
+        edges = data["_entities"][0]["assignments"]["edges"]
+        held[person] = [(e["node"]["role"], e["node"]["task"]["title"]) for e in edges]
+    assert held == {
+        "wang": [("R", "Department work")],
+        "zhao": [("C", "Department work")],
+        "sun": [("I", "Department work")],
+    }
+
+
 def action_item(item_id: str = "ai-1", **changes: Any) -> ActionItemCreated:
     base: dict[str, Any] = {
         "id": item_id,
