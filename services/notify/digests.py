@@ -7,8 +7,8 @@ from services.notify import repository as repo
 from services.notify import service
 from services.notify.delivery import service as delivery_service
 from services.notify.email.render import EmailContent
-from services.notify.models import NotificationDraft, PersonalChannel, TargetKind
-from services.notify.people import email_payload, link_url
+from services.notify.models import NotificationDraft, PersonalChannel, TargetKind, Urgency
+from services.notify.people import email_payload, link_url, send_at, zone
 from shared.ids import new_id
 from shared.timers import TimerRow
 from shared.unit_of_work import UnitOfWork
@@ -64,6 +64,8 @@ async def send_digest(uow: UnitOfWork, timer: TimerRow) -> None:
         content=content,
         message_id=f"<digest.{digest_id}@liaison>",
     )
+    # The digest hour can fall inside someone's quiet hours: the e-mail waits for their end.
+    at = send_at(prefs, Urgency.NORMAL, zone(prefs.time_zone or contact[2]))
     await delivery_service.create(
-        uow, draft.source_event_id, DIGEST_TYPE, TargetKind.EMAIL, person_id, payload
+        uow, draft.source_event_id, DIGEST_TYPE, TargetKind.EMAIL, person_id, payload, at=at
     )

@@ -136,11 +136,12 @@ async def tell(uow: UnitOfWork, draft: NotificationDraft) -> None:
         TargetKind.EMAIL,
         draft.recipient_id,
         payload,
-        at=_send_at(prefs, draft.urgency, tz),
+        at=send_at(prefs, draft.urgency, tz),
     )
 
 
-def _send_at(prefs: Preferences, urgency: Urgency, tz: ZoneInfo) -> datetime:
+def send_at(prefs: Preferences, urgency: Urgency, tz: ZoneInfo) -> datetime:
+    """When an e-mail of ``urgency`` may go out: now, or when the quiet hours end."""
     now = delivery_service.now()
     if urgency is Urgency.URGENT:
         return now  # urgent messages go through quiet hours

@@ -137,3 +137,33 @@ async def test_an_item_added_while_the_digest_is_sent_waits_for_the_next_one(
     assert armed == 1, "the late item has a digest of its own coming"
     pending = await pool.fetchval("SELECT count(*) FROM digest_items WHERE digest_id IS NULL")
     assert pending == 1
+
+
+async def test_the_digest_email_waits_for_the_end_of_quiet_hours(
+    notify_api: SubgraphClient, events: Events
+) -> None:
+    await seed_people(events, ("zhou", "ops", "Europe/Berlin"))
+    berlin = ZoneInfo("Europe/Berlin")
+    local = datetime.now(UTC).astimezone(berlin)
+    start, end = (local - timedelta(hours=1)).time(), (local + timedelta(hours=2)).time()
+    quiet = f'{{start: "{start:%H:%M}:00", end: "{end:%H:%M}:00"}}'
+    change = f"""
+    mutation {{
+      setNotificationPreferences(input: {{quietHours: {quiet}, timeZone: "Europe/Berlin"}}) {{
+        userErrors {{ code }}
+      }}
+    }}"""
+    assert (await notify_api.execute(change, caller=ZHOU))["setNotificationPreferences"] == {
+        "userErrors": []
+    }
+    assert await events.handle(task_created("t1", informed("t1")))
+    await notify_api.runtime.pool.execute("UPDATE timers SET due_at = now()")
+    assert await sweep(notify_api.runtime, TIMER_HANDLERS) == 1
+
+    assert (await inbox(notify_api))["totalCount"] == 1  # the inbox has it at once
+    [mail] = await notify_api.runtime.pool.fetch(
+        "SELECT next_attempt_at FROM deliveries WHERE target_kind = 'EMAIL'"
+    )
+    waits = mail["next_attempt_at"].astimezone(berlin)
+    assert (waits.hour, waits.minute) == (end.hour, end.minute)
+    assert waits > datetime.now(UTC)
