@@ -55,3 +55,19 @@ async def test_demo_covers_the_four_scenarios_and_reloads_cleanly(
     assert met is True
     await load_demo(requests_api.runtime)
     assert await counts(requests_api) == loaded
+
+
+async def test_every_demo_department_has_a_head_and_a_few_people(
+    requests_api: SubgraphClient,
+) -> None:
+    await load_demo(requests_api.runtime)
+    rows = await requests_api.runtime.pool.fetch(
+        """
+        SELECT d.id, d.head_id, count(p.id) AS people
+          FROM departments d LEFT JOIN people p ON p.department_id = d.id
+         GROUP BY d.id, d.head_id
+        """
+    )
+    assert rows
+    assert all(r["head_id"] is not None for r in rows)
+    assert {r["id"]: r["people"] for r in rows if r["people"] < 2} == {}
