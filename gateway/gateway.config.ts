@@ -24,7 +24,20 @@ const JWT_SECRET = env.LIAISON_JWT_SECRET || 'dev-only-jwt-secret-change-me-in-p
 // Read back through `{env.…}` interpolation below, so give it its default here.
 env.LIAISON_GATEWAY_SECRET ||= 'dev-gateway-secret';
 const GATEWAY_SECRET = env.LIAISON_GATEWAY_SECRET;
-const GRAPHIQL = env.LIAISON_GRAPHIQL === '1';
+
+// Boolean settings read the words the Python side's settings (pydantic) read, so one
+// LIAISON_GRAPHIQL value means the same everywhere; anything else stops start-up, as there.
+const TRUE_WORDS = ['1', 'true', 't', 'yes', 'y', 'on'];
+const FALSE_WORDS = ['0', 'false', 'f', 'no', 'n', 'off'];
+function flag(name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (TRUE_WORDS.includes(raw)) return true;
+  if (FALSE_WORDS.includes(raw)) return false;
+  throw new Error(`${name}=${env[name]} is not a boolean (true/false, 1/0, yes/no, on/off)`);
+}
+// GraphiQL, the landing page and introspection: development aids, off in production.
+const GRAPHIQL = flag('LIAISON_GRAPHIQL', false);
 
 const locationOverrides = Object.fromEntries(
   SUBGRAPHS.flatMap((name) => {
@@ -77,6 +90,7 @@ export const gatewayConfig = defineConfig({
   logging: (env.LIAISON_GATEWAY_LOG_LEVEL as any) || 'info',
   graphiql: GRAPHIQL,
   landingPage: GRAPHIQL,
+  disableIntrospection: GRAPHIQL ? undefined : {},
 
   // Every request needs a valid HS256 JWT: HTTP `Authorization: Bearer <jwt>`, or for
   // WebSocket clients the connection_init payload (see fromConnectionParams).
@@ -134,7 +148,7 @@ export const gatewayConfig = defineConfig({
   // Prometheus metrics at GET /metrics (no JWT needed there).
   prometheus: { endpoint: '/metrics' },
 
-  // Cheap document limits (graphql-armor). Introspection is left enabled (default).
+  // Cheap document limits (graphql-armor).
   maxDepth: Number(env.LIAISON_GATEWAY_MAX_DEPTH || 15),
   maxTokens: Number(env.LIAISON_GATEWAY_MAX_TOKENS || 5000),
 });
