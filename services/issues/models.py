@@ -120,7 +120,9 @@ class SlaClock:
     ``consumed_minutes`` were counted before the current running segment, which began at
     ``segment_started_at``; so ``due_at`` is ``segment_started_at`` plus the minutes still
     owed, in the calendar. Pausing closes a segment; time spent paused is never counted, so
-    the deadline moves out by exactly the working time the pause covered.
+    the deadline moves out by exactly the working time the pause covered. A breached clock
+    pauses too (``paused_at`` set, state still BREACHED): how late it is stops growing, and
+    ``held_escalation_minutes`` keeps the time still to go until the next escalation level.
     """
 
     id: str
@@ -140,11 +142,14 @@ class SlaClock:
     consumed_minutes: float = 0.0
     elapsed_minutes: float | None = None
     warn_at_percents: tuple[int, ...] = (50, 75)
+    held_escalation_minutes: float | None = None
 
     @property
     def counting(self) -> bool:
-        """Still counting time: running, or breached but the awaited step not yet done."""
-        return self.met_at is None and self.state in (SlaClockState.RUNNING, SlaClockState.BREACHED)
+        """Still counting time: running, or breached (not paused) with the step not yet done."""
+        if self.met_at is not None or self.paused_at is not None:
+            return False
+        return self.state in (SlaClockState.RUNNING, SlaClockState.BREACHED)
 
     def elapsed(self, calendar: TimeCalendar, now: datetime) -> float:
         """Working minutes counted so far (frozen once the step happened or while paused)."""

@@ -113,7 +113,11 @@ class SlaClock:
     paused_minutes: int = strawberry.field(
         description="Minutes of the calendar that passed while paused (how far `dueAt` moved)."
     )
-    paused_at: datetime | None = strawberry.field(description="Since when it is paused, if it is.")
+    paused_at: datetime | None = strawberry.field(
+        description="Since when it is paused (WAITING), if it is. A breached clock stays"
+        " BREACHED while paused; how late it is stops growing and the next escalation level"
+        " waits for the resume."
+    )
     met_at: datetime | None = strawberry.field(
         description="When the awaited step (acknowledgement or plan) happened, on time or late."
     )

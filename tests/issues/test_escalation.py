@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from services.issues import lifecycle, service
 from services.issues.lifecycle import moves
 from services.issues.models import Move
 from services.issues.worker import TIMER_HANDLERS
+from shared.calendars import AroundTheClock
 from shared.timer_firing import sweep
 from tests.issues.helpers import (
     LI,
@@ -209,3 +211,53 @@ async def test_a_second_breach_tells_the_new_responsible_head(issues: SubgraphCl
     )
     plan = await clock_of(issues, issue.id, "PLAN")
     assert step == {"level": 2, "clock_id": plan.id}
+
+
+async def test_waiting_pauses_a_breached_clock_and_holds_the_next_level(
+    issues: SubgraphClient,
+) -> None:
+    """A late plan (level 1 told) waits an hour for the reporter: how late it is stops
+    growing (the time to plan excludes the pause, as slaReport counts it) and level 2 comes
+    an hour later than it would have."""
+    issue_id = await late_plan(issues)
+    await sweep(issues.runtime, TIMER_HANDLERS)  # the PLAN breach: level 1
+    step_due = await issues.runtime.pool.fetchval(
+        "SELECT due_at FROM timers WHERE kind = 'issue.escalation'"
+    )
+    breached = await clock_of(issues, issue_id, "PLAN")
+    assert breached.breached_at is not None
+    runtime, sun = issues.runtime, principal(SUN)
+    waited = breached.breached_at + timedelta(minutes=10)
+    wait = Move(issue_id, comment="need the customs papers")
+    await lifecycle.move_issue(runtime, sun, moves.WAIT, wait, waited)
+    paused = await clock_of(issues, issue_id, "PLAN")
+    late_by = (waited - paused.started_at).total_seconds() / 60
+    assert (paused.state.value, paused.paused_at) == ("BREACHED", waited)
+    assert paused.consumed_minutes == pytest.approx(late_by)
+    assert paused.elapsed(AroundTheClock(), waited + timedelta(hours=5)) == paused.consumed_minutes
+    assert paused.held_escalation_minutes == pytest.approx((step_due - waited).total_seconds() / 60)
+    await make_due(issues, "issue.escalation")
+    assert await sweep(runtime, TIMER_HANDLERS) == 0  # no step to level 2 while waiting
+    assert [lvl for lvl, _, _ in await levels(issues)] == [1]
+
+    resumed_at = waited + timedelta(hours=1)
+    await lifecycle.move_issue(runtime, sun, moves.RESUME, Move(issue_id), resumed_at)
+    resumed = await clock_of(issues, issue_id, "PLAN")
+    assert (resumed.state.value, resumed.paused_minutes, resumed.held_escalation_minutes) == (
+        "BREACHED",
+        60,
+        None,
+    )
+    step = await issues.runtime.pool.fetchrow(
+        "SELECT due_at, payload FROM timers WHERE kind = 'issue.escalation'"
+    )
+    assert step is not None
+    assert step["due_at"] == step_due + timedelta(hours=1)
+    assert step["payload"] == {"level": 2, "clock_id": resumed.id}
+
+    planned_at = resumed_at + timedelta(minutes=5)
+    plan = Move(issue_id, plan="new broker")
+    await lifecycle.move_issue(runtime, sun, moves.PROPOSE_PLAN, plan, planned_at)
+    done = await clock_of(issues, issue_id, "PLAN")
+    assert done.state.value == "BREACHED"
+    assert done.elapsed_minutes == pytest.approx(late_by + 5)

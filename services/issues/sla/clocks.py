@@ -19,7 +19,7 @@ from services.issues.models import (
     SlaMetric,
     SlaPolicy,
 )
-from services.issues.sla import alerts
+from services.issues.sla import alerts, escalation
 from services.issues.sla import repository as repo
 from services.issues.sla.arithmetic import (
     calendar_of,
@@ -111,26 +111,32 @@ async def stop_clock(uow: UnitOfWork, issue: Issue, metric: SlaMetric, now: date
 
 
 async def pause_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> None:
-    """WAITING: running clocks stop counting; breached ones keep counting how late they are."""
+    """WAITING: every counting clock stops counting. A running one keeps no timers; a
+    breached one stays BREACHED, how late it is stops growing, and the way to the next
+    escalation level is held until the resume."""
     for clock in await repo.clocks_of_issue(uow.conn, issue.id):
-        if clock.state is not SlaClockState.RUNNING:
+        if not clock.counting:
             continue
         calendar = await calendar_of(uow.conn, clock)
+        running = clock.state is SlaClockState.RUNNING
         await repo.update_clock(
             uow.conn,
             clock.id,
             consumed_minutes=clock.elapsed(calendar, now),
             paused_at=now,
-            state=SlaClockState.PAUSED,
+            state=SlaClockState.PAUSED if running else clock.state,
         )
-        await _disarm(uow, clock)
+        if running:
+            await _disarm(uow, clock)
+        else:
+            await escalation.hold_next_level(uow, issue, clock, now)
 
 
 async def resume_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> None:
     """Back from WAITING: a new segment starts now, so the deadline moves by the paused
     working time only (a weekend inside the pause is not working time, so not added)."""
     for clock in await repo.clocks_of_issue(uow.conn, issue.id):
-        if clock.state is not SlaClockState.PAUSED or clock.paused_at is None:
+        if clock.paused_at is None or clock.met_at is not None:
             continue
         calendar = await calendar_of(uow.conn, clock)
         paused = calendar.minutes_between(clock.paused_at, now)
@@ -140,10 +146,13 @@ async def resume_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> None:
             paused_minutes=clock.paused_minutes + round(paused),
             paused_at=None,
             segment_started_at=now,
-            state=SlaClockState.RUNNING,
+            state=SlaClockState.RUNNING if clock.state is SlaClockState.PAUSED else clock.state,
         )
-        resumed = await repo.update_clock(uow.conn, clock.id, due_at=due_at(resumed, calendar))
-        await _arm(uow, resumed, calendar)
+        if resumed.state is SlaClockState.RUNNING:
+            resumed = await repo.update_clock(uow.conn, clock.id, due_at=due_at(resumed, calendar))
+            await _arm(uow, resumed, calendar)
+        else:
+            await escalation.release_next_level(uow, issue, resumed, now)
 
 
 async def _bank(uow: UnitOfWork, clock: SlaClock, now: datetime) -> SlaClock:

@@ -181,9 +181,42 @@ async def plan_next_level(
     step = SlaPolicy.from_settings(uow.runtime.settings).escalation_step(level + 1)
     if clock is None or step is None or level >= MAX_LEVEL:
         return
+    await _arm_next(uow, issue, level + 1, clock, step, now)
+
+
+async def _arm_next(
+    uow: UnitOfWork, issue: Issue, level: int, clock: SlaClock, minutes: float, now: datetime
+) -> None:
+    """The step to ``level`` after ``minutes`` of the late clock's working time; while that
+    clock is paused (WAITING) the minutes are held on it until the resume."""
+    if clock.paused_at is not None:
+        await repo.update_clock(uow.conn, clock.id, held_escalation_minutes=minutes)
+        return
     calendar = await calendar_of(uow.conn, clock)
-    payload = {"level": level + 1, "clock_id": clock.id}
-    await uow.arm_timer(ESCALATION_TIMER, issue.id, calendar.add_minutes(now, step), payload)
+    payload = {"level": level, "clock_id": clock.id}
+    await uow.arm_timer(ESCALATION_TIMER, issue.id, calendar.add_minutes(now, minutes), payload)
+
+
+async def hold_next_level(uow: UnitOfWork, issue: Issue, clock: SlaClock, now: datetime) -> None:
+    """WAITING pauses the late clock, and with it the way to the next level: the working
+    minutes still to go are held on the clock (see :func:`release_next_level`)."""
+    pending = await repo.pending_timer(uow.conn, ESCALATION_TIMER, issue.id)
+    if pending is None or pending.payload.get("clock_id") != clock.id:
+        return
+    calendar = await calendar_of(uow.conn, clock)
+    await uow.cancel_timer(ESCALATION_TIMER, issue.id)
+    left = calendar.minutes_between(now, pending.due_at)
+    await repo.update_clock(uow.conn, clock.id, held_escalation_minutes=left)
+
+
+async def release_next_level(uow: UnitOfWork, issue: Issue, clock: SlaClock, now: datetime) -> None:
+    """Back from WAITING: the held way to the next level goes on where it stopped."""
+    held = clock.held_escalation_minutes
+    if held is None:
+        return
+    released = await repo.update_clock(uow.conn, clock.id, held_escalation_minutes=None)
+    if issue.escalation_level < MAX_LEVEL:
+        await _arm_next(uow, issue, issue.escalation_level + 1, released, held, now)
 
 
 async def departments_of(uow: UnitOfWork, issue: Issue) -> list[str]:

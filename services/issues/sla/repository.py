@@ -9,10 +9,12 @@ from typing import Any
 from services.issues.models import SlaCalendar, SlaClock, SlaClockState, SlaMetric
 from shared.db import Connection
 from shared.ids import new_id
+from shared.timers import COLUMNS as TIMER_COLUMNS
+from shared.timers import TimerRow
 
 _COLUMNS = """id, issue_id, metric, target_minutes, started_at, due_at, paused_minutes,
     paused_at, met_at, breached_at, state, calendar, region_id, segment_started_at,
-    consumed_minutes, elapsed_minutes, warn_at_percents"""
+    consumed_minutes, elapsed_minutes, warn_at_percents, held_escalation_minutes"""
 
 
 def _clock(row: Any) -> SlaClock:
@@ -72,6 +74,7 @@ _SETTABLE = frozenset(
         "segment_started_at",
         "consumed_minutes",
         "elapsed_minutes",
+        "held_escalation_minutes",
     }
 )
 
@@ -168,3 +171,13 @@ async def region_calendars(conn: Connection, region_ids: Sequence[str]) -> dict[
         "SELECT id, calendar FROM region_replicas WHERE id = ANY($1)", list(region_ids)
     )
     return {r["id"]: r["calendar"] for r in rows}
+
+
+async def pending_timer(conn: Connection, kind: str, subject: str) -> TimerRow | None:
+    """A timer that is armed and has not fired yet."""
+    row = await conn.fetchrow(
+        f"SELECT {TIMER_COLUMNS} FROM timers WHERE kind = $1 AND subject = $2 AND fired_at IS NULL",
+        kind,
+        subject,
+    )
+    return TimerRow.from_record(row) if row else None
