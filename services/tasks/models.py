@@ -30,7 +30,13 @@ STATUS_MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
 """Allowed status moves; DONE is reached only from IN_PROGRESS (work was started)."""
 
 STARTED_STATUSES = frozenset({TaskStatus.IN_PROGRESS, TaskStatus.DONE})
-"""Statuses that mean work has begun: finish-to-start dependencies must be DONE first."""
+"""Statuses that mean work has begun: finish-to-start dependencies must be finished first.
+
+A dependency is finished when DONE or CANCELLED: cancelled work will never be done, so
+waiting for it would hold the dependent up for good. The link stays (``dependsOn`` shows
+it) for the planner to re-plan; reopening the cancelled task later does not stop work that
+has already started.
+"""
 
 
 class TaskSource(StrEnum):

@@ -97,7 +97,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Change a task: plan fields by the lead department or PMO; status and"
-        " progress also by its R and A. Starting before dependencies are DONE is refused."
+        " progress also by its R and A. Starting before dependencies are DONE (or CANCELLED) is"
+        " refused."
     )
     async def update_task(self, info: Info, input: UpdateTaskInput) -> UpdateTaskPayload:
         ctx = info.context

@@ -152,11 +152,12 @@ async def _check_status(
         )
     if status in STARTED_STATUSES:
         found = await repo.tasks_by_ids(conn, depends_on)
-        waiting = [t.title for t in found.values() if t.status is not TaskStatus.DONE]
+        waiting = [t.title for t in found.values() if t.is_open]  # see STARTED_STATUSES
         if waiting:
             problems.add(
                 "DEPENDENCY_NOT_DONE",
-                "finish-to-start: wait until these are DONE: " + ", ".join(sorted(waiting)),
+                "finish-to-start: wait until these are DONE (or cancelled): "
+                + ", ".join(sorted(waiting)),
                 "status",
             )
     if status is TaskStatus.DONE:

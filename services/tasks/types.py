@@ -171,7 +171,10 @@ class Task:
             Task.from_model(t) for t in await info.context.loader(load_children).load(self.model.id)
         ]
 
-    @strawberry.field(description="Finish-to-start: tasks that must be DONE before this starts.")
+    @strawberry.field(
+        description="Finish-to-start: tasks that must be DONE before this starts; a CANCELLED"
+        " one no longer holds it up."
+    )
     async def depends_on(self, info: Info) -> list[Task]:
         ids = await info.context.loader(load_dependencies).load(self.model.id)
         found = await info.context.loader(load_tasks).load_many(ids)

@@ -67,6 +67,18 @@ async def test_starting_before_a_dependency_is_done_is_refused_then_allowed(
     assert started["task"]["startedAt"] is not None
 
 
+async def test_a_cancelled_dependency_no_longer_holds_its_dependent_up(
+    api: SubgraphClient,
+) -> None:
+    design = await create_task(api, title="Design")
+    build = await create_task(api, title="Build", dependsOn=[design["id"]])
+    await update(api, taskId=design["id"], status="CANCELLED")
+    started = await update(api, taskId=build["id"], status="IN_PROGRESS")
+    assert started["userErrors"] == []
+    assert started["task"]["status"] == "IN_PROGRESS"
+    assert started["task"]["dependsOn"] == [{"id": design["id"]}]  # kept, for re-planning
+
+
 async def test_adding_an_undone_dependency_to_started_work_is_refused(api: SubgraphClient) -> None:
     design = await create_task(api, title="Design")
     build = await create_task(api, title="Build")
