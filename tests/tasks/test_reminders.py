@@ -15,6 +15,7 @@ from shared.unit_of_work import unit_of_work
 from tests.support import SubgraphClient
 from tests.tasks.helpers import (
     LI,
+    WANG,
     create_task,
     fire,
     make_due,
@@ -122,13 +123,26 @@ async def test_unrelated_edits_do_not_rearm_a_fired_alert(api: SubgraphClient) -
     assert len(await outbox(api, "tasks.task.overdue")) == 1
 
 
-async def test_finishing_or_cancelling_cancels_the_timers(api: SubgraphClient) -> None:
+async def test_cancelling_cancels_the_timers(api: SubgraphClient) -> None:
     task = await create_task(api)
     await update(api, taskId=task["id"], status="CANCELLED")
     assert await timer(api, "task.reminder", task["id"]) is None
     assert await timer(api, "task.overdue", task["id"]) is None
     await update(api, taskId=task["id"], status="TODO")  # back in the plan: armed again
     assert await timer(api, "task.overdue", task["id"]) is not None
+
+
+async def test_finishing_cancels_the_pending_reminders(api: SubgraphClient) -> None:
+    task = await create_task(api, dueAt=(datetime.now(UTC) + timedelta(days=20)).isoformat())
+    await update(api, taskId=task["id"], status="IN_PROGRESS")
+    assert (await timer(api, "task.reminder", task["id"]))["fired_at"] is None  # still pending
+    assert (await timer(api, "task.overdue", task["id"]))["fired_at"] is None
+    done = await update(api, caller=WANG, taskId=task["id"], status="DONE")
+    assert done["userErrors"] == []
+    assert await timer(api, "task.reminder", task["id"]) is None
+    assert await timer(api, "task.overdue", task["id"]) is None
+    await update(api, taskId=task["id"], status="IN_PROGRESS")  # reopened: armed again
+    assert (await timer(api, "task.reminder", task["id"]))["fired_at"] is None
 
 
 async def test_a_timer_that_outlived_its_task_change_sends_nothing(api: SubgraphClient) -> None:
