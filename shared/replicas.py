@@ -27,6 +27,10 @@ from shared.unit_of_work import UnitOfWork
 REPLICA_MIGRATIONS = Path(__file__).parent / "replica_migrations"
 """Apply with the service's own migrations: ``[REPLICA_MIGRATIONS, own]``."""
 
+# Each copy's updated_at is the time of the event it was last taken from, so a redelivered
+# or reordered older event changes nothing (rows from before this rule hold the time they
+# were received, never earlier than their event's time).
+
 
 @dataclass(frozen=True)
 class RequestReplica:
@@ -73,19 +77,23 @@ async def _on_request(uow: UnitOfWork, event: EventEnvelope) -> None:
 
 
 async def _on_region(uow: UnitOfWork, event: EventEnvelope) -> None:
+    """Directory events carry the whole record too, and an older one never wins either."""
     data = RegionUpserted.model_validate(event.data)
     await uow.conn.execute(
         """
-        INSERT INTO region_replicas (id, code, name, time_zone, calendar)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO region_replicas (id, code, name, time_zone, calendar, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
-            time_zone = EXCLUDED.time_zone, calendar = EXCLUDED.calendar, updated_at = now()
+            time_zone = EXCLUDED.time_zone, calendar = EXCLUDED.calendar,
+            updated_at = EXCLUDED.updated_at
+        WHERE region_replicas.updated_at <= EXCLUDED.updated_at
         """,
         data.id,
         data.code,
         data.name,
         data.time_zone,
         data.calendar,
+        event.time,
     )
 
 
@@ -93,16 +101,19 @@ async def _on_department(uow: UnitOfWork, event: EventEnvelope) -> None:
     data = DepartmentUpserted.model_validate(event.data)
     await uow.conn.execute(
         """
-        INSERT INTO department_replicas (id, code, name, region_id, head_id)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO department_replicas (id, code, name, region_id, head_id, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
-            region_id = EXCLUDED.region_id, head_id = EXCLUDED.head_id, updated_at = now()
+            region_id = EXCLUDED.region_id, head_id = EXCLUDED.head_id,
+            updated_at = EXCLUDED.updated_at
+        WHERE department_replicas.updated_at <= EXCLUDED.updated_at
         """,
         data.id,
         data.code,
         data.name,
         data.region_id,
         data.head_id,
+        event.time,
     )
 
 
@@ -110,11 +121,14 @@ async def _on_person(uow: UnitOfWork, event: EventEnvelope) -> None:
     data = PersonUpserted.model_validate(event.data)
     await uow.conn.execute(
         """
-        INSERT INTO person_replicas (id, name, email, department_id, region_id, time_zone, roles)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        INSERT INTO person_replicas (id, name, email, department_id, region_id, time_zone, roles,
+            updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
             department_id = EXCLUDED.department_id, region_id = EXCLUDED.region_id,
-            time_zone = EXCLUDED.time_zone, roles = EXCLUDED.roles, updated_at = now()
+            time_zone = EXCLUDED.time_zone, roles = EXCLUDED.roles,
+            updated_at = EXCLUDED.updated_at
+        WHERE person_replicas.updated_at <= EXCLUDED.updated_at
         """,
         data.id,
         data.name,
@@ -123,6 +137,7 @@ async def _on_person(uow: UnitOfWork, event: EventEnvelope) -> None:
         data.region_id,
         data.time_zone,
         data.roles,
+        event.time,
     )
 
 
