@@ -24,6 +24,19 @@ def raci_entries(raci: Sequence[RaciAssignment]) -> list[RaciEntry]:
     ]
 
 
+async def known_parties(
+    conn: Connection, raci: Sequence[RaciAssignment]
+) -> tuple[set[str], set[str]]:
+    """The people and the departments named in ``raci`` that the directory copy knows."""
+    people = await conn.fetch(
+        "SELECT id FROM person_replicas WHERE id = ANY($1)", [a.person_id for a in raci]
+    )
+    departments = await conn.fetch(
+        "SELECT id FROM department_replicas WHERE id = ANY($1)", [a.department_id for a in raci]
+    )
+    return {r["id"] for r in people}, {r["id"] for r in departments}
+
+
 async def people_in_roles(
     conn: Connection, raci: Sequence[RaciAssignment], roles: set[RaciRole]
 ) -> list[str]:

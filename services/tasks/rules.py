@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from services.tasks import repository as repo
 from services.tasks.models import NewTask, RaciAssignment, RaciRole
+from services.tasks.parties import known_parties
 from shared.auth import Principal
 from shared.db import Connection
 from shared.graphql.errors import Problems
@@ -37,6 +38,27 @@ def check_raci(problems: Problems, raci: Sequence[RaciAssignment], field: str = 
         problems.add("RACI_ACCOUNTABLE_PERSON", "the accountable (A) must be a named person", field)
     if not any(a.role is RaciRole.R for a in raci):
         problems.add("RACI_RESPONSIBLE", "a task needs at least one R (responsible)", field)
+
+
+async def check_parties_known(
+    problems: Problems, conn: Connection, raci: Sequence[RaciAssignment], field: str
+) -> None:
+    """Every person and department an assignment names is in the directory copy."""
+    people, departments = await known_parties(conn, raci)
+    lag = "; directory copies lag, so one added a moment ago may need a few seconds"
+    for index, assignment in enumerate(raci):
+        if assignment.person_id is not None and assignment.person_id not in people:
+            problems.add(
+                "PERSON_NOT_FOUND",
+                f"no person {assignment.person_id} in the directory{lag}",
+                f"{field}.{index}.personId",
+            )
+        if assignment.department_id is not None and assignment.department_id not in departments:
+            problems.add(
+                "DEPARTMENT_NOT_FOUND",
+                f"no department {assignment.department_id} in the directory{lag}",
+                f"{field}.{index}.departmentId",
+            )
 
 
 def check_title(problems: Problems, title: str) -> None:

@@ -105,7 +105,11 @@ class Mutation:
         action = service.update_task(ctx.runtime, ctx.principal, input.to_changes())
         return await run_mutation(UpdateTaskPayload, "task", action, Task.from_model)
 
-    @strawberry.mutation(description="Replace a task's RACI in one step, with createTask's rules.")
+    @strawberry.mutation(
+        description="Replace a task's RACI in one step, with createTask's rules; every person"
+        " and department named must be in the directory (PERSON_NOT_FOUND,"
+        " DEPARTMENT_NOT_FOUND at `assignments.<n>.personId` / `.departmentId`)."
+    )
     async def set_raci(self, info: Info, input: SetRaciInput) -> SetRaciPayload:
         ctx = info.context
         assignments = [a.to_model() for a in input.assignments]

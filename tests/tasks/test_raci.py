@@ -84,6 +84,28 @@ async def test_set_raci_replaces_assignments_and_announces_old_and_new(api: Subg
             [("assignments.2", "INVALID")],
         ),
         (
+            LI,
+            [
+                {"role": "A", "personId": "li"},
+                {"role": "R", "personId": "wang", "departmentId": "nowhere"},
+                {"role": "C", "personId": "ghost"},
+                {"role": "I", "departmentId": "eu"},
+            ],
+            [
+                ("assignments.1.departmentId", "DEPARTMENT_NOT_FOUND"),
+                ("assignments.2.personId", "PERSON_NOT_FOUND"),
+            ],
+        ),
+        (
+            LI,
+            [
+                {"role": "A", "personId": "li"},
+                {"role": "A", "personId": "li"},  # a repeat; positions stay the caller's
+                {"role": "R", "personId": "ghost"},
+            ],
+            [("assignments.2.personId", "PERSON_NOT_FOUND")],
+        ),
+        (
             WANG,
             [{"role": "A", "personId": "li"}, {"role": "R", "personId": "wang"}],
             [("requestId", "FORBIDDEN")],

@@ -1,4 +1,5 @@
-"""``setRaci``: replace a task's assignments in one transaction, with createTask's rules."""
+"""``setRaci``: replace a task's assignments in one transaction, with createTask's rules, and
+refuse people and departments the directory copy does not know."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from services.tasks import repository as repo
 from services.tasks.models import RaciAssignment, Task
 from services.tasks.parties import raci_entries
 from services.tasks.reminders.timers import schedule_task
-from services.tasks.rules import check_may_plan, check_raci
+from services.tasks.rules import check_may_plan, check_parties_known, check_raci
 from shared.auth import Principal
 from shared.events.contracts.tasks import RaciSet
 from shared.graphql.errors import DomainError, Problems
@@ -23,7 +24,8 @@ async def set_raci(
     task_id: str,
     assignments: Sequence[RaciAssignment],
 ) -> Task:
-    """All or nothing: the old assignments go only if the new set is valid."""
+    """All or nothing: the old assignments go only if the new set is valid and names only
+    people and departments of the directory."""
     raci = tuple(dict.fromkeys(assignments))
     problems = Problems()
     check_raci(problems, raci, "assignments")
@@ -33,6 +35,8 @@ async def set_raci(
         if task is None or request is None or not principal.may_see(request.departments):
             raise DomainError.single("NOT_FOUND", "no such task", "taskId")
         check_may_plan(problems, principal, request)
+        # Positions as given: the paths name the entries the caller sent.
+        await check_parties_known(problems, uow.conn, assignments, "assignments")
         problems.raise_if_any()
         previous = (await repo.raci_by_task_ids(uow.conn, [task.id])).get(task.id, [])
         await repo.replace_raci(uow.conn, task.id, raci)
