@@ -55,6 +55,7 @@ async def test_breach_escalates_level_by_level_while_still_late(issues: Subgraph
     await sweep(issues.runtime, TIMER_HANDLERS)
     [breach] = await events_of(issues, "issues.issue.sla_breached")
     assert (breach["data"]["metric"], breach["data"]["recipient_ids"]) == ("PLAN", ["boss-mkt"])
+    assert breach["data"]["request_id"] == "cr1"
     assert await levels(issues) == [(1, ["boss-rd"], False)]
     step = await issues.runtime.pool.fetchrow(
         "SELECT due_at - now() AS wait, payload FROM timers WHERE kind = 'issue.escalation'"

@@ -140,6 +140,7 @@ async def test_breach_message_waits_for_working_time_not_midnight_or_weekend(
     await sweep(issues.runtime, TIMER_HANDLERS)
     [breach] = await events_of(issues, "issues.issue.sla_breached")
     assert (breach["data"]["metric"], breach["data"]["recipient_ids"]) == ("PLAN", ["boss-mkt"])
+    assert breach["data"]["request_id"] == "cr-eu"  # notify announces it in the request's chat
 
 
 async def test_breach_message_goes_out_at_once_to_a_head_at_work(issues: SubgraphClient) -> None:

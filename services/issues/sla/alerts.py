@@ -170,6 +170,7 @@ async def _emit_breach(
             urgent=issue.urgent,
             responsible_department_id=issue.responsible_department_id,
             recipient_ids=recipients,
+            request_id=issue.request_id,
         ),
         departments=await escalation.departments_of(uow, issue),
     )

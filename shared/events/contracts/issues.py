@@ -38,6 +38,8 @@ class IssueSlaBreached(EventData):
     recipient_ids: list[str] = Field(default_factory=list)
     """Who is told of the breach: the lead department's head (level 1 of the escalation,
     the responsible department's head, follows as ``issues.issue.escalated``)."""
+    request_id: str | None = None
+    """The issue's request, whose chat channel hears of the breach (None: older events)."""
 
 
 # --- lifecycle ------------------------------------------------------------------------------
@@ -111,9 +113,10 @@ class IssueEscalated(EventData):
 
     Usually the issue has just reached ``level``; a later breach tells level 1 again while
     the issue stays at the higher ``escalation_level`` it had reached (None: older events,
-    where it is ``level``). ``recipient_ids`` are told now. For a business-hours clock, people outside their working
-    time are listed in ``deferred`` with the instant their message is due; each gets an
-    ``issues.issue.escalation_notice`` then. Urgent issues defer nobody.
+    where it is ``level``). ``recipient_ids`` are told now. For a business-hours clock,
+    people outside their working time are listed in ``deferred`` with the instant their
+    message is due; each gets an ``issues.issue.escalation_notice`` then. Urgent issues
+    defer nobody.
     """
 
     issue_id: str
