@@ -20,7 +20,19 @@ const GATEWAY_DIR = dirname(fileURLToPath(import.meta.url));
 // derived from the location by swapping http:// -> ws://).
 const SUBGRAPHS = ['requests', 'tasks', 'issues', 'notify'];
 
+// Tokens: LIAISON_JWT_ALGORITHM with LIAISON_JWT_SECRET, or with LIAISON_JWT_PUBLIC_KEY (PEM)
+// when it is set; a public key with a shared-secret algorithm (the HS256 default) means RS256.
+// The same rule as shared/auth.py's token_algorithm, so both accept the same tokens.
 const JWT_SECRET = env.LIAISON_JWT_SECRET || 'dev-only-jwt-secret-change-me-in-production';
+const JWT_PUBLIC_KEY = env.LIAISON_JWT_PUBLIC_KEY || undefined;
+const isSharedSecret = (algorithm: string) => algorithm.startsWith('HS');
+const CONFIGURED_ALGORITHM = env.LIAISON_JWT_ALGORITHM || 'HS256';
+const JWT_ALGORITHM =
+  JWT_PUBLIC_KEY && isSharedSecret(CONFIGURED_ALGORITHM) ? 'RS256' : CONFIGURED_ALGORITHM;
+if (!isSharedSecret(JWT_ALGORITHM) && !JWT_PUBLIC_KEY) {
+  throw new Error(`LIAISON_JWT_ALGORITHM=${JWT_ALGORITHM} needs LIAISON_JWT_PUBLIC_KEY`);
+}
+const JWT_KEY = isSharedSecret(JWT_ALGORITHM) ? JWT_SECRET : (JWT_PUBLIC_KEY as string);
 // Read back through `{env.…}` interpolation below, so give it its default here.
 env.LIAISON_GATEWAY_SECRET ||= 'dev-gateway-secret';
 const GATEWAY_SECRET = env.LIAISON_GATEWAY_SECRET;
@@ -92,12 +104,12 @@ export const gatewayConfig = defineConfig({
   landingPage: GRAPHIQL,
   disableIntrospection: GRAPHIQL ? undefined : {},
 
-  // Every request needs a valid HS256 JWT: HTTP `Authorization: Bearer <jwt>`, or for
-  // WebSocket clients the connection_init payload (see fromConnectionParams).
+  // Every request needs a valid JWT (JWT_ALGORITHM, JWT_KEY): HTTP `Authorization: Bearer
+  // <jwt>`, or for WebSocket clients the connection_init payload (see fromConnectionParams).
   jwt: {
-    signingKeyProviders: [createInlineSigningKeyProvider(JWT_SECRET)],
+    signingKeyProviders: [createInlineSigningKeyProvider(JWT_KEY)],
     tokenLookupLocations: [extractFromHeader({ name: 'authorization', prefix: 'Bearer' }), fromConnectionParams],
-    tokenVerification: { algorithms: ['HS256'] },
+    tokenVerification: { algorithms: [JWT_ALGORITHM as any] },
     reject: { missingToken: true, invalidToken: true },
     // Subgraphs verify the forwarded Authorization header themselves; don't also
     // stuff the decoded payload into every upstream request's `extensions`.

@@ -1,9 +1,11 @@
 """Who is calling: JWT verification into a :class:`Principal`, and permission helpers.
 
 Tokens carry ``sub`` (person id), ``roles``, ``departments`` and ``region`` (DESIGN §5).
-Development signs them with HS256 and ``LIAISON_JWT_SECRET``; production sets
-``LIAISON_JWT_PUBLIC_KEY`` and verifies RS256. Subgraphs also require the gateway's shared
-secret, so nobody bypasses the gateway's checks by calling a subgraph directly.
+Development signs them with ``LIAISON_JWT_SECRET`` (HS256, or the HS* of
+``LIAISON_JWT_ALGORITHM``); production sets ``LIAISON_JWT_PUBLIC_KEY`` and verifies RS256 (or
+the asymmetric ``LIAISON_JWT_ALGORITHM``) tokens of its identity provider. Subgraphs also
+require the gateway's shared secret, so nobody bypasses the gateway's checks by calling a
+subgraph directly.
 """
 
 from __future__ import annotations
@@ -60,10 +62,26 @@ class Principal:
         return self.sees_everything or self.belongs_to_any(departments)
 
 
+def token_algorithm(settings: Settings) -> str:
+    """The one algorithm tokens are signed with: ``LIAISON_JWT_ALGORITHM``, except that a
+    public key with a shared-secret algorithm (the HS256 default) means RS256. The gateway
+    (gateway/gateway.config.ts) applies the same rule."""
+    if settings.jwt_public_key and _is_shared_secret(settings.jwt_algorithm):
+        return "RS256"
+    return settings.jwt_algorithm
+
+
+def _is_shared_secret(algorithm: str) -> bool:
+    return algorithm.startswith("HS")
+
+
 def _verification_key(settings: Settings) -> tuple[str, list[str]]:
-    if settings.jwt_public_key:
-        return settings.jwt_public_key, ["RS256"]
-    return settings.jwt_secret, [settings.jwt_algorithm]
+    algorithm = token_algorithm(settings)
+    if _is_shared_secret(algorithm):
+        return settings.jwt_secret, [algorithm]
+    if not settings.jwt_public_key:
+        raise AuthError(f"LIAISON_JWT_ALGORITHM={algorithm} needs LIAISON_JWT_PUBLIC_KEY")
+    return settings.jwt_public_key, [algorithm]
 
 
 def decode_token(token: str, settings: Settings) -> Principal:
@@ -117,10 +135,20 @@ def issue_token(
     scopes: Iterable[str] | None = None,
     ttl: timedelta = timedelta(hours=12),
 ) -> str:
-    """Sign a development or test token with the shared secret.
+    """Sign a development or test token with the shared secret (``LIAISON_JWT_ALGORITHM``).
 
     ``scopes`` (event types, ``prefix.*`` or ``*``) limit what a PARTNER token may see.
+    When tokens are verified with a public key, Liaison holds no private key to sign them
+    with (the identity provider does): a RuntimeError says so, rather than a token every
+    service would refuse.
     """
+    algorithm = token_algorithm(settings)
+    if not _is_shared_secret(algorithm):
+        raise RuntimeError(
+            f"tokens are {algorithm}, verified with LIAISON_JWT_PUBLIC_KEY: get them from the"
+            " identity provider that holds the private key; Liaison signs only with"
+            " LIAISON_JWT_SECRET (an HS* LIAISON_JWT_ALGORITHM and no public key)"
+        )
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": sub,
@@ -132,4 +160,4 @@ def issue_token(
     }
     if scopes is not None:
         claims["scopes"] = list(scopes)
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    return jwt.encode(claims, settings.jwt_secret, algorithm=algorithm)

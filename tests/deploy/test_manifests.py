@@ -309,6 +309,33 @@ def test_configuration_comes_from_configmaps_and_secrets(
                     assert "secretKeyRef" in var.get("valueFrom", {}), (name, var["name"])
 
 
+def test_gateway_and_subgraphs_verify_tokens_alike(rendered: dict[str, list[Manifest]]) -> None:
+    """The JWT settings reach the gateway and every subgraph from the same places."""
+    objects = rendered["hq"]
+    config = next(c for n, c in _of_kind(objects, "ConfigMap").items() if "liaison-config" in n)
+    assert config["data"]["LIAISON_JWT_ALGORITHM"] == Settings.model_fields["jwt_algorithm"].default
+    deployments = _of_kind(objects, "Deployment")
+    for name in ["liaison-gateway", *(f"liaison-{s}" for s in SERVICE_NAMES)]:
+        container = _containers(deployments[name])[0]
+        secrets = {
+            var["name"]: var["valueFrom"]["secretKeyRef"]
+            for var in container["env"]
+            if "secretKeyRef" in var.get("valueFrom", {})
+        }
+        assert secrets["LIAISON_JWT_SECRET"] == {"name": "liaison-secrets", "key": "jwt-secret"}
+        assert secrets["LIAISON_JWT_PUBLIC_KEY"] == {
+            "name": "liaison-secrets",
+            "key": "jwt-public-key",
+            "optional": True,
+        }
+        config_maps = [source["configMapRef"]["name"] for source in container["envFrom"]]
+        assert config["metadata"]["name"] in config_maps, name
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for name in ("gateway", *SERVICE_NAMES):
+        env = compose[name]["environment"]
+        assert {"LIAISON_JWT_SECRET", "LIAISON_JWT_ALGORITHM", "LIAISON_JWT_PUBLIC_KEY"} <= set(env)
+
+
 def test_policy_check_passes(
     rendered: dict[str, list[Manifest]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
