@@ -15,6 +15,7 @@ from tests.issues.helpers import (
     events_of,
     report,
     seed_directory,
+    seed_request,
 )
 from tests.support import Caller, SubgraphClient
 
@@ -241,6 +242,61 @@ async def test_moves_out_of_order_are_refused_and_change_nothing(
     _, errors = await call(issues, query, caller, issueId=issue["id"], **extra)
     assert errors == [(None, "INVALID_TRANSITION")]
     assert await snapshot(issues, issue["id"]) == before
+
+
+async def refused(
+    api: SubgraphClient, query: str, caller: Caller, issue_id: str, **input_: Any
+) -> list[tuple[str | None, str]]:
+    """The userErrors of a move that must be refused, having checked it changed nothing."""
+    before = await snapshot(api, issue_id)
+    issue, errors = await call(api, query, caller, issueId=issue_id, **input_)
+    assert issue is None
+    assert await snapshot(api, issue_id) == before
+    return errors
+
+
+OTTO = Caller("otto", departments=("ops",))
+"""Of a department taking part in the request, but not in the issue."""
+
+
+async def test_a_non_party_who_sees_the_issue_may_not_put_it_on_hold_or_resume_it(
+    issues: SubgraphClient,
+) -> None:
+    await seed_directory(issues)
+    await seed_request(issues, "cr3", lead="mkt", participants=("rd", "ops"))
+    issue = await report(issues, caller=SUN, requestId="cr3")
+    await ok(issues, ACK, LI, issueId=issue["id"], responsibleDepartmentId="rd")
+    seen = await issues.execute(QUERY_STATUS, {"id": issue["id"]}, caller=OTTO)
+    assert seen["issue"] == {"status": "ACKNOWLEDGED"}
+    errors = await refused(issues, WAIT, OTTO, issue["id"], comment="x")
+    assert errors == [(None, "ISSUE_PARTIES_ONLY")]
+    await ok(issues, WAIT, SUN, issueId=issue["id"], comment="papers")
+    assert await refused(issues, RESUME, OTTO, issue["id"]) == [(None, "ISSUE_PARTIES_ONLY")]
+
+
+QUERY_STATUS = "query($id: ID!) { issue(id: $id) { status } }"
+
+
+async def test_plan_and_hold_before_acknowledgement_are_refused(
+    issues: SubgraphClient, issue: dict[str, Any]
+) -> None:
+    """Before the lead acknowledges, marketing (the lead) is also the responsible one."""
+    plan = await refused(issues, PLAN, LI, issue["id"], plan="new broker")
+    assert plan == [(None, "INVALID_TRANSITION")]
+    hold = await refused(issues, WAIT, LI, issue["id"], comment="papers")
+    assert hold == [(None, "INVALID_TRANSITION")]
+
+
+async def test_a_second_plan_and_holding_twice_are_refused(
+    issues: SubgraphClient, issue: dict[str, Any]
+) -> None:
+    await ok(issues, ACK, LI, issueId=issue["id"], responsibleDepartmentId="rd")
+    await ok(issues, PLAN, SUN, issueId=issue["id"], plan="re-file the customs papers")
+    again = await refused(issues, PLAN, SUN, issue["id"], plan="another")
+    assert again == [(None, "INVALID_TRANSITION")]
+    await ok(issues, WAIT, SUN, issueId=issue["id"], comment="papers")
+    twice = await refused(issues, WAIT, SUN, issue["id"], comment="again")
+    assert twice == [(None, "INVALID_TRANSITION")]
 
 
 INPUT_REFUSALS = [

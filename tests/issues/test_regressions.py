@@ -10,7 +10,7 @@ from services.issues.lifecycle import moves
 from services.issues.models import Move
 from services.issues.sla import alerts, escalation
 from services.issues.worker import TIMER_HANDLERS
-from shared.calendars import BusinessHours
+from shared.calendars import BusinessHours, WorkCalendar
 from shared.timer_firing import sweep
 from shared.unit_of_work import unit_of_work
 from tests.issues.helpers import (
@@ -23,6 +23,7 @@ from tests.issues.helpers import (
     make_due,
     new_issue,
     principal,
+    seed_department,
     seed_directory,
     seed_region,
     seed_request,
@@ -32,6 +33,7 @@ from tests.support import Caller, SubgraphClient
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 OPS = Caller("otto", departments=("ops",))
 
 
@@ -49,6 +51,25 @@ async def test_holiday_is_not_applied_a_day_early_because_of_the_time_zone(
     issue = await service.report_issue(issues.runtime, principal(LI), new_issue(), now=reported)
     response = await clock_of(issues, issue.id, "RESPONSE")
     assert response.due_at == at(SHANGHAI, 2026, 9, 30, 18)
+
+
+async def test_holiday_is_not_applied_early_west_of_utc_either(issues: SubgraphClient) -> None:
+    """In Los Angeles 17:00-18:00 on 3 July is 00:00-01:00 UTC on 4 July (Independence Day):
+    still working time, because the local date decides; 4 July itself is not."""
+    await seed_region(issues, "us", WorkCalendar(time_zone=LOS_ANGELES.key, holiday_country="US"))
+    await seed_department(issues, "sales-us", "us")
+    await seed_request(issues, "cr-us", lead="sales-us", participants=())
+    reporter = principal(Caller("amy", departments=("sales-us",)))
+    command = new_issue(request_id="cr-us")
+    eve = at(LOS_ANGELES, 2030, 7, 3, 16)
+    issue = await service.report_issue(issues.runtime, reporter, command, now=eve)
+    response = await clock_of(issues, issue.id, "RESPONSE")
+    assert response.due_at == at(LOS_ANGELES, 2030, 7, 3, 18)
+    assert response.due_at.astimezone(UTC) == datetime(2030, 7, 4, 1, tzinfo=UTC)
+    holiday = at(LOS_ANGELES, 2030, 7, 4, 10)
+    on_the_day = await service.report_issue(issues.runtime, reporter, command, now=holiday)
+    response = await clock_of(issues, on_the_day.id, "RESPONSE")
+    assert response.due_at == at(LOS_ANGELES, 2030, 7, 5, 11)
 
 
 async def test_escalation_message_waits_for_working_time_not_midnight_or_weekend(
