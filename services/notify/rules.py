@@ -202,6 +202,20 @@ def _humanized(event_type: str) -> str:
     return f"{aggregate} {verb}".replace("_", " ").strip().capitalize()
 
 
+_LINK_KEYS = (("task_id", "tasks"), ("issue_id", "issues"), ("request_id", "requests"))
+"""The most specific thing an event names decides where its notification links to."""
+
+
+def _link_of(data: dict[str, Any]) -> str | None:
+    """``/tasks/<id>``, ``/issues/<id>`` or ``/requests/<id>``; None when the event names
+    none of them (a digest of several tasks, say)."""
+    for key, path in _LINK_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return f"/{path}/{value}"
+    return None
+
+
 async def addressed(conn: Connection, event: EventEnvelope) -> Routed:
     """Events that name their recipients (``recipient_ids``)."""
     people = recipients(event)
@@ -210,13 +224,10 @@ async def addressed(conn: Connection, event: EventEnvelope) -> Routed:
     data = event.data
     urgent = data.get("urgency") == "URGENT" or data.get("urgent") is True
     subject = data.get("title") or data.get("code") or event.subject
-    service = event.type.split(".", 1)[0]
-    key = {"issues": "issue_id", "tasks": "task_id", "requests": "request_id"}.get(service, "")
-    target = data.get(key) or event.subject
-    link = f"/{service}/{target}"
+    link = _link_of(data)
     title = f"{_humanized(event.type)}: {subject}"
     due = data.get("due_at")
-    body = f"Due {due}." if isinstance(due, str) else f"See {link}."
+    body = f"Due {due}." if isinstance(due, str) else f"See {link}." if link else title
     urgency = Urgency.URGENT if urgent else Urgency.NORMAL
     drafts = [draft(event, person, title, body, link, urgency) for person in people]
     return Routed(drafts)

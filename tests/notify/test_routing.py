@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.notify.handlers import EVENT_HANDLERS
 from shared.events.contracts.issues import IssueSlaBreached
-from shared.events.contracts.tasks import RaciEntry, TaskOverdue
+from shared.events.contracts.tasks import OverdueDigest, RaciEntry, ReportMissing, TaskOverdue
 from shared.unit_of_work import unit_of_work
 from tests.notify.conftest import Events, issue_reported, sla_breached, task_created
 from tests.support import SubgraphClient
@@ -134,3 +134,31 @@ async def test_events_naming_their_recipients_notify_them(
     assert found[0]["title"] == "Task overdue: Print posters"
     assert found[0]["link"] == "/tasks/t9"
     assert found[2]["urgency"] == "URGENT"
+
+
+async def test_addressed_events_link_to_the_most_specific_thing_they_name(
+    notify_api: SubgraphClient, events: Events
+) -> None:
+    due = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    missing = ReportMissing(
+        request_id="cr1",
+        department_id="rd",
+        period_start=date(2026, 2, 23),
+        period_end=date(2026, 3, 1),
+        deadline=due,
+        title="Weekly report of R&D",
+        recipient_ids=["wang"],
+    )
+    await events.emit("tasks", "tasks.report.missing", "cr1", missing)
+    digest = OverdueDigest(
+        accountable_id="sun",
+        local_date=date(2026, 3, 2),
+        tasks=[],
+        title="2 overdue tasks",
+        recipient_ids=["sun"],
+    )
+    await events.emit("tasks", "tasks.overdue.digest", "sun", digest)
+    found = {n["type"]: n for n in await notifications(notify_api)}
+    assert found["tasks.report.missing"]["link"] == "/requests/cr1"  # not /tasks/cr1
+    assert found["tasks.overdue.digest"]["link"] is None  # several tasks: no one link
+    assert found["tasks.overdue.digest"]["recipient_id"] == "sun"
