@@ -24,6 +24,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for service in SERVICE_NAMES:  # where the gateway finds each subgraph
         env[f"LIAISON_{service.upper()}_URL"] = subgraph_url(settings, service)
     env["NO_COLOR"] = "1"
+    if settings.log_format == "json":  # the gateway CLI's lines before its config loads
+        env["LOG_JSON"] = "1"
     return env
 
 

@@ -7,9 +7,12 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ConsoleLogWriter,
   createInlineSigningKeyProvider,
   defineConfig,
   extractFromHeader,
+  JSONLogWriter,
+  Logger,
 } from '@graphql-hive/gateway';
 
 const env = process.env;
@@ -50,6 +53,16 @@ function flag(name: string, fallback: boolean): boolean {
 }
 // GraphiQL, the landing page and introspection: development aids, off in production.
 const GRAPHIQL = flag('LIAISON_GRAPHIQL', false);
+
+// Logs: JSON lines with the service and region, like the Python processes'
+// (LIAISON_LOG_FORMAT, json unless `text`), for the cluster's log collector. The CLI's own
+// first lines, before this file is loaded, are JSON when LOG_JSON=1 (the image sets it).
+const LOG_JSON = env.LIAISON_LOG_FORMAT !== 'text';
+const logger = new Logger({
+  level: (env.LIAISON_GATEWAY_LOG_LEVEL as any) || 'info',
+  attrs: LOG_JSON ? { service: 'gateway', region: env.LIAISON_REGION || 'hq' } : undefined,
+  writers: [LOG_JSON ? new JSONLogWriter() : new ConsoleLogWriter()],
+});
 
 const locationOverrides = Object.fromEntries(
   SUBGRAPHS.flatMap((name) => {
@@ -99,7 +112,7 @@ export const gatewayConfig = defineConfig({
   host: env.LIAISON_GATEWAY_HOST || '127.0.0.1',
   port: Number(env.LIAISON_GATEWAY_PORT || 4000),
   graphqlEndpoint: '/graphql',
-  logging: (env.LIAISON_GATEWAY_LOG_LEVEL as any) || 'info',
+  logging: logger,
   graphiql: GRAPHIQL,
   landingPage: GRAPHIQL,
   disableIntrospection: GRAPHIQL ? undefined : {},

@@ -12,8 +12,12 @@ COPY gateway/package.json gateway/package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 FROM node:24.19.0-bookworm-slim AS runtime
+# JSON log lines with service and region (gateway.config.ts); LOG_JSON=1 makes the CLI's
+# lines before the config is loaded JSON too.
 ENV NODE_ENV=production \
-    LIAISON_GATEWAY_LOG_LEVEL=info
+    LIAISON_GATEWAY_LOG_LEVEL=info \
+    LIAISON_LOG_FORMAT=json \
+    LOG_JSON=1
 WORKDIR /gateway
 COPY --from=build /gateway/node_modules ./node_modules
 COPY gateway/package.json gateway/gateway.config.ts gateway/supergraph.graphql ./

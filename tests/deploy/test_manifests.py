@@ -236,6 +236,26 @@ def test_overlay_regions_are_directory_regions(rendered: dict[str, list[Manifest
     assert all(region == value for region, value in deployed.items()), deployed
 
 
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_gateway_logs_json_with_its_region(
+    rendered: dict[str, list[Manifest]], region: str
+) -> None:
+    config_maps = _of_kind(rendered[region], "ConfigMap")
+    gateway = _containers(_of_kind(rendered[region], "Deployment")["liaison-gateway"])[0]
+    env: dict[str, str] = {}
+    for source in gateway["envFrom"]:  # later sources win, as in Kubernetes
+        env |= config_maps[source["configMapRef"]["name"]]["data"]
+    assert (env["LIAISON_REGION"], env["LIAISON_LOG_FORMAT"], env["LOG_JSON"]) == (
+        region,
+        "json",
+        "1",
+    )
+    final = _stages(DOCKERFILES[1])[-1]
+    assert any("LOG_JSON=1" in line and "LIAISON_LOG_FORMAT=json" in line for line in final)
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["gateway"]
+    assert {"LIAISON_REGION", "LIAISON_LOG_FORMAT", "LOG_JSON"} <= set(compose["environment"])
+
+
 def test_regions_scale_differently(rendered: dict[str, list[Manifest]]) -> None:
     def subgraph_min(region: str) -> int:
         hpa = _of_kind(rendered[region], "HorizontalPodAutoscaler")["liaison-requests"]

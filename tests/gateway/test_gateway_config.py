@@ -3,6 +3,8 @@ side mean the same there."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pydantic
 import pytest
@@ -57,3 +59,16 @@ def test_a_value_python_refuses_stops_the_gateway(gateways: Gateways) -> None:
     gateways.start("graphiql-maybe", {"LIAISON_GRAPHIQL": "maybe"})
     with pytest.raises(RuntimeError, match="LIAISON_GRAPHIQL=maybe is not a boolean"):
         gateways.wait_ready()
+
+
+def test_logs_are_json_lines_with_service_and_region(gateways: Gateways) -> None:
+    gateway = gateways.start(
+        "logs", {"LIAISON_REGION": "eu", "LIAISON_LOG_FORMAT": "json", "LOG_JSON": "1"}
+    )
+    gateways.wait_ready()
+    assert gateway.post("{ __typename }", None).status_code == 401  # no token
+    entries = [json.loads(line) for line in gateway.log_lines()]  # every line is JSON
+    assert all({"level", "msg", "timestamp"} <= set(entry) for entry in entries)
+    # from the config on (the CLI's first lines come before it), service and region
+    configured = entries[next(i for i, e in enumerate(entries) if "Listening" in e["msg"]) :]
+    assert all((e["service"], e["region"]) == ("gateway", "eu") for e in configured), configured
