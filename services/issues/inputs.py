@@ -30,6 +30,12 @@ class ReportIssueInput:
         description="The reporter's department it is reported for (default: the first of"
         " theirs that takes part in the request).",
     )
+    lead_department_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The department that will acknowledge and verify the issue (default: the"
+        " request's lead). It must be in the directory (DEPARTMENT_NOT_FOUND) and take part"
+        " in the request (LEAD_NOT_IN_REQUEST).",
+    )
 
     def to_command(self) -> models.NewIssue:
         return models.NewIssue(
@@ -42,6 +48,7 @@ class ReportIssueInput:
             urgent=self.urgent,
             attempted_measures=self.attempted_measures,
             reporting_department_id=self.reporting_department_id,
+            lead_department_id=self.lead_department_id,
         )
 
 

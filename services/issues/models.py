@@ -238,6 +238,8 @@ class NewIssue:
     attempted_measures: str = ""
     reporting_department_id: str | None = None
     source_problem_id: str | None = None
+    lead_department_id: str | None = None
+    """None: the request's lead department."""
 
 
 @dataclass(frozen=True)

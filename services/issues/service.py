@@ -72,6 +72,30 @@ def _reporting_department(
     return next(iter(taking_part or principal.departments), None)
 
 
+async def _check_lead(
+    problems: Problems, uow: UnitOfWork, command: NewIssue, replica: RequestReplica | None
+) -> None:
+    """A named lead department must be known and take part in the request.
+
+    A department outside the request is refused rather than added: it would lead an issue
+    on a request it cannot see, and the request's departments decide who takes part.
+    """
+    lead = command.lead_department_id
+    if lead is None or replica is None:
+        return
+    if lead not in await repo.department_regions(uow.conn, [lead]):
+        problems.add(
+            "DEPARTMENT_NOT_FOUND", f"department {lead} is not in the directory", "leadDepartmentId"
+        )
+    elif lead not in replica.departments:
+        problems.add(
+            "LEAD_NOT_IN_REQUEST",
+            f"the lead department must take part in request {replica.code}"
+            f" ({', '.join(replica.departments)})",
+            "leadDepartmentId",
+        )
+
+
 async def report_issue(
     runtime: ServiceRuntime, principal: Principal, command: NewIssue, now: datetime | None = None
 ) -> Issue:
@@ -81,6 +105,7 @@ async def report_issue(
         replica = await get_request(uow.conn, command.request_id)
         _check_request(problems, principal, command.request_id, replica)
         department = _reporting_department(problems, principal, command, replica)
+        await _check_lead(problems, uow, command, replica)
         problems.raise_if_any()
         assert replica is not None  # REQUEST_NOT_FOUND was raised above otherwise
         command = NewIssue(
@@ -114,7 +139,7 @@ async def create_issue(
         command,
         code=await repo.next_issue_code(uow.conn, now.year),
         reporter_id=reporter_id,
-        lead_department_id=replica.lead_department_id,
+        lead_department_id=command.lead_department_id or replica.lead_department_id,
         reporting_region_id=region,
         created_at=now,
     )

@@ -254,7 +254,10 @@ class Issue:
         found = self.model.reporting_region_id
         return Region(id=strawberry.ID(found)) if found else None
 
-    @strawberry.field(description="The request's lead department: acknowledges and verifies.")
+    @strawberry.field(
+        description="The department that acknowledges and verifies: the request's lead unless"
+        " the reporter named another department taking part in the request."
+    )
     def lead_department(self) -> Department:
         return Department(id=strawberry.ID(self.model.lead_department_id))
 

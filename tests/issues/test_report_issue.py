@@ -13,9 +13,11 @@ from tests.issues.helpers import (
     REPORT,
     WANG,
     ZHAO,
+    events_of,
     issue_input,
     outbox_types,
     report,
+    seed_directory,
     seed_request,
 )
 from tests.support import Caller, SubgraphClient
@@ -94,6 +96,8 @@ async def test_codes_count_up(issues: SubgraphClient) -> None:
         ({"requestId": "unknown"}, LI, [("requestId", "REQUEST_NOT_FOUND")]),
         ({}, ZHAO, [("requestId", "FORBIDDEN")]),
         ({"title": ""}, ZHAO, [("title", "INVALID"), ("requestId", "FORBIDDEN")]),
+        ({"leadDepartmentId": "nowhere"}, LI, [("leadDepartmentId", "DEPARTMENT_NOT_FOUND")]),
+        ({"leadDepartmentId": "ops"}, LI, [("leadDepartmentId", "LEAD_NOT_IN_REQUEST")]),
     ],
 )
 async def test_refusals_store_nothing(
@@ -102,6 +106,7 @@ async def test_refusals_store_nothing(
     caller: Caller,
     expected: list[tuple[str, str]],
 ) -> None:
+    await seed_directory(issues)  # ops is in the directory but takes no part in cr1
     before = await outbox_types(issues)
     data = await issues.execute(REPORT, {"input": issue_input(**changes)}, caller=caller)
     payload = data["reportIssue"]
@@ -111,6 +116,18 @@ async def test_refusals_store_nothing(
     for table in ("issues", "sla_clocks", "timers", "issue_code_counters", "issue_timeline"):
         assert await pool.fetchval(f"SELECT count(*) FROM {table}") == 0, table
     assert await outbox_types(issues) == before
+
+
+async def test_the_reporter_may_name_a_lead_department_taking_part(
+    issues: SubgraphClient,
+) -> None:
+    await seed_directory(issues)
+    issue = await report(issues, leadDepartmentId="rd")
+    assert (issue["leadDepartment"], issue["responsibleDepartment"]) == ({"id": "rd"}, {"id": "rd"})
+    [reported] = await events_of(issues, "issues.issue.reported")
+    assert reported["data"]["lead_department_id"] == "rd"
+    default = await report(issues)
+    assert default["leadDepartment"] == {"id": "mkt"}  # the request's lead
 
 
 async def test_unknown_request_message_says_copies_lag(issues: SubgraphClient) -> None:
