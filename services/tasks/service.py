@@ -199,13 +199,24 @@ async def update_task(runtime: ServiceRuntime, principal: Principal, changes: Ta
             values["title"] = str(values["title"]).strip()
         _status_side_effects(task, values)
         updated = await repo.update_task(uow.conn, task.id, values) if values else task
-        if "depends_on" in given:
-            await repo.replace_dependencies(
-                uow.conn, task.id, list(dict.fromkeys(given["depends_on"]))
-            )
-        await _announce_update(uow, principal, request, task, updated, raci, sorted(given))
+        changed = [n for n in sorted(values) if n in given and _differs(task, updated, n)]
+        if "depends_on" in given and await _replace_dependencies(uow, task.id, given):
+            changed = sorted([*changed, "depends_on"])
+        await _announce_update(uow, principal, request, task, updated, raci, changed)
         await schedule_task(uow, updated)
     return updated
+
+
+def _differs(before: Task, after: Task, name: str) -> bool:
+    return bool(getattr(before, name) != getattr(after, name))
+
+
+async def _replace_dependencies(uow: UnitOfWork, task_id: str, given: dict[str, Any]) -> bool:
+    """Store the dependencies given; whether they differ from the stored ones."""
+    wanted = list(dict.fromkeys(given["depends_on"]))
+    stored = (await repo.dependencies_by_task_ids(uow.conn, [task_id])).get(task_id, [])
+    await repo.replace_dependencies(uow.conn, task_id, wanted)
+    return set(stored) != set(wanted)
 
 
 async def _validate_changes(

@@ -110,6 +110,11 @@ async def test_status_moves_set_actual_dates_and_progress(api: SubgraphClient) -
         ["status"],
     )
     assert {(r["role"], r["department_id"]) for r in data["raci"]} >= {("C", "legal"), ("I", "eu")}
+    # Sending values it already has changes nothing, and says so (nobody is told of it).
+    same = {"status": "IN_PROGRESS", "title": task["title"], "dependsOn": []}
+    await update(api, taskId=task["id"], progress=55, **same)
+    [*_, last] = await outbox(api, "tasks.task.updated")
+    assert last["data"]["changed"] == ["progress"]
 
 
 async def test_overdue_is_computed_from_due_time_and_status(api: SubgraphClient) -> None:

@@ -70,6 +70,7 @@ class TaskUpdated(EventData):
     progress: int
     due_at: datetime | None = None
     changed: list[str]
+    """The fields whose value changed (a value sent again unchanged is not listed)."""
     actor_id: str
     raci: list[RaciEntry]
 
