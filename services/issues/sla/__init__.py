@@ -4,7 +4,8 @@
 * :mod:`.clocks`: starting, stopping, pausing, resuming and recomputing clocks, and the
   durable timers behind them (one per clock for the breach, one per clock and warning
   percentage), re-armed whenever a deadline moves.
-* :mod:`.alerts`: what happens when those timers fire (warnings, breaches).
+* :mod:`.alerts`: what happens when those timers fire (warnings, breaches, breach messages
+  held for their recipient's working time).
 * :mod:`.escalation`: escalation levels, their recipients, and messages deferred to each
   recipient's next working minute.
 """

@@ -163,9 +163,9 @@ async def _bank(uow: UnitOfWork, clock: SlaClock, now: datetime) -> SlaClock:
     (the past is not recounted under rules that did not apply to it). A stand-in 24x7 count
     is left open, so the real calendar recounts it; a segment never starts earlier.
     """
-    calendar = await counted_calendar(uow.conn, clock)
     start = clock.segment_started_at or clock.started_at
-    if not clock.counting or calendar is None or now <= start:
+    calendar = await counted_calendar(uow.conn, clock) if clock.counting and now > start else None
+    if calendar is None:
         return clock
     return await repo.update_clock(
         uow.conn, clock.id, consumed_minutes=clock.elapsed(calendar, now), segment_started_at=now
