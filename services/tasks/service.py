@@ -26,6 +26,7 @@ from services.tasks.rules import (
     check_links,
     check_may_plan,
     check_offsets,
+    check_parties_known,
     check_task_shape,
     check_title,
     may_plan,
@@ -81,6 +82,7 @@ async def add_task(
 async def create_task(runtime: ServiceRuntime, principal: Principal, command: NewTask) -> Task:
     """Create a TODO task of a request with a valid RACI assignment."""
     problems = check_task_shape(command)
+    given_raci = command.raci  # error paths name the entries as the caller sent them
     command = _normalised(command)
     async with unit_of_work(runtime) as uow:
         request = await get_request(uow.conn, command.request_id)
@@ -89,6 +91,7 @@ async def create_task(runtime: ServiceRuntime, principal: Principal, command: Ne
             await check_links(
                 problems, uow.conn, request.id, None, command.parent_id, command.depends_on
             )
+        await check_parties_known(problems, uow.conn, given_raci, "raci")
         problems.raise_if_any()
         task = await add_task(uow, command, request, principal.sub)
         assert task is not None  # plan tasks have no source reference to collide on

@@ -72,6 +72,10 @@ query($id: ID!) {
 """
 
 
+LAGGING = {"REQUEST_NOT_FOUND", "PERSON_NOT_FOUND", "DEPARTMENT_NOT_FOUND"}
+"""Refusals that only mean a local copy has not caught up yet."""
+
+
 async def retry_while_unknown(
     gateway: GatewayClient, query: str, variables: dict[str, Any], caller: Caller, field: str
 ) -> dict[str, Any]:
@@ -81,7 +85,7 @@ async def retry_while_unknown(
     while True:
         payload: dict[str, Any] = (await gateway.execute(query, variables, caller=caller))[field]
         codes = [e["code"] for e in payload["userErrors"]]
-        if codes != ["REQUEST_NOT_FOUND"] or time.monotonic() > deadline:
+        if not codes or not set(codes) <= LAGGING or time.monotonic() > deadline:
             assert codes == [], payload["userErrors"]
             return payload
         await asyncio.sleep(0.1)

@@ -13,6 +13,7 @@ from shared.events.envelope import EventEnvelope, new_event
 from shared.replicas import REPLICA_HANDLERS
 from shared.runtime import ServiceRuntime
 from tests.support import Caller, GraphQLFailure, SubgraphClient
+from tests.tasks.helpers import seed_directory
 
 LEAD = Caller("li", departments=("mkt",))  # member of the lead department
 PARTICIPANT = Caller("wang", departments=("rd",))  # takes part, does not plan
@@ -70,7 +71,7 @@ def task_input(**changes: Any) -> dict[str, Any]:
             {"role": "A", "personId": "li"},
             {"role": "R", "departmentId": "rd", "personId": "wang"},
             {"role": "C", "departmentId": "legal"},
-            {"role": "I", "departmentId": "sales"},
+            {"role": "I", "departmentId": "eu"},
         ],
     }
     return {**base, **changes}
@@ -78,6 +79,7 @@ def task_input(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def api(tasks_api: SubgraphClient) -> SubgraphClient:
+    await seed_directory(tasks_api.runtime)
     await seed_request(tasks_api.runtime)
     return tasks_api
 
@@ -108,7 +110,7 @@ async def test_create_task_stores_it_with_raci_and_emits_event(api: SubgraphClie
         {"role": "A", "person": {"id": "li"}, "department": None},
         {"role": "R", "person": {"id": "wang"}, "department": {"id": "rd"}},
         {"role": "C", "person": None, "department": {"id": "legal"}},
-        {"role": "I", "person": None, "department": {"id": "sales"}},
+        {"role": "I", "person": None, "department": {"id": "eu"}},
     ]
     assert await stored_counts(api) == (1, 4, 1)
 
@@ -159,6 +161,11 @@ BASE_RACI = task_input()["raci"]
         ),
         (LEAD, {"raci": [{"role": "A", "personId": "li"}]}, [("raci", "RACI_RESPONSIBLE")]),
         (LEAD, {"raci": [*BASE_RACI, {"role": "C"}]}, [("raci.4", "INVALID")]),
+        (
+            LEAD,
+            {"raci": [*BASE_RACI, {"role": "C", "personId": "ghost"}]},
+            [("raci.4.personId", "PERSON_NOT_FOUND")],
+        ),
         (LEAD, {"title": "   "}, [("title", "INVALID")]),
         (LEAD, {"title": "x" * 201}, [("title", "INVALID")]),
     ],
