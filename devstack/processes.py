@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 
-_STOP_GRACE_SECONDS = 10.0
+STOP_MARGIN_SECONDS = 5.0
+"""Time a process gets beyond its own grace period (closing pools, the last log lines)
+before SIGKILL."""
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,20 @@ class ProcessSpec:
 
 
 class ProcessGroup:
-    """Starts processes with a shared environment; each one's output goes to ``<name>.log``."""
+    """Starts processes with a shared environment; each one's output goes to ``<name>.log``.
 
-    def __init__(self, env: Mapping[str, str], log_dir: Path, cwd: Path) -> None:
+    ``grace_seconds`` is the processes' own shutdown grace (``LIAISON_SHUTDOWN_GRACE_SECONDS``:
+    a subgraph finishing requests, a worker finishing jobs); :meth:`stop` waits that long plus
+    :data:`STOP_MARGIN_SECONDS` before it kills, so a graceful shutdown is never cut short.
+    """
+
+    def __init__(
+        self, env: Mapping[str, str], log_dir: Path, cwd: Path, *, grace_seconds: float
+    ) -> None:
         self.env = {**os.environ, **env}
         self.log_dir = log_dir
         self.cwd = cwd
+        self.kill_after = grace_seconds + STOP_MARGIN_SECONDS
         self.running: dict[str, tuple[ProcessSpec, subprocess.Popen[bytes]]] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -76,11 +86,11 @@ class ProcessGroup:
         self.start(spec)
 
     def stop(self, names: Sequence[str] | None = None) -> None:
-        """SIGTERM, then SIGKILL whatever has not exited after the grace period."""
+        """SIGTERM, then SIGKILL whatever has not exited after the grace period and margin."""
         chosen = [n for n in (names or list(self.running)) if n in self.running]
         for name in chosen:
             _signal(self.running[name][1], signal.SIGTERM)
-        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        deadline = time.monotonic() + self.kill_after
         for name in chosen:
             process = self.running.pop(name)[1]
             try:

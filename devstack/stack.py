@@ -44,6 +44,8 @@ def gateway_url(settings: Settings) -> str:
 
 
 def process_specs(settings: Settings) -> list[ProcessSpec]:
+    """Every process of the stack. Subgraphs run as the image runs them (``shared.serve``),
+    so they drain for ``LIAISON_SHUTDOWN_GRACE_SECONDS`` on SIGTERM, as in production."""
     python = sys.executable
     host = settings.host
     specs = []
@@ -55,15 +57,13 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 [
                     python,
                     "-m",
-                    "uvicorn",
-                    f"services.{service}.app:app",
+                    "shared.serve",
+                    "service",
+                    service,
                     "--host",
                     host,
                     "--port",
                     str(port),
-                    "--no-access-log",
-                    "--timeout-graceful-shutdown",
-                    "10",
                 ],
                 ready_url=f"http://{host}:{port}/readyz",
             )
@@ -86,10 +86,17 @@ def build_supergraph() -> None:
     subprocess.run(compose_argv(), cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
+def process_group(settings: Settings, log_dir: Path) -> ProcessGroup:
+    """An empty group for processes run with ``settings``, killed only after their grace."""
+    return ProcessGroup(
+        settings_env(settings), log_dir, REPO_ROOT, grace_seconds=settings.shutdown_grace_seconds
+    )
+
+
 def start_stack(settings: Settings, log_dir: Path) -> ProcessGroup:
     """Start every process and wait until the subgraphs and the gateway are ready."""
     ensure_gateway_packages()
-    group = ProcessGroup(settings_env(settings), log_dir, REPO_ROOT)
+    group = process_group(settings, log_dir)
     try:
         for spec in process_specs(settings):
             group.start(spec)

@@ -18,19 +18,14 @@ from pathlib import Path
 import httpx
 
 from devstack.processes import ProcessGroup, ProcessSpec
-from devstack.stack import settings_env
+from devstack.stack import process_group
 from shared.auth import GATEWAY_SECRET_HEADER, issue_token
 from shared.events.contracts.requests import DepartmentUpserted
 from shared.runtime import ServiceRuntime
-from shared.settings import REPO_ROOT, Settings
+from shared.settings import Settings
 from shared.unit_of_work import unit_of_work
 from tests.deploy.conftest import GRACE_SECONDS, PORT, fresh
 from tests.deploy.shutdown_worker import EVENT_TYPE, SERVICE, TIMER_KIND
-
-
-def _group(settings: Settings, log_dir: Path) -> ProcessGroup:
-    return ProcessGroup(settings_env(settings), log_dir, REPO_ROOT)
-
 
 WORKER = ProcessSpec("worker", [sys.executable, "-m", "tests.deploy.shutdown_worker"])
 RELAY = ProcessSpec("relay", [sys.executable, "-m", "shared.events.relay", SERVICE])
@@ -56,7 +51,7 @@ async def _wait_for(probe: ServiceRuntime, query: str, expected: int, within: fl
 async def test_no_job_or_event_is_lost_across_sigterm(
     probe: ServiceRuntime, probe_settings: Settings, tmp_path: Path
 ) -> None:
-    group = _group(probe_settings, tmp_path)
+    group = process_group(probe_settings, tmp_path)
     group.start(WORKER)
     group.start(RELAY)
     emitted: list[str] = []
@@ -139,7 +134,7 @@ async def test_a_subgraph_answers_requests_in_flight_after_sigterm(
 ) -> None:
     """Requests already accepted are answered; the process then exits cleanly."""
     await fresh(probe_settings)
-    group = _group(probe_settings, tmp_path)
+    group = process_group(probe_settings, tmp_path)
     url = f"http://127.0.0.1:{PORT}"
     spec = ProcessSpec(
         "requests",

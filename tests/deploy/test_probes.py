@@ -22,12 +22,12 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from devstack.processes import ProcessGroup, ProcessSpec
-from devstack.stack import settings_env
+from devstack.processes import ProcessSpec
+from devstack.stack import process_group
 from shared.observability import health
 from shared.observability.metrics import start_metrics_server
 from shared.runtime import ServiceRuntime
-from shared.settings import REPO_ROOT, Settings
+from shared.settings import Settings
 from tests.deploy.shutdown_worker import SERVICE
 
 STALE_AFTER = 0.5
@@ -210,8 +210,7 @@ async def test_real_worker_and_relay_serve_their_probes(
     """What the manifests probe: ``/readyz`` and ``/healthz`` on the metrics port of a real
     worker and relay."""
     worker_port, relay_port = free_port(), free_port()
-    env = settings_env(probe_settings)
-    group = ProcessGroup(env, tmp_path, REPO_ROOT)
+    group = process_group(probe_settings, tmp_path)
     group.env["LIAISON_METRICS_PORT"] = str(worker_port)
     worker_url = f"http://127.0.0.1:{worker_port}"
     group.start(

@@ -17,7 +17,7 @@ import pytest
 from devstack.node import ensure_gateway_packages, gateway_argv
 from devstack.processes import ProcessGroup, ProcessSpec
 from services import SERVICE_NAMES
-from shared.settings import REPO_ROOT
+from shared.settings import REPO_ROOT, Settings
 
 START_TIMEOUT_SECONDS = 60.0
 
@@ -48,7 +48,8 @@ class Gateways:
     def __init__(self, log_dir: Path) -> None:
         unreachable = f"http://127.0.0.1:{free_port()}/graphql"
         env = {f"LIAISON_{name.upper()}_URL": unreachable for name in SERVICE_NAMES}
-        self.group = ProcessGroup(env, log_dir, REPO_ROOT)
+        grace = Settings().shutdown_grace_seconds
+        self.group = ProcessGroup(env, log_dir, REPO_ROOT, grace_seconds=grace)
         self.log_dir = log_dir
 
     def start(self, name: str, env: Mapping[str, str]) -> Gateway:
