@@ -15,7 +15,7 @@ not told of it. "Lead" and "responsible" mean those departments' heads.
 move                   must act                    told                  only Informed
 =====================  ==========================  ====================  ===================
 acknowledged           responsible, owner (plan)   reporter
-reassigned             new responsible, owner
+reassigned             new responsible, owner      previous head, owner
 plan_proposed                                      lead, reporter
 work_started                                       lead                  reporter
 waiting                reporter (answer)           lead, responsible,
@@ -112,6 +112,7 @@ class _Party(Enum):
     RESPONSIBLE = "responsible department's head"
     OWNER = "owner"
     REPORTER = "reporter"
+    PREVIOUS = "previously responsible department's head and owner"
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,9 @@ _MOVES = {
     ),
     "issues.issue.reassigned": _Move(
         "reassigned (转派)",
-        "Your department is now responsible for this issue: take it from where it stands.",
+        "The issue changed hands: the department now responsible takes it from where it stands.",
         act=(_Party.RESPONSIBLE, _Party.OWNER),
+        told=(_Party.PREVIOUS,),
         milestone=True,
     ),
     "issues.issue.plan_proposed": _Move(
@@ -194,18 +196,23 @@ _MOVES = {
 }
 
 
-async def _party_people(conn: Connection, data: IssueChanged) -> dict[_Party, str | None]:
-    found = await department_heads(conn, [data.lead_department_id, data.responsible_department_id])
+async def _party_people(
+    conn: Connection, data: IssueChanged
+) -> dict[_Party, tuple[str | None, ...]]:
+    previous = data.previous_responsible_department_id
+    departments = [data.lead_department_id, data.responsible_department_id, previous]
+    found = await department_heads(conn, [d for d in departments if d])
     return {
-        _Party.LEAD: found.get(data.lead_department_id),
-        _Party.RESPONSIBLE: found.get(data.responsible_department_id),
-        _Party.OWNER: data.owner_id,
-        _Party.REPORTER: data.reporter_id,
+        _Party.LEAD: (found.get(data.lead_department_id),),
+        _Party.RESPONSIBLE: (found.get(data.responsible_department_id),),
+        _Party.OWNER: (data.owner_id,),
+        _Party.REPORTER: (data.reporter_id,),
+        _Party.PREVIOUS: (found.get(previous or ""), data.previous_owner_id),
     }
 
 
 def _addressees(
-    move: _Move, people: dict[_Party, str | None], actor: str, urgency: Urgency
+    move: _Move, people: dict[_Party, tuple[str | None, ...]], actor: str, urgency: Urgency
 ) -> dict[str, tuple[Urgency, bool]]:
     """Person -> (urgency, only Informed); someone in several groups gets the first's."""
     tiers = (
@@ -216,9 +223,9 @@ def _addressees(
     chosen: dict[str, tuple[Urgency, bool]] = {}
     for parties, tier_urgency, informed_only in tiers:
         for party in parties:
-            person = people[party]
-            if person and person != actor:
-                chosen.setdefault(person, (tier_urgency, informed_only))
+            for person in people[party]:
+                if person and person != actor:
+                    chosen.setdefault(person, (tier_urgency, informed_only))
     return chosen
 
 

@@ -172,6 +172,7 @@ async def test_reassign_names_a_new_department_and_notes_it(
     assert moved["timeline"][-1]["note"].startswith("responsible: ops")
     [event] = await events_of(issues, "issues.issue.reassigned")
     assert event["data"]["responsible_department_id"] == "ops"
+    assert event["data"]["previous_responsible_department_id"] == "rd"
 
 
 async def snapshot(api: SubgraphClient, issue_id: str) -> Any:

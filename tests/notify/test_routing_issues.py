@@ -111,11 +111,20 @@ async def test_reassignment_tells_the_new_responsible_head_and_owner(
         "zhou",
         responsible_department_id="mkt",
         owner_id="qian",
+        previous_responsible_department_id="rd",
+        previous_owner_id=OWNER,
         comment="Marketing owns the regional stock plan",
     )
     assert await events.handle(envelope)
 
-    assert await told(notify_api) == {"li": (INBOX, "NORMAL"), "qian": (INBOX, "NORMAL")}
+    # The new holders must act; the department that held it (chen, rd's head) and its owner
+    # learn it left their hands.
+    assert await told(notify_api) == {
+        "li": (INBOX, "NORMAL"),
+        "qian": (INBOX, "NORMAL"),
+        "chen": (INBOX, "NORMAL"),
+        OWNER: (INBOX, "NORMAL"),
+    }
     [row] = await notify_api.runtime.pool.fetch(
         "SELECT title, body, link FROM notifications WHERE recipient_id = 'li'"
     )

@@ -95,9 +95,20 @@ async def _record(
         lead_department_id=after.lead_department_id,
         responsible_department_id=after.responsible_department_id,
         owner_id=after.owner_id,
+        **_handover(before, after),
     )
     departments = list(replica.departments) if replica else list(after.parties)
     await uow.emit(EVENTS[action], after.id, data, departments=departments)
+
+
+def _handover(before: Issue, after: Issue) -> dict[str, str | None]:
+    """Who held the issue before, when the move handed it to another department."""
+    if after.responsible_department_id == before.responsible_department_id:
+        return {}
+    return {
+        "previous_responsible_department_id": before.responsible_department_id,
+        "previous_owner_id": before.owner_id,
+    }
 
 
 # --- escalating by hand ---------------------------------------------------------------------

@@ -65,6 +65,9 @@ class IssueChanged(EventData):
     lead_department_id: str
     responsible_department_id: str
     owner_id: str | None = None
+    previous_responsible_department_id: str | None = None
+    """Set when the move handed the issue to another department (who held it before)."""
+    previous_owner_id: str | None = None
 
 
 ISSUE_CHANGE_TYPES = (
