@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 from asyncpg.connection import LoggedQuery
+from redis.asyncio import Redis
 
 from shared.app import create_app
 from shared.auth import GATEWAY_SECRET_HEADER, issue_token
@@ -83,6 +84,25 @@ async def reset_service(runtime: ServiceRuntime) -> None:
     ]
     if keys:
         await runtime.redis.delete(*keys)
+
+
+async def drop_test_state(settings: Settings, services: Sequence[str]) -> None:
+    """Drop the databases of ``services`` and the Redis keys under the settings' prefix
+    that a previous run left (suites that start real processes begin from nothing)."""
+    assert settings.database_url
+    assert settings.redis_url
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        for service in services:
+            name = f"{settings.database_prefix}{service}"
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+    redis = Redis.from_url(settings.redis_url)
+    keys = [k async for k in redis.scan_iter(match=f"{settings.redis_prefix}:*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
-from redis.asyncio import Redis
 
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from tests.deploy.shutdown_worker import EFFECTS_TABLE, SERVICE
+from tests.support import drop_test_state
 
 GRACE_SECONDS = 2.0
 PORT = 4201
@@ -33,20 +32,7 @@ def probe_settings(settings: Settings) -> Settings:
 
 async def fresh(settings: Settings) -> None:
     """Drop the probe databases and Redis keys a previous run left."""
-    assert settings.database_url
-    assert settings.redis_url
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        for service in (SERVICE, "requests"):
-            name = f"{settings.database_prefix}{service}"
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-    redis = Redis.from_url(settings.redis_url)
-    keys = [k async for k in redis.scan_iter(match=f"{settings.redis_prefix}:*")]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
+    await drop_test_state(settings, (SERVICE, "requests"))
 
 
 @pytest.fixture

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
-from redis.asyncio import Redis
 
 from devstack.processes import ProcessGroup
 from devstack.stack import gateway_url, start_stack
 from services import SERVICE_NAMES
 from shared.settings import Settings
 from tests.e2e.gateway_client import GatewayClient
+from tests.support import drop_test_state
 
 E2E_PORTS = {
     "gateway_port": 4100,
@@ -34,29 +33,11 @@ def e2e_settings(settings: Settings) -> Settings:
     )
 
 
-async def _fresh_state(settings: Settings) -> None:
-    """Drop the e2e databases and Redis keys a previous run left."""
-    assert settings.database_url
-    assert settings.redis_url
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        for service in SERVICE_NAMES:
-            name = f"{settings.database_prefix}{service}"
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-    redis = Redis.from_url(settings.redis_url)
-    keys = [k async for k in redis.scan_iter(match=f"{settings.redis_prefix}:*")]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
-
-
 @pytest.fixture(scope="session")
 async def e2e_stack(
     e2e_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ProcessGroup]:
-    await _fresh_state(e2e_settings)
+    await drop_test_state(e2e_settings, SERVICE_NAMES)
     group = start_stack(e2e_settings, tmp_path_factory.mktemp("e2e-logs"))
     yield group
     group.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.issues import service
@@ -21,26 +21,28 @@ from tests.issues.helpers import (
 )
 from tests.support import SubgraphClient
 
-LATER = datetime.now(UTC) + timedelta(minutes=1)
-"""When the newer events were made (after the directory seeded just now)."""
-EARLIER = LATER - timedelta(minutes=5)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+REPORTED = datetime(2099, 11, 26, 17, tzinfo=SHANGHAI)  # a Thursday
+LATER = REPORTED
+"""When the newer events were made: after the directory a test seeds now (a time taken at
+import would fall behind the seeding of a test that runs minutes later in a full suite), and
+not before the issue is reported (a calendar change takes effect at its event's time)."""
+EARLIER = LATER - timedelta(minutes=5)
 
 
 async def test_an_older_region_event_does_not_bring_back_the_old_calendar(
     issues: SubgraphClient,
 ) -> None:
-    """Friday 29 November 2030 becomes a holiday; the calendar without it, redelivered, does
+    """Friday 27 November 2099 becomes a holiday; the calendar without it, redelivered, does
     not come back (nor does the deadline it gave)."""
     await seed_directory(issues)
-    reported = datetime(2030, 11, 28, 17, tzinfo=SHANGHAI)  # Thursday
-    issue = await service.report_issue(issues.runtime, principal(LI), new_issue(), now=reported)
-    holiday = SHANGHAI_OFFICE.model_copy(update={"extra_holidays": [date(2030, 11, 29)]})
+    issue = await service.report_issue(issues.runtime, principal(LI), new_issue(), now=REPORTED)
+    holiday = SHANGHAI_OFFICE.model_copy(update={"extra_holidays": [date(2099, 11, 27)]})
     await seed_region(issues, "sh", holiday, time=LATER)
     await seed_region(issues, "sh", SHANGHAI_OFFICE, time=EARLIER)
     assert await region_calendar(issues.runtime.pool, "sh") == holiday  # type: ignore[arg-type]
     response = await clock_of(issues, issue.id, "RESPONSE")
-    assert response.due_at == datetime(2030, 12, 2, 10, tzinfo=SHANGHAI)  # Monday
+    assert response.due_at == datetime(2099, 11, 30, 10, tzinfo=SHANGHAI)  # Monday
     assert (await timeline_actions(issues, issue.id)).count("SLA_RECALCULATED") == 1
 
 
