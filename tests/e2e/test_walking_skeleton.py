@@ -35,6 +35,9 @@ mutation {
   sun: upsertPerson(input: {id: "sun", name: "Sun Yu", email: "sun@x.example",
                             departmentId: "rd", regionId: "hq", timeZone: "Asia/Shanghai"})
     { userErrors { code } }
+  liu: upsertPerson(input: {id: "liu", name: "Liu Yang", email: "liu@x.example",
+                            departmentId: "mkt", regionId: "hq", timeZone: "Asia/Shanghai"})
+    { userErrors { code } }
   mktHead: upsertDepartment(input: {id: "mkt", code: "MKT", name: "Marketing", regionId: "hq",
                                     headId: "li"}) { userErrors { code } }
 }
