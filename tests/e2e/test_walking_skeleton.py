@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from devstack.processes import ProcessGroup
-from devstack.stack import subgraph_url
+from devstack.stack import gateway_url, subgraph_url
 from shared.settings import Settings
 from tests.e2e.gateway_client import GatewayClient
 from tests.support import ADMIN, Caller
@@ -239,6 +239,19 @@ async def test_every_subgraph_reports_alive_and_ready(
             ready = await http.get(f"{base}/readyz")
             assert alive.json() == {"status": "ok"}
             assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+async def test_the_gateway_exports_prometheus_metrics_of_what_it_served(
+    gateway: GatewayClient, e2e_settings: Settings
+) -> None:
+    await gateway.execute("{ regions { id } }", caller=ADMIN)
+    metrics_url = gateway_url(e2e_settings).removesuffix("/graphql") + "/metrics"
+    async with httpx.AsyncClient() as http:
+        scraped = await http.get(metrics_url)  # no token: scrapers do not carry one
+    assert scraped.status_code == 200
+    families = {line.split()[2] for line in scraped.text.splitlines() if line.startswith("# TYPE ")}
+    # Requests served, and each subgraph call timed: what the dashboards are built on.
+    assert {"graphql_yoga_http_duration", "graphql_gateway_fetch_duration"} <= families
 
 
 PARTNER = Caller("acme", roles=("PARTNER",), scopes=("requests.request.*",))
