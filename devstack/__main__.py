@@ -66,15 +66,20 @@ def demo_token(settings: Settings, person_id: str) -> str:
     return issue_token(settings, person_id, roles=person[3], departments=[person[2]], region=region)
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_signals() -> None:
+    """SIGTERM and Ctrl-C (SIGINT) both stop the stack. SIGINT gets a handler of its own
+    too: a process started in the background of a script inherits SIGINT ignored, and
+    Python then leaves it ignored."""
+
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # unwinds through the same clean-up as Ctrl-C
 
-    signal.signal(signal.SIGTERM, handler)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
 
 
 def run() -> int:
-    _stop_on_sigterm()
+    _stop_on_signals()
     with infrastructure(get_settings()) as settings:
         build_supergraph()
         asyncio.run(_load_demo(settings))

@@ -21,7 +21,12 @@ LAUNCH = "Q4 new product national launch"
 _WAIT_FOR_COPIES_SECONDS = 20.0
 
 FIND = """
-{ requests(first: 20) { edges { node { id title tasks { id } } } } }
+query($after: String) {
+  requests(filter: {kind: PROJECT, status: ACTIVE}, first: 50, after: $after) {
+    edges { node { id title tasks { id } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
 """
 CREATE_TASK = """
 mutation($input: CreateTaskInput!) {
@@ -98,14 +103,26 @@ def _mutate(http: httpx.Client, url: str, token: str, query: str, data: dict[str
         time.sleep(0.2)
 
 
+def _find_launch(http: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The Q4 launch request, however many other requests the database holds."""
+    after = None
+    while True:
+        body = {"query": FIND, "variables": {"after": after}}
+        page = http.post(url, json=body, headers=headers).json()["data"]["requests"]
+        for edge in page["edges"]:
+            if edge["node"]["title"] == LAUNCH:
+                found: dict[str, Any] = edge["node"]
+                return found
+        if not page["pageInfo"]["hasNextPage"]:
+            raise RuntimeError(f"the demo request {LAUNCH!r} is missing")
+        after = page["pageInfo"]["endCursor"]
+
+
 def load_gateway_demo(settings: Settings, url: str) -> None:
     """Give the Q4 launch its tasks (with RACI) and one reported issue."""
     with httpx.Client(timeout=10) as http:
         pmo = {"authorization": f"Bearer {_token(settings, demo.DEMO_PERSON)}"}
-        edges = http.post(url, json={"query": FIND}, headers=pmo).json()["data"]["requests"][
-            "edges"
-        ]
-        launch = next(e["node"] for e in edges if e["node"]["title"] == LAUNCH)
+        launch = _find_launch(http, url, pmo)
         if launch["tasks"]:
             return
         lead = _token(settings, "li-mkt")
