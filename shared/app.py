@@ -8,7 +8,6 @@ the lifespan then closes the database pool and Redis.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -25,12 +24,12 @@ from strawberry.federation import Schema
 from shared.graphql.view import SubgraphView
 from shared.observability import setup_process
 from shared.observability.asgi import ObservabilityMiddleware
+from shared.observability.health import run_checks
 from shared.observability.metrics import metrics_endpoint, start_metrics_server, track_pool
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-_READY_TIMEOUT_SECONDS = 2.0
 
 
 class _GraphQLEndpoint:
@@ -49,16 +48,9 @@ async def healthz(request: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """Ready: the database and Redis answer within a short timeout."""
     runtime: ServiceRuntime = request.app.state.runtime
-    checks: dict[str, str] = {}
-    for name, probe in (
-        ("database", runtime.pool.fetchval("SELECT 1")),
-        ("redis", runtime.redis.ping()),
-    ):
-        try:
-            await asyncio.wait_for(probe, _READY_TIMEOUT_SECONDS)
-            checks[name] = "ok"
-        except Exception as exc:  # any failure means "not ready", reported, not raised
-            checks[name] = f"error: {type(exc).__name__}"
+    checks = await run_checks(
+        {"database": lambda: runtime.pool.fetchval("SELECT 1"), "redis": runtime.redis.ping}
+    )
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503

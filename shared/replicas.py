@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.calendars import WorkCalendar
-from shared.db import Connection
+from shared.db import Connection, Pool
 from shared.events.consumer import EventHandler
 from shared.events.contracts.requests import (
     DepartmentUpserted,
@@ -177,13 +177,33 @@ async def region_calendar(conn: Connection, region_id: str) -> WorkCalendar | No
     return WorkCalendar.model_validate(calendar) if calendar is not None else None
 
 
-async def department_heads(conn: Connection, department_ids: Sequence[str]) -> dict[str, str]:
+async def department_heads(
+    conn: Connection | Pool, department_ids: Sequence[str]
+) -> dict[str, str]:
     """Head person id per department, for the departments that have one."""
     rows = await conn.fetch(
         "SELECT id, head_id FROM department_replicas WHERE id = ANY($1) AND head_id IS NOT NULL",
         list(department_ids),
     )
     return {row["id"]: row["head_id"] for row in rows}
+
+
+async def department_regions(
+    conn: Connection | Pool, department_ids: Sequence[str]
+) -> dict[str, str]:
+    """Region of each department the copy knows."""
+    rows = await conn.fetch(
+        "SELECT id, region_id FROM department_replicas WHERE id = ANY($1)", list(department_ids)
+    )
+    return {row["id"]: row["region_id"] for row in rows}
+
+
+async def person_departments(conn: Connection | Pool, person_ids: Sequence[str]) -> dict[str, str]:
+    """Home department of each person the copy knows."""
+    rows = await conn.fetch(
+        "SELECT id, department_id FROM person_replicas WHERE id = ANY($1)", list(person_ids)
+    )
+    return {row["id"]: row["department_id"] for row in rows}
 
 
 async def load_requests(runtime: ServiceRuntime, ids: Sequence[str]) -> list[RequestReplica | None]:

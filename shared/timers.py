@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,8 +83,11 @@ async def arm_timer(
     return TimerRow.from_record(record)
 
 
-async def cancel_timer(conn: Connection, kind: str, subject: str) -> None:
-    await conn.execute("DELETE FROM timers WHERE kind = $1 AND subject = $2", kind, subject)
+async def cancel_timers(conn: Connection, kind: str, subjects: Sequence[str]) -> None:
+    """Drop the ``kind`` timers of all ``subjects`` in one statement."""
+    await conn.execute(
+        "DELETE FROM timers WHERE kind = $1 AND subject = ANY($2)", kind, list(subjects)
+    )
 
 
 def timer_job_id(timer_id: uuid.UUID, version: int) -> str:

@@ -8,7 +8,7 @@ after commit (if that enqueue is lost, the periodic sweep fires the timer anyway
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -19,7 +19,7 @@ from shared.events.envelope import EventEnvelope, new_event
 from shared.observability.metrics import TIMERS_ARMED
 from shared.observability.tracing import current_traceparent
 from shared.runtime import ServiceRuntime
-from shared.timers import TimerRow, arm_timer, cancel_timer, enqueue_timer
+from shared.timers import TimerRow, arm_timer, cancel_timers, enqueue_timer
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,11 @@ class UnitOfWork:
 
     async def cancel_timer(self, kind: str, subject: str) -> None:
         """Drop a deadline; a job already queued for it finds nothing to fire."""
-        await cancel_timer(self.conn, kind, subject)
+        await cancel_timers(self.conn, kind, [subject])
+
+    async def cancel_timers(self, kind: str, subjects: Sequence[str]) -> None:
+        """Drop the ``kind`` deadlines of many subjects at once."""
+        await cancel_timers(self.conn, kind, subjects)
 
     def after_commit(self, callback: AfterCommit) -> None:
         """Run ``callback`` once the transaction has committed (failures are only logged)."""

@@ -272,14 +272,6 @@ async def timelines_by_issue_ids(
 # --- directory replicas ---------------------------------------------------------------------
 
 
-async def department_regions(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
-    """Region of each known department."""
-    rows = await conn.fetch(
-        "SELECT id, region_id FROM department_replicas WHERE id = ANY($1)", list(ids)
-    )
-    return {r["id"]: r["region_id"] for r in rows}
-
-
 async def person_department(conn: Connection, person_id: str) -> str | None:
     """The department of a person our directory copy knows, else None."""
     value: str | None = await conn.fetchval(

@@ -17,7 +17,7 @@ from shared.events.contracts.requests import DepartmentUpserted, RegionUpserted
 from shared.events.contracts.tasks import ProblemRaised
 from shared.events.envelope import EventEnvelope
 from shared.graphql.errors import Problems
-from shared.replicas import REPLICA_HANDLERS, RequestReplica, get_request
+from shared.replicas import REPLICA_HANDLERS, RequestReplica, department_regions, get_request
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
@@ -83,7 +83,7 @@ async def _check_lead(
     lead = command.lead_department_id
     if lead is None or replica is None:
         return
-    if lead not in await repo.department_regions(uow.conn, [lead]):
+    if lead not in await department_regions(uow.conn, [lead]):
         problems.add(
             "DEPARTMENT_NOT_FOUND", f"department {lead} is not in the directory", "leadDepartmentId"
         )
@@ -132,7 +132,7 @@ async def create_issue(
     """Store the issue, start its clocks, write the first timeline entry and the event."""
     now = now or datetime.now(UTC)
     if region is None and command.reporting_department_id:
-        found = await repo.department_regions(uow.conn, [command.reporting_department_id])
+        found = await department_regions(uow.conn, [command.reporting_department_id])
         region = found.get(command.reporting_department_id)
     issue = await repo.insert_issue(
         uow.conn,

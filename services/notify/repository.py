@@ -188,13 +188,6 @@ async def person_contacts(
     return {r["id"]: (r["name"], r["email"], r["time_zone"]) for r in rows}
 
 
-async def person_departments(conn: Connection, person_ids: Sequence[str]) -> dict[str, str]:
-    rows = await conn.fetch(
-        "SELECT id, department_id FROM person_replicas WHERE id = ANY($1)", list(person_ids)
-    )
-    return {r["id"]: r["department_id"] for r in rows}
-
-
 # --- digests --------------------------------------------------------------------------------
 
 

@@ -27,12 +27,11 @@ from dataclasses import dataclass
 
 from services.notify.channels.service import Announcement
 from services.notify.models import NotificationDraft
-from services.notify.repository import person_departments
 from services.notify.rules_common import Routed, Rule, draft
 from shared.db import Connection
 from shared.events.contracts.tasks import RaciEntry, RaciSet, TaskCreated, TaskUpdated
 from shared.events.envelope import EventEnvelope
-from shared.replicas import department_heads
+from shared.replicas import department_heads, person_departments
 
 _RACI_NAMES = {
     "R": "responsible (R, 负责方)",

@@ -13,7 +13,12 @@ from services.tasks.models import RaciAssignment, RaciRole
 from shared.calendars import AroundTheClock, BusinessHours
 from shared.db import Connection
 from shared.events.contracts.tasks import RaciEntry
-from shared.replicas import department_heads, region_calendar
+from shared.replicas import (
+    department_heads,
+    department_regions,
+    person_departments,
+    region_calendar,
+)
 
 
 def raci_entries(raci: Sequence[RaciAssignment]) -> list[RaciEntry]:
@@ -28,13 +33,9 @@ async def known_parties(
     conn: Connection, raci: Sequence[RaciAssignment]
 ) -> tuple[set[str], set[str]]:
     """The people and the departments named in ``raci`` that the directory copy knows."""
-    people = await conn.fetch(
-        "SELECT id FROM person_replicas WHERE id = ANY($1)", [a.person_id for a in raci]
-    )
-    departments = await conn.fetch(
-        "SELECT id FROM department_replicas WHERE id = ANY($1)", [a.department_id for a in raci]
-    )
-    return {r["id"] for r in people}, {r["id"] for r in departments}
+    people = await person_departments(conn, [a.person_id for a in raci if a.person_id])
+    departments = await department_regions(conn, [a.department_id for a in raci if a.department_id])
+    return set(people), set(departments)
 
 
 async def people_in_roles(

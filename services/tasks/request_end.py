@@ -27,13 +27,11 @@ async def _cancel_timers(uow: UnitOfWork, request_id: str) -> None:
     for kind in (report_timers.REMINDER_TIMER, report_timers.DEADLINE_TIMER):
         await uow.cancel_timer(kind, request_id)
     series = await recurring_repo.recurring_by_request_ids(uow.conn, [request_id])
-    for one in series.get(request_id, []):
-        await uow.cancel_timer(EXTEND_TIMER, one.id)
+    await uow.cancel_timers(EXTEND_TIMER, [one.id for one in series.get(request_id, [])])
     tasks = await repo.tasks_by_request_ids(uow.conn, [request_id])
-    for task in tasks.get(request_id, []):
-        if task.is_open and task.due_at is not None:  # only these have timers
-            await uow.cancel_timer(REMINDER_TIMER, task.id)
-            await uow.cancel_timer(OVERDUE_TIMER, task.id)
+    timed = [t.id for t in tasks.get(request_id, []) if t.is_open and t.due_at is not None]
+    for kind in (REMINDER_TIMER, OVERDUE_TIMER):  # one statement per kind, not per task
+        await uow.cancel_timers(kind, timed)
 
 
 async def on_request(uow: UnitOfWork, event: EventEnvelope) -> None:

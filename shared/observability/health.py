@@ -96,15 +96,21 @@ class Probes:
         return (200 if ready else 503), {"status": "ok" if ready else "unavailable", **checks}
 
     async def _run_checks(self) -> dict[str, str]:
-        async def one(check: Check) -> str:
-            try:
-                await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
-            except Exception as exc:  # any failure means "not ready", reported, not raised
-                return f"error: {type(exc).__name__}"
-            return "ok"
+        return await run_checks(self.checks)
 
-        results = await asyncio.gather(*(one(check) for check in self.checks.values()))
-        return dict(zip(self.checks, results, strict=True))
+
+async def run_checks(checks: Mapping[str, Check]) -> dict[str, str]:
+    """Each check's outcome, ``ok`` or ``error: <type>``, all within the check timeout."""
+
+    async def one(check: Check) -> str:
+        try:
+            await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
+        except Exception as exc:  # any failure means "not ready", reported, not raised
+            return f"error: {type(exc).__name__}"
+        return "ok"
+
+    results = await asyncio.gather(*(one(check) for check in checks.values()))
+    return dict(zip(checks, results, strict=True))
 
 
 _current: Probes | None = None

@@ -52,7 +52,7 @@ async def test_older_department_and_person_events_change_nothing(issues: Subgrap
     await deliver(issues, "requests.department.upserted", "rd", head, LATER)
     old_head = head.model_copy(update={"head_id": "boss-rd", "region_id": "eu"})
     await deliver(issues, "requests.department.upserted", "rd", old_head, EARLIER)
-    assert await department_heads(issues.runtime.pool, ["rd"]) == {"rd": "sun"}  # type: ignore[arg-type]
+    assert await department_heads(issues.runtime.pool, ["rd"]) == {"rd": "sun"}
     regions = "SELECT region_id FROM department_replicas WHERE id = 'rd'"
     assert await issues.runtime.pool.fetchval(regions) == "sh"
 

@@ -15,6 +15,7 @@ from services.issues import repository as repo
 from services.issues.models import Issue, IssueAction, IssueStatus, Move
 from shared.auth import Principal
 from shared.graphql.errors import Problems
+from shared.replicas import department_regions
 from shared.unit_of_work import UnitOfWork
 
 S = IssueStatus
@@ -89,7 +90,7 @@ async def check_assignment(problems: Problems, uow: UnitOfWork, issue: Issue, mo
     """A named responsible department must be known; a named owner must belong to it."""
     department = move.responsible_department_id or issue.responsible_department_id
     if move.responsible_department_id is not None:
-        known = await repo.department_regions(uow.conn, [department])
+        known = await department_regions(uow.conn, [department])
         if department not in known:
             problems.add(
                 "DEPARTMENT_NOT_FOUND",

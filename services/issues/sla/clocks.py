@@ -29,6 +29,7 @@ from services.issues.sla.arithmetic import (
     warning_at,
 )
 from shared.calendars import TimeCalendar
+from shared.replicas import department_regions
 from shared.unit_of_work import UnitOfWork
 
 BREACH_TIMER = alerts.BREACH_TIMER
@@ -37,7 +38,7 @@ WARNING_TIMER = alerts.WARNING_TIMER
 
 async def _responsible_region(uow: UnitOfWork, issue: Issue) -> str | None:
     department = issue.responsible_department_id
-    return (await issues_repo.department_regions(uow.conn, [department])).get(department)
+    return (await department_regions(uow.conn, [department])).get(department)
 
 
 async def start_clocks(uow: UnitOfWork, issue: Issue, policy: SlaPolicy, now: datetime) -> None:

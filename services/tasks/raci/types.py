@@ -18,7 +18,7 @@ from services.tasks.types import (
     load_request_tasks,
 )
 from shared.graphql.context import Info
-from shared.replicas import load_requests
+from shared.replicas import load_requests, person_departments
 from shared.runtime import ServiceRuntime
 
 if TYPE_CHECKING:
@@ -34,10 +34,7 @@ strawberry.enum(
 async def load_home_departments(
     runtime: ServiceRuntime, person_ids: Sequence[str]
 ) -> list[str | None]:
-    rows = await runtime.pool.fetch(
-        "SELECT id, department_id FROM person_replicas WHERE id = ANY($1)", list(person_ids)
-    )
-    found = {r["id"]: r["department_id"] for r in rows}
+    found = await person_departments(runtime.pool, person_ids)
     return [found.get(p) for p in person_ids]
 
 

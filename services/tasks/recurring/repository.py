@@ -103,13 +103,6 @@ async def task_id_by_source_ref(conn: Connection, source_ref: str) -> str | None
     return str(value) if value is not None else None
 
 
-async def department_regions(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
-    rows = await conn.fetch(
-        "SELECT id, region_id FROM department_replicas WHERE id = ANY($1)", list(ids)
-    )
-    return {r["id"]: r["region_id"] for r in rows}
-
-
 async def region_names(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
     rows = await conn.fetch("SELECT id, name FROM region_replicas WHERE id = ANY($1)", list(ids))
     return {r["id"]: r["name"] for r in rows}

@@ -30,7 +30,7 @@ from shared.auth import Principal
 from shared.calendars import BusinessHours
 from shared.events.contracts.tasks import RecurringTaskCreated
 from shared.graphql.errors import Problems
-from shared.replicas import RequestReplica, get_request, region_calendar
+from shared.replicas import RequestReplica, department_regions, get_request, region_calendar
 from shared.runtime import ServiceRuntime
 from shared.timers import TimerRow
 from shared.unit_of_work import UnitOfWork, unit_of_work
@@ -68,7 +68,7 @@ async def _shares(
     departments = reporting_departments(
         request.lead_department_id, request.participant_department_ids
     )
-    regions = await repo.department_regions(uow.conn, departments)
+    regions = await department_regions(uow.conn, departments)
     by_region: dict[str, list[str]] = {}
     for department in departments:
         if department not in regions:
