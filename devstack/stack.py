@@ -81,7 +81,10 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
 
 
 def build_supergraph() -> None:
-    """Print each subgraph's SDL and compose the gateway's supergraph from them."""
+    """Print each subgraph's SDL and compose the gateway's supergraph from them. The
+    composition script imports the gateway's npm packages, so they are installed first
+    (on a fresh clone nothing else has installed them yet)."""
+    ensure_gateway_packages()
     subprocess.run([sys.executable, "-m", "services.sdl"], cwd=REPO_ROOT, check=True)
     subprocess.run(compose_argv(), cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
 
