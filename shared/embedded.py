@@ -172,14 +172,21 @@ def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Proce
     return alive
 
 
+def _signal_main_processes(procs: list[psutil.Process], sig: signal.Signals) -> None:
+    """Send ``sig`` to each process of ``procs`` whose parent is not among them (a server's
+    main process; its children follow it). A process may exit at any moment while it is
+    looked at (PostgreSQL's backends and workers come and go): it needs no signal then."""
+    pids = {proc.pid for proc in procs}
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            if proc.ppid() not in pids:
+                proc.send_signal(sig)
+
+
 def _stop_orphans(workdir: Path, names: set[str], sig: signal.Signals) -> None:
     """Shut down servers left running in ``workdir`` by a launcher that was killed."""
     procs = _processes_in(workdir, names)
-    pids = {proc.pid for proc in procs}
-    for proc in procs:
-        if proc.ppid() not in pids:  # only the server's main process; children follow it
-            with contextlib.suppress(psutil.Error):
-                proc.send_signal(sig)
+    _signal_main_processes(procs, sig)
     for proc in _wait_gone(procs, STOP_TIMEOUT_S):
         with contextlib.suppress(psutil.Error):
             proc.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -150,3 +151,19 @@ async def test_stale_postmaster_pid_of_unrelated_process(tmp_path: Path) -> None
     stale.write_text(f"{os.getpid()}\n{tmp_path}\n0\n5432\n\n127.0.0.1\n0 0\nready\n")
     with EmbeddedInfra(tmp_path) as infra:
         assert await _pg_reachable(infra.database_url)
+
+
+def test_signalling_orphans_survives_a_process_that_exits_while_looked_at() -> None:
+    """A backend that exits between being listed and being inspected is skipped; the main
+    process of the same server still gets its signal."""
+    from shared.embedded import _signal_main_processes
+
+    main = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    short = subprocess.Popen([sys.executable, "-c", "pass"])
+    listed = [psutil.Process(short.pid), psutil.Process(main.pid)]
+    short.wait()  # exited (and reaped) after it was listed, as a PostgreSQL backend may
+    try:
+        _signal_main_processes(listed, signal.SIGTERM)
+        assert main.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        main.kill()
