@@ -8,7 +8,8 @@ per data folder: nothing is added when the Q4 launch already has tasks.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
 
 import httpx
@@ -18,6 +19,8 @@ from shared.auth import issue_token
 from shared.settings import Settings
 
 LAUNCH = "Q4 new product national launch"
+DUE_TIME = time_of_day(10, 0)
+"""Time of day (UTC) the demo tasks are due: whole minutes, as people set deadlines."""
 _WAIT_FOR_COPIES_SECONDS = 20.0
 
 FIND = """
@@ -45,8 +48,10 @@ def _token(settings: Settings, person_id: str) -> str:
     return issue_token(settings, person_id, roles=roles, departments=[department])
 
 
-def _tasks(request_id: str) -> list[dict[str, Any]]:
-    due = (datetime.now(UTC) + timedelta(days=14)).replace(hour=10, minute=0, microsecond=0)
+def launch_tasks(request_id: str, today: date | None = None) -> list[dict[str, Any]]:
+    """The launch's tasks, due on whole days at 10:00 UTC, from two weeks after ``today``."""
+    start = (today or datetime.now(UTC).date()) + timedelta(days=14)
+    due = datetime.combine(start, DUE_TIME, tzinfo=UTC)
     regions = [
         {"role": "I", "departmentId": d} for d in ("sales-east", "sales-south", "sales-west")
     ]
@@ -126,7 +131,7 @@ def load_gateway_demo(settings: Settings, url: str) -> None:
         if launch["tasks"]:
             return
         lead = _token(settings, "li-mkt")
-        for task in _tasks(launch["id"]):
+        for task in launch_tasks(launch["id"]):
             _mutate(http, url, lead, CREATE_TASK, task)
         issue = {
             "requestId": launch["id"],

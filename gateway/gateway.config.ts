@@ -14,6 +14,7 @@ import {
   JSONLogWriter,
   Logger,
 } from '@graphql-hive/gateway';
+import { errorCodes, maskError } from './error-codes.ts';
 
 const env = process.env;
 const GATEWAY_DIR = dirname(fileURLToPath(import.meta.url));
@@ -107,7 +108,8 @@ const inviteDownloads = {
 };
 
 export const gatewayConfig = defineConfig({
-  plugins: () => [inviteDownloads],
+  plugins: () => [inviteDownloads, errorCodes],
+  maskedErrors: { maskError },
   supergraph: join(GATEWAY_DIR, 'supergraph.graphql'), // the CLI positional arg wins over this
   host: env.LIAISON_GATEWAY_HOST || '127.0.0.1',
   port: Number(env.LIAISON_GATEWAY_PORT || 4000),

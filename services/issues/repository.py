@@ -180,6 +180,32 @@ VISIBLE = """($1 OR i.lead_department_id = ANY($2) OR i.responsible_department_i
        AND (r.lead_department_id = ANY($2) OR r.participant_department_ids && $2)))"""
 
 
+_ISSUE_FILTER = f"""{VISIBLE}
+           AND ($3::text[] IS NULL OR i.status = ANY($3))
+           AND ($4::text IS NULL OR i.request_id = $4)
+           AND ($5::text IS NULL OR i.responsible_department_id = $5)
+           AND ($6::boolean IS NULL OR i.urgent = $6)"""
+"""The filter of ``issues``: visibility ($1, $2), statuses, request, responsible, urgent."""
+
+
+def _issue_filter_args(
+    sees_all: bool,
+    departments: Sequence[str],
+    statuses: Sequence[IssueStatus] | None,
+    request_id: str | None,
+    responsible_department_id: str | None,
+    urgent: bool | None,
+) -> list[object]:
+    return [
+        sees_all,
+        list(departments),
+        [s.value for s in statuses] if statuses else None,
+        request_id,
+        responsible_department_id,
+        urgent,
+    ]
+
+
 async def list_issues(
     conn: Connection,
     *,
@@ -196,25 +222,38 @@ async def list_issues(
     rows = await conn.fetch(
         f"""
         SELECT {_ISSUE_COLUMNS} FROM issues i
-         WHERE {VISIBLE}
-           AND ($3::text IS NULL OR i.id < $3)
-           AND ($5::text[] IS NULL OR i.status = ANY($5))
-           AND ($6::text IS NULL OR i.request_id = $6)
-           AND ($7::text IS NULL OR i.responsible_department_id = $7)
-           AND ($8::boolean IS NULL OR i.urgent = $8)
+         WHERE {_ISSUE_FILTER}
+           AND ($7::text IS NULL OR i.id < $7)
          ORDER BY i.id DESC
-         LIMIT $4
+         LIMIT $8
         """,
-        sees_all,
-        list(departments),
+        *_issue_filter_args(
+            sees_all, departments, statuses, request_id, responsible_department_id, urgent
+        ),
         after_id,
         limit,
-        [s.value for s in statuses] if statuses else None,
-        request_id,
-        responsible_department_id,
-        urgent,
     )
     return [_issue(r) for r in rows]
+
+
+async def count_issues(
+    conn: Connection,
+    *,
+    sees_all: bool,
+    departments: Sequence[str],
+    statuses: Sequence[IssueStatus] | None = None,
+    request_id: str | None = None,
+    responsible_department_id: str | None = None,
+    urgent: bool | None = None,
+) -> int:
+    """How many issues :func:`list_issues` pages through with the same filter."""
+    count: int = await conn.fetchval(
+        f"SELECT count(*) FROM issues i WHERE {_ISSUE_FILTER}",
+        *_issue_filter_args(
+            sees_all, departments, statuses, request_id, responsible_department_id, urgent
+        ),
+    )
+    return count
 
 
 # --- timeline -------------------------------------------------------------------------------

@@ -51,11 +51,12 @@ class Query:
         context = info.context
         page = page_request(first, after, context.runtime.settings.graphql_max_page)
         where = filter or IssueFilter()
+        principal = context.principal
         async with context.runtime.pool.acquire() as conn:
             rows = await repo.list_issues(
                 conn,
-                sees_all=context.principal.sees_everything,
-                departments=context.principal.departments,
+                sees_all=principal.sees_everything,
+                departments=principal.departments,
                 after_id=page.after[0] if page.after else None,
                 limit=page.limit + 1,
                 statuses=where.statuses,
@@ -63,7 +64,16 @@ class Query:
                 responsible_department_id=where.responsible_department_id,
                 urgent=where.urgent,
             )
-        return build_connection(rows, page, lambda i: [i.id], Issue.from_model)
+            total = await repo.count_issues(
+                conn,
+                sees_all=principal.sees_everything,
+                departments=principal.departments,
+                statuses=where.statuses,
+                request_id=where.request_id,
+                responsible_department_id=where.responsible_department_id,
+                urgent=where.urgent,
+            )
+        return build_connection(rows, page, lambda i: [i.id], Issue.from_model, total)
 
     @strawberry.field(description="The SLA policy that times newly reported issues.")
     def sla_policy(self, info: Info) -> SlaPolicy:

@@ -195,6 +195,11 @@ _VISIBLE = """($1 OR r.lead_department_id = ANY($2) OR EXISTS (
     SELECT 1 FROM request_participants p
      WHERE p.request_id = r.id AND p.department_id = ANY($2)))"""
 
+_REQUEST_FILTER = f"""{_VISIBLE}
+           AND ($3::text IS NULL OR r.kind = $3)
+           AND ($4::text IS NULL OR r.status = $4)"""
+"""The filter of ``requests``: visibility ($1, $2), kind ($3), status ($4)."""
+
 
 async def list_requests(
     conn: Connection,
@@ -210,9 +215,7 @@ async def list_requests(
     rows = await conn.fetch(
         f"""
         SELECT {_REQUEST_COLUMNS} FROM collab_requests r
-         WHERE {_VISIBLE}
-           AND ($3::text IS NULL OR r.kind = $3)
-           AND ($4::text IS NULL OR r.status = $4)
+         WHERE {_REQUEST_FILTER}
            AND ($5::text IS NULL OR r.id < $5)
          ORDER BY r.id DESC
          LIMIT $6
@@ -225,6 +228,25 @@ async def list_requests(
         limit,
     )
     return [_request(r) for r in rows]
+
+
+async def count_requests(
+    conn: Connection,
+    *,
+    sees_all: bool,
+    departments: Sequence[str],
+    kind: RequestKind | None,
+    status: RequestStatus | None,
+) -> int:
+    """How many requests :func:`list_requests` pages through with the same filter."""
+    count: int = await conn.fetchval(
+        f"SELECT count(*) FROM collab_requests r WHERE {_REQUEST_FILTER}",
+        sees_all,
+        list(departments),
+        kind.value if kind else None,
+        status.value if status else None,
+    )
+    return count
 
 
 async def is_visible(

@@ -218,7 +218,14 @@ class RequestQuery:
                 after_id=page.after[0] if page.after else None,
                 limit=page.limit + 1,
             )
-        return build_connection(rows, page, lambda r: [r.id], CollabRequest.from_model)
+            total = await repo.count_requests(
+                conn,
+                sees_all=context.principal.sees_everything,
+                departments=context.principal.departments,
+                kind=filter.kind,
+                status=filter.status,
+            )
+        return build_connection(rows, page, lambda r: [r.id], CollabRequest.from_model, total)
 
 
 @strawberry.type

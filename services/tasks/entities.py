@@ -137,6 +137,8 @@ class Person:
         principal = info.context.principal
         visible = {r.id for r in requests if r is not None and principal.may_see(r.departments)}
         rows = [(r, t) for r, t in chosen if t.request_id in visible or principal.sees_everything]
+        # The loader fetched every assignment of the person: the whole list is already here.
+        total = len(rows)
         if page.after is not None:
             key = tuple(page.after)
             rows = [row for row in rows if (row[1].id, row[0].value) < key]
@@ -145,5 +147,5 @@ class Person:
             page,
             key=lambda row: [row[1].id, row[0].value],
             to_node=lambda row: PersonAssignment(role=row[0], task=Task.from_model(row[1])),
-            total_count=len(rows) if page.after is None else None,
+            total_count=total,
         )

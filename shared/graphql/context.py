@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from shared.auth import Principal
+from shared.graphql.error_codes import ErrorCode
 from shared.graphql.errors import PublicError
 from shared.runtime import ServiceRuntime
 
@@ -33,7 +34,7 @@ class Context:
     @property
     def principal(self) -> Principal:
         if self.principal_or_none is None:  # only before a WebSocket's connection_init
-            raise PublicError("not authenticated")
+            raise PublicError("not authenticated", ErrorCode.UNAUTHENTICATED)
         return self.principal_or_none
 
     def loader(self, batch: BatchLoad[K, V]) -> DataLoader[K, V]:

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import strawberry
 
+from shared.graphql.error_codes import ErrorCode
+
 
 # Shareable: every subgraph returns the same UserError type.
 @strawberry.federation.type(shareable=True, description="Why a mutation was refused.")
@@ -60,7 +62,14 @@ class Problems:
 
 
 class PublicError(Exception):
-    """An error whose message clients may see (bad arguments, not visible, ...)."""
+    """An error whose message clients may see (bad arguments, not visible, ...), with its
+    ``extensions.code`` from the catalogue (graphql-core copies ``extensions`` onto the
+    GraphQL error it makes of this exception)."""
+
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.BAD_USER_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+        self.extensions: dict[str, object] = {"code": code.value}
 
 
 P = TypeVar("P")

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 import strawberry
 
+from shared.graphql.error_codes import ErrorCode
 from shared.graphql.errors import PublicError
 
 T = TypeVar("T")
@@ -34,7 +35,10 @@ class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page, in order.")
     page_info: PageInfo = strawberry.field(description="Cursors to move to other pages.")
     total_count: int | None = strawberry.field(
-        default=None, description="Number of items in the whole list, when cheap to count."
+        default=None,
+        description="How many items the whole list holds: every page of it, with the same"
+        " filter and the same visibility for the caller, not just this page. Null only where"
+        " the field's description says it is not counted.",
     )
 
 
@@ -60,9 +64,16 @@ class PageRequest:
     after: list[Any] | None
 
 
-def page_request(first: int, after: str | None, max_first: int) -> PageRequest:
+def check_page_size(first: int, max_first: int) -> None:
+    """Refuse a ``first`` outside 1 .. ``max_first`` (``PAGE_SIZE_EXCEEDED``)."""
     if not 1 <= first <= max_first:
-        raise PublicError(f"`first` must be between 1 and {max_first}")
+        raise PublicError(
+            f"`first` must be between 1 and {max_first}", ErrorCode.PAGE_SIZE_EXCEEDED
+        )
+
+
+def page_request(first: int, after: str | None, max_first: int) -> PageRequest:
+    check_page_size(first, max_first)
     return PageRequest(limit=first, after=decode_cursor(after) if after else None)
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any, Final, Literal
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -20,45 +16,43 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 
-from shared.graphql.scalars import AWARE_DATETIME
+from shared.graphql.error_contract import ErrorContract, code_and_log, validation_rules
+from shared.graphql.input_text import guard_arguments
+from shared.graphql.scalars import SCALAR_OVERRIDES
 from shared.observability.metrics import GraphQLMetrics
 from shared.settings import Settings
 
-log = logging.getLogger(__name__)
 FEDERATION_VERSION: Final[Literal["2.9"]] = (
     "2.9"  # the newest @theguild/federation-composition accepts
 )
 
 
-def _should_mask(error: GraphQLError) -> bool:
-    """Hide unexpected exceptions; keep validation, permission and public errors."""
-    from shared.graphql.errors import PublicError
+class LiaisonSchema(strawberry.federation.Schema):
+    """A federation schema whose error log follows the error contract."""
 
-    original = error.original_error
-    if original is None or isinstance(original, GraphQLError | PublicError):
-        return False
-    log.error("unexpected error in %s", error.path, exc_info=original)
-    return True
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        code_and_log(errors)
 
 
 def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Extension factories: Strawberry builds fresh instances per operation (the parser and
     validation caches live at module level, so they are still shared across requests)."""
-    # The depth and alias limits are validation rules. Their rule classes are built once
-    # here: the validation cache is keyed by the rule classes, and the fresh classes each
-    # new QueryDepthLimiter makes would miss it on every request.
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
-    ]
+    # The validation rules are built once here: the validation cache is keyed by the rule
+    # classes, and the fresh classes each new limiter makes would miss it on every request.
+    rules = validation_rules(
+        QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    )
     extensions: list[Callable[[], SchemaExtension]] = [
         GraphQLMetrics,  # first, so its time covers the others
+        lambda: ErrorContract(rules),  # sets the rules before the caches look them up
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: MaskErrors(should_mask_error=_should_mask),
     ]
     if not settings.graphiql:
         extensions.append(DisableIntrospection)
@@ -74,12 +68,14 @@ def build_schema(
 ) -> strawberry.federation.Schema:
     """A federation v2.9 schema; pass a default ``Settings()`` to print the SDL."""
     kwargs: dict[str, Any] = {"types": list(types)}
-    return strawberry.federation.Schema(
+    schema = LiaisonSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
         extensions=_extensions(settings),
         federation_version=FEDERATION_VERSION,
-        scalar_overrides={datetime: AWARE_DATETIME},
+        scalar_overrides=SCALAR_OVERRIDES,
         **kwargs,
     )
+    guard_arguments(schema._schema)
+    return schema

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from tests.issues.helpers import LI, WANG, ZHAO, report
-from tests.support import SubgraphClient
+from typing import Any
+
+from tests.issues.helpers import LI, PMO, WANG, ZHAO, report, seed_request
+from tests.support import Caller, SubgraphClient
 
 FILTERED = """
 query($filter: IssueFilter) {
@@ -35,6 +37,38 @@ async def test_issues_filter_by_status_urgency_and_request(issues: SubgraphClien
         calm["id"],
     ]
     assert await ids(issues, requestId="cr2") == []
+
+
+COUNTED = """
+query($filter: IssueFilter, $first: Int!, $after: String) {
+  issues(filter: $filter, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id } }
+  }
+}
+"""
+
+
+async def test_issues_total_count_is_the_whole_filtered_visible_list(
+    issues: SubgraphClient,
+) -> None:
+    await seed_request(issues, "cr2", lead="legal", participants=())
+    for _ in range(3):
+        await report(issues)
+    await report(issues, urgent=True)
+    await report(issues, ZHAO, requestId="cr2")  # on a request li's department has no part in
+
+    async def page(caller: Caller, first: int, after: str | None = None, **filter_: object) -> Any:
+        variables = {"filter": filter_, "first": first, "after": after}
+        return (await issues.execute(COUNTED, variables, caller=caller))["issues"]
+
+    first = await page(LI, 2, urgent=False)
+    assert (first["totalCount"], len(first["edges"])) == (3, 2)
+    rest = await page(LI, 2, first["pageInfo"]["endCursor"], urgent=False)
+    assert (rest["totalCount"], len(rest["edges"])) == (3, 1)
+    assert (await page(LI, 1))["totalCount"] == 4
+    assert (await page(LI, 1, statuses=["ARCHIVED"]))["totalCount"] == 0
+    assert (await page(PMO, 1))["totalCount"] == 5
+    assert (await page(ZHAO, 10))["totalCount"] == 1
 
 
 async def test_task_issues_through_entities_respect_visibility(issues: SubgraphClient) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
+from devstack.demo_gateway import launch_tasks
 from services.requests.demo import load_demo
 from tests.support import SubgraphClient
 
@@ -71,3 +74,17 @@ async def test_every_demo_department_has_a_head_and_a_few_people(
     assert rows
     assert all(r["head_id"] is not None for r in rows)
     assert {r["id"]: r["people"] for r in rows if r["people"] < 2} == {}
+
+
+def test_the_launch_tasks_are_due_on_whole_minutes() -> None:
+    """The gateway demo's tasks (created by ``./liaison run``) carry no stray seconds."""
+    dues = [datetime.fromisoformat(t["dueAt"]) for t in launch_tasks("cr1", date(2026, 3, 2))]
+    assert dues == [
+        datetime(2026, 3, 16, 10, 0, tzinfo=UTC),
+        datetime(2026, 3, 23, 10, 0, tzinfo=UTC),
+        datetime(2026, 4, 15, 10, 0, tzinfo=UTC),
+    ]
+    for task in launch_tasks("cr1"):  # today's, whatever the clock's seconds are now
+        due = datetime.fromisoformat(task["dueAt"])
+        assert (due.second, due.microsecond) == (0, 0)
+        assert due.tzinfo is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.requests.kickoff.channels import short_title
+from shared.channel_names import short_title
 from tests.requests.helpers import (
     LI,
     WANG,

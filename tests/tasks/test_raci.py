@@ -276,6 +276,9 @@ async def test_person_assignments_across_requests_by_role_and_visibility(
     rest = second["_entities"][0]["assignments"]
     assert [e["node"]["task"]["title"] for e in rest["edges"]] == ["One"]
     assert rest["pageInfo"]["hasNextPage"] is False
+    # Every page counts the whole list the role filter and visibility leave, not the page.
+    assert (page["totalCount"], rest["totalCount"]) == (2, 2)
+    assert mine["_entities"][0]["assignments"]["totalCount"] == 1
 
     accountable = await api.execute(
         ASSIGNMENTS,

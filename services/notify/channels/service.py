@@ -1,8 +1,7 @@
 """Use cases of chat groups: registering a request's channel, announcing events in it.
 
-Channel names follow the handbook's rule ``[request title]-[phase]-[department]`` with the
-Chinese phase labels (筹备, 执行, 验收, 收尾); a title longer than
-:data:`MAX_TITLE_CHARS` characters is cut to that many, the last one replaced by ``…``.
+Channel names follow the handbook's rule ``[request title]-[phase]-[department]``, as
+:mod:`shared.channel_names` states it for this service and the requests service alike.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from services.notify.models import Channel, ChannelKind, Delivery, Phase, Target
 from services.notify.webhooks.signing import SECRET_PREFIX
 from services.notify.webhooks.urls import UrlRefused, check_url
 from shared.auth import Principal
+from shared.channel_names import channel_name
 from shared.events.contracts.notify import ChannelRegistered
 from shared.events.envelope import EventEnvelope
 from shared.graphql.errors import DomainError, Problems
@@ -23,14 +23,6 @@ from shared.replicas import get_request
 from shared.runtime import ServiceRuntime
 from shared.secrets_box import secrets_box
 from shared.unit_of_work import UnitOfWork, unit_of_work
-
-MAX_TITLE_CHARS = 20
-PHASE_LABELS = {
-    Phase.PREPARATION: "筹备",
-    Phase.EXECUTION: "执行",
-    Phase.ACCEPTANCE: "验收",
-    Phase.CLOSED: "收尾",
-}
 
 
 @dataclass(frozen=True)
@@ -43,13 +35,6 @@ class Announcement:
     body: str
     link: str | None
     urgency: Urgency = Urgency.NORMAL
-
-
-def channel_name(request_title: str, phase: Phase, department_name: str) -> str:
-    title = request_title.strip()
-    if len(title) > MAX_TITLE_CHARS:
-        title = title[: MAX_TITLE_CHARS - 1] + "…"
-    return f"{title}-{PHASE_LABELS[phase]}-{department_name}"
 
 
 async def _department_name(uow: UnitOfWork, department_id: str) -> str | None:

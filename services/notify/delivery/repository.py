@@ -125,6 +125,53 @@ async def count_deliveries(
     return count
 
 
+PageKey = tuple[str, DeliveryStatus | None, str | None, int]
+"""One target's page of deliveries: target id, status filter, ``after`` id, rows to fetch."""
+
+
+async def delivery_pages(
+    conn: Connection, target_kind: TargetKind, keys: Sequence[PageKey]
+) -> dict[PageKey, tuple[list[Delivery], int]]:
+    """Pages of deliveries to many targets, newest first, each with how many deliveries to
+    its target match the status filter: one statement per distinct (status, after, limit)."""
+    groups: dict[tuple[DeliveryStatus | None, str | None, int], list[str]] = {}
+    for target_id, status, after_id, limit in keys:
+        groups.setdefault((status, after_id, limit), []).append(target_id)
+    found: dict[PageKey, tuple[list[Delivery], int]] = {}
+    for (status, after_id, limit), target_ids in groups.items():
+        rows = await conn.fetch(
+            f"""
+            SELECT t.page_target, c.page_total, d.* FROM unnest($2::text[]) AS t(page_target)
+             CROSS JOIN LATERAL (
+                   SELECT count(*) AS page_total FROM deliveries
+                    WHERE target_kind = $1 AND target_id = t.page_target
+                      AND ($3::text IS NULL OR status = $3)) c
+              LEFT JOIN LATERAL (
+                   SELECT {_COLUMNS} FROM deliveries
+                    WHERE target_kind = $1 AND target_id = t.page_target
+                      AND ($3::text IS NULL OR status = $3)
+                      AND ($4::text IS NULL OR id < $4)
+                    ORDER BY id DESC LIMIT $5) d ON true
+             ORDER BY t.page_target, d.id DESC
+            """,
+            target_kind.value,
+            list(dict.fromkeys(target_ids)),
+            status.value if status else None,
+            after_id,
+            limit,
+        )
+        pages: dict[str, tuple[list[Delivery], int]] = {}
+        for row in rows:
+            page, _ = pages.setdefault(row["page_target"], ([], row["page_total"]))
+            if row["id"] is not None:
+                columns = dict(row)
+                del columns["page_target"], columns["page_total"]
+                page.append(_delivery(columns))
+        for target_id in target_ids:
+            found[(target_id, status, after_id, limit)] = pages.get(target_id, ([], 0))
+    return found
+
+
 async def claim(conn: Connection, delivery_id: str, lease: timedelta) -> Delivery | None:
     """Take a due, idle delivery for one attempt: count it and start its lease."""
     row = await conn.fetchrow(

@@ -15,12 +15,14 @@ from services.notify.webhooks import repository as repo
 from services.notify.webhooks import service
 from services.notify.webhooks.types import Delivery, Event, WebhookEndpoint, delivery_page
 from shared.graphql.context import Info
+from shared.graphql.error_codes import ErrorCode
 from shared.graphql.errors import DomainError, PublicError, UserError, run_mutation
 from shared.graphql.pagination import (
     Connection,
     Edge,
     PageInfo,
     build_connection,
+    check_page_size,
     page_request,
 )
 
@@ -104,7 +106,7 @@ async def _visible_endpoint(info: Info, endpoint_id: str) -> WebhookEndpoint:
     async with info.context.runtime.pool.acquire() as conn:
         endpoint = await repo.get_endpoint(conn, endpoint_id)
     if endpoint is None or not service.may_manage(info.context.principal, endpoint):
-        raise PublicError(f"no such webhook endpoint: {endpoint_id}")
+        raise PublicError(f"no such webhook endpoint: {endpoint_id}", ErrorCode.NOT_FOUND)
     return WebhookEndpoint.from_model(endpoint)
 
 
@@ -168,7 +170,9 @@ class WebhookQuery:
     @strawberry.field(
         description="Replay of the event stream in order, limited to what the caller may see;"
         " `after` is the last event id received (cursors are event ids). Events are kept for"
-        " the retention period (90 days by default)."
+        " the retention period (90 days by default). `totalCount` is always null here:"
+        " counting would read the whole retained log through the caller's visibility and"
+        " `types` filters on every page, and the log grows while it is read."
     )
     async def events(
         self,
@@ -179,8 +183,7 @@ class WebhookQuery:
     ) -> Connection[Event]:
         runtime = info.context.runtime
         limit = runtime.settings.graphql_max_page
-        if not 1 <= first <= limit:
-            raise PublicError(f"`first` must be between 1 and {limit}")
+        check_page_size(first, limit)
         position = await stream.position_after(runtime, after)
         found, _ = await stream.read(runtime, info.context.principal, position, types, first + 1)
         visible = found[:first]

@@ -11,9 +11,11 @@ from strawberry.scalars import JSON
 from services.notify import models
 from services.notify.delivery import repository as deliveries
 from services.notify.webhooks import repository as repo
+from shared.db import read_with_retry
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key, one_per_key
 from shared.graphql.pagination import Connection, build_connection, page_request
+from shared.runtime import ServiceRuntime
 
 strawberry.enum(models.DeliveryStatus, description="Where a delivery stands.")
 strawberry.enum(models.TargetKind, description="What kind of target a delivery goes to.")
@@ -23,6 +25,17 @@ load_attempts = many_per_key(deliveries.attempts_of)
 
 
 load_endpoints = one_per_key(repo.endpoints_by_ids)
+
+
+async def load_webhook_delivery_pages(
+    runtime: ServiceRuntime, keys: Sequence[deliveries.PageKey]
+) -> list[tuple[list[models.Delivery], int]]:
+    """``WebhookEndpoint.deliveries`` of a page of endpoints: rows and count in one query."""
+    found = await read_with_retry(
+        runtime.pool,
+        lambda conn: deliveries.delivery_pages(conn, models.TargetKind.WEBHOOK, keys),
+    )
+    return [found[key] for key in keys]
 
 
 @strawberry.type(description="One attempt to deliver: when, and what the target answered.")
@@ -160,9 +173,11 @@ class WebhookEndpoint:
         first: int = 20,
         after: str | None = None,
     ) -> Connection[Delivery]:
-        return await delivery_page(
-            info, models.TargetKind.WEBHOOK, [str(self.id)], status, first, after
-        )
+        page = page_request(first, after, info.context.runtime.settings.graphql_max_page)
+        after_id = str(page.after[0]) if page.after else None
+        key = (str(self.id), status, after_id, page.limit + 1)
+        rows, total = await info.context.loader(load_webhook_delivery_pages).load(key)
+        return build_connection(rows, page, lambda d: [d.id], Delivery.from_model, total)
 
 
 @strawberry.type(description="One event of the bus: a CloudEvents 1.0 envelope.")

@@ -79,6 +79,15 @@ async def insert_lesson(
     return _lesson(row)
 
 
+_LESSON_FILTER = """($1 OR r.lead_department_id = ANY($2) OR EXISTS (
+                  SELECT 1 FROM request_participants p
+                   WHERE p.request_id = r.id AND p.department_id = ANY($2)))
+           AND l.search_grams @> $3::text[]
+           AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) t
+                            WHERE strpos(l.search_text, t) = 0)"""
+"""Lessons of requests the caller may see ($1, $2) holding every n-gram ($3) and term ($4)."""
+
+
 async def search_lessons(
     conn: Connection,
     *,
@@ -93,12 +102,7 @@ async def search_lessons(
     rows = await conn.fetch(
         f"""
         SELECT {_LESSON} FROM lessons l JOIN collab_requests r ON r.id = l.request_id
-         WHERE ($1 OR r.lead_department_id = ANY($2) OR EXISTS (
-                  SELECT 1 FROM request_participants p
-                   WHERE p.request_id = r.id AND p.department_id = ANY($2)))
-           AND l.search_grams @> $3::text[]
-           AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) t
-                            WHERE strpos(l.search_text, t) = 0)
+         WHERE {_LESSON_FILTER}
            AND ($5::text IS NULL OR l.id < $5)
          ORDER BY l.id DESC
          LIMIT $6
@@ -111,6 +115,26 @@ async def search_lessons(
         limit,
     )
     return [_lesson(r) for r in rows]
+
+
+async def count_lessons(
+    conn: Connection,
+    *,
+    sees_all: bool,
+    departments: Sequence[str],
+    terms: Sequence[str],
+    grams: Sequence[str],
+) -> int:
+    """How many lessons :func:`search_lessons` pages through with the same search."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM lessons l JOIN collab_requests r ON r.id = l.request_id"
+        f" WHERE {_LESSON_FILTER}",
+        sees_all,
+        list(departments),
+        list(grams),
+        list(terms),
+    )
+    return count
 
 
 async def lessons_by_request_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Lesson]]:

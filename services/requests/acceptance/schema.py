@@ -80,7 +80,14 @@ class AcceptanceQuery:
                 after_id=page.after[0] if page.after else None,
                 limit=page.limit + 1,
             )
-        return build_connection(rows, page, lambda r: [r.id], Lesson.from_model)
+            total = await repo.count_lessons(
+                conn,
+                sees_all=ctx.principal.sees_everything,
+                departments=ctx.principal.departments,
+                terms=terms,
+                grams=grams,
+            )
+        return build_connection(rows, page, lambda r: [r.id], Lesson.from_model, total)
 
 
 @strawberry.type

@@ -112,6 +112,11 @@ async def by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Secondment]:
     return {r["id"]: _secondment(r) for r in rows}
 
 
+_VISIBLE = """($1 OR s.person_id = $2 OR s.from_department_id = ANY($3)
+                OR s.to_department_id = ANY($3))"""
+"""Secondments the caller ($2, departments $3) may see; $1: PMO/ADMIN see all."""
+
+
 async def list_visible(
     conn: Connection,
     *,
@@ -125,8 +130,7 @@ async def list_visible(
     rows = await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM secondments s
-         WHERE ($1 OR s.person_id = $2 OR s.from_department_id = ANY($3)
-                OR s.to_department_id = ANY($3))
+         WHERE {_VISIBLE}
            AND ($4::text IS NULL OR s.id < $4)
          ORDER BY s.id DESC LIMIT $5
         """,
@@ -137,3 +141,16 @@ async def list_visible(
         limit,
     )
     return [_secondment(r) for r in rows]
+
+
+async def count_visible(
+    conn: Connection, *, sees_all: bool, person_id: str, departments: Sequence[str]
+) -> int:
+    """How many secondments :func:`list_visible` pages through for the same caller."""
+    count: int = await conn.fetchval(
+        f"SELECT count(*) FROM secondments s WHERE {_VISIBLE}",
+        sees_all,
+        person_id,
+        list(departments),
+    )
+    return count

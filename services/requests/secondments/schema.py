@@ -167,7 +167,13 @@ class SecondmentQuery:
                 after_id=page.after[0] if page.after else None,
                 limit=page.limit + 1,
             )
-        return build_connection(rows, page, lambda r: [r.id], Secondment.from_model)
+            total = await repo.count_visible(
+                conn,
+                sees_all=ctx.principal.sees_everything,
+                person_id=ctx.principal.sub,
+                departments=ctx.principal.departments,
+            )
+        return build_connection(rows, page, lambda r: [r.id], Secondment.from_model, total)
 
 
 @strawberry.type
