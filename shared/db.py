@@ -19,6 +19,8 @@ import asyncpg
 import orjson
 from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
+from shared.resilience import DATABASE_OUTAGES
+
 log = logging.getLogger(__name__)
 
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -46,14 +48,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-# What a server restart or a failover looks like from a pooled connection (25006: the server
-# became a read-only standby, DESIGN §8).
-DISCONNECTS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.ReadOnlySQLTransactionError,
-    ConnectionError,
-)
+DISCONNECTS = DATABASE_OUTAGES
+"""What a server restart or a failover looks like from a pooled connection."""
+CONNECT_TIMEOUT_SECONDS = 5.0
+"""A connection attempt gives up after this, so callers fail fast while the server is away."""
 
 
 class _AcquireContext(PoolAcquireContext):
@@ -83,6 +81,7 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asy
         max_queries=50_000,
         max_inactive_connection_lifetime=60,
         init=_init_connection,
+        timeout=CONNECT_TIMEOUT_SECONDS,
         loop=None,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,

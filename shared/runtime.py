@@ -12,6 +12,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from shared.db import SHARED_MIGRATIONS, prepare_database
 from shared.redis_keys import RedisKeys
+from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Outage, patiently
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,16 @@ class ServiceRuntime:
         """
         url = settings.service_database_url(service)
         own = [migrations] if isinstance(migrations, Path) else list(migrations)
-        pool = await prepare_database(url, [SHARED_MIGRATIONS, *own])
+        # A server that is not up yet (or restarting) is waited for, not a reason to exit.
+        pool = await patiently(
+            lambda: prepare_database(url, [SHARED_MIGRATIONS, *own]),
+            Outage(service, "PostgreSQL"),
+            DATABASE_OUTAGES,
+        )
         try:
-            redis = await connect_redis(settings)
+            redis = await patiently(
+                lambda: connect_redis(settings), Outage(service, "Redis"), REDIS_OUTAGES
+            )
         except BaseException:
             await pool.close()
             raise

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from arq.connections import create_pool
 from arq.worker import Worker, func
 
 from shared.events.consumer import Consumer, EventHandler
@@ -30,6 +31,7 @@ from shared.observability.metrics import (
     start_metrics_server,
     track_pool,
 )
+from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Outage, patiently
 from shared.runtime import ServiceRuntime, job_queue_name, redis_settings
 from shared.settings import Settings, get_settings
 from shared.timer_firing import TimerHandler, fire_timer, sweep
@@ -38,6 +40,7 @@ from shared.timers import FIRE_TIMER_JOB
 log = logging.getLogger(__name__)
 
 Job = Callable[..., Awaitable[Any]]
+OUTAGES = DATABASE_OUTAGES + REDIS_OUTAGES
 
 
 class LiaisonWorker(Worker):
@@ -51,6 +54,37 @@ class LiaisonWorker(Worker):
     them), and only then does the shutdown run.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._redis_outage = Outage(f"{self.queue_name} worker", "Redis")
+
+    async def main(self) -> None:
+        """arq's loop, started once Redis answers (arq itself gives up after 5 tries)."""
+        if self._pool is None:
+            self._pool = await patiently(
+                lambda: create_pool(
+                    self.redis_settings,
+                    job_deserializer=self.job_deserializer,
+                    job_serializer=self.job_serializer,
+                    default_queue_name=self.queue_name,
+                    expires_extra_ms=self.expires_extra_ms,
+                ),
+                self._redis_outage,
+                REDIS_OUTAGES,
+            )
+        await super().main()
+
+    async def _poll_iteration(self) -> None:
+        """One poll of the queue; a Redis outage pauses polling instead of ending the worker.
+        A job whose result could not be written then runs again once its in-progress key
+        expires: jobs are idempotent (a timer fires through ``fired_at IS NULL``)."""
+        try:
+            await super()._poll_iteration()
+        except REDIS_OUTAGES as exc:
+            await self._redis_outage.wait(exc)
+        else:
+            self._redis_outage.recovered()
+
     async def close(self) -> None:
         if self.main_task is not None:
             self.main_task.cancel()  # polls no more
@@ -58,10 +92,12 @@ class LiaisonWorker(Worker):
         self.tasks.clear()
         if self._pool is None:  # never started, or already closed
             return
-        await self._pool.delete(self.health_check_key)
+        with contextlib.suppress(*REDIS_OUTAGES):  # the key expires by itself anyway
+            await self._pool.delete(self.health_check_key)
         if self.on_shutdown:
             await self.on_shutdown(self.ctx)
-        await self._pool.aclose()
+        with contextlib.suppress(*REDIS_OUTAGES):
+            await self._pool.aclose()
         self._pool = None
 
 
@@ -69,13 +105,19 @@ async def sweep_forever(
     runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler], stop: asyncio.Event
 ) -> None:
     """Fire what the queue lost, every sweep period, until ``stop``."""
+    outage = Outage(f"{runtime.service} timer sweep", "PostgreSQL or Redis")
     while not stop.is_set():
         try:
             fired = await sweep(runtime, handlers)
             if fired:
                 log.info("sweep fired %d timer(s) the queue had missed", fired)
+        except OUTAGES as exc:
+            await outage.wait(exc, stop)
+            continue
         except Exception:
             log.exception("timer sweep failed; next pass retries")
+        else:
+            outage.recovered()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), runtime.settings.timer_sweep_seconds)
 
@@ -89,12 +131,17 @@ async def housekeep_forever(
 ) -> None:
     """Run every chore at start-up and then every ``LIAISON_HOUSEKEEPING_SECONDS``; ``done``
     is set after the first pass."""
+    outage = Outage(f"{runtime.service} housekeeping", "PostgreSQL or Redis")
     while not stop.is_set():
         for chore in chores:
             try:
                 await chore(runtime)
+            except OUTAGES as exc:
+                outage.failed(exc)  # the next pass retries, after the housekeeping period
             except Exception:
                 log.exception("housekeeping %s failed; next pass retries", chore.__name__)
+            else:
+                outage.recovered()
         done.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), runtime.settings.housekeeping_seconds)

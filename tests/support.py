@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,6 +23,20 @@ from shared.auth import GATEWAY_SECRET_HEADER, issue_token
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.worker import LiaisonWorker
+
+
+@contextmanager
+def server_directory() -> Iterator[Path]:
+    """A fresh folder for embedded servers that a test starts and stops itself.
+
+    Not under pytest's ``tmp_path``: every pytest session that starts resets its base folder
+    to mode 0700, which would lock the unprivileged ``pgserver`` user out of a server of a
+    session running beside it (two suites at once on one machine)."""
+    directory = Path(tempfile.mkdtemp(prefix="liaison-servers-"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def service_module(service: str, module: str) -> Any:

@@ -12,23 +12,20 @@ group at the start of what the stream still holds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import orjson
 from opentelemetry import trace
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.events.envelope import EventEnvelope
 from shared.observability.metrics import EVENT_AGE, EVENTS_HANDLED
 from shared.observability.tracing import context_from_traceparent, tracer
+from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Outage
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
@@ -36,7 +33,6 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
 _RETRY_PENDING_SECONDS = 5.0
-_OUTAGE_RETRY_SECONDS = 1.0
 _PRUNE_EVERY_SECONDS = 3600.0
 _PRUNE_MARGIN = timedelta(hours=1)  # clocks of Redis and PostgreSQL may disagree a little
 
@@ -46,13 +42,7 @@ def _stream_gone(error: ResponseError) -> bool:
     return str(error).startswith(("NOGROUP", "UNBLOCKED"))
 
 
-_TRANSIENT = (
-    OSError,
-    RedisConnectionError,
-    RedisTimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-)
+_PAUSES: tuple[type[BaseException], ...] = (*DATABASE_OUTAGES, *REDIS_OUTAGES, ResponseError)
 
 
 class Consumer:
@@ -71,6 +61,7 @@ class Consumer:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self._retry_pending = True
         self._next_prune = 0.0
+        self._outage = Outage(f"{self.group} consumer", "PostgreSQL or Redis")
 
     async def ensure_group(self) -> None:
         """Create the group at the start of the stream, so a new service sees past events."""
@@ -85,14 +76,12 @@ class Consumer:
         while not stop.is_set():
             try:
                 await self._consume(stop)
-            except (*_TRANSIENT, ResponseError) as exc:
+            except _PAUSES as exc:
                 # A restart, failover or flush of Redis (the group is gone: NOGROUP) or of the
                 # database must not end consumption for good; the inbox absorbs re-reads.
                 if isinstance(exc, ResponseError) and not _stream_gone(exc):
                     raise
-                log.warning("consumer %s paused: %s", self.group, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), _OUTAGE_RETRY_SECONDS)
+                await self._outage.wait(exc, stop)
 
     async def _consume(self, stop: asyncio.Event) -> None:
         await self.ensure_group()
@@ -108,9 +97,9 @@ class Consumer:
                 self._retry_pending = False
                 await self._retry_own_pending()
                 await self._claim_abandoned()
-            await self._process(
-                await self._read(">", block=self.runtime.settings.consumer_block_ms)
-            )
+            entries = await self._read(">", block=self.runtime.settings.consumer_block_ms)
+            self._outage.recovered()
+            await self._process(entries)
             if loop.time() >= self._next_prune:
                 self._next_prune = loop.time() + _PRUNE_EVERY_SECONDS
                 await self.prune_inbox()

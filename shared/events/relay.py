@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from shared.db import create_pool, delete_in_batches
 from shared.observability import setup_process
@@ -38,6 +37,7 @@ from shared.observability.metrics import (
     track_pool,
 )
 from shared.redis_keys import RedisKeys
+from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Outage, patiently
 from shared.runtime import connect_redis
 from shared.settings import Settings, get_settings
 
@@ -85,17 +85,14 @@ async def relay_batch(
     return len(rows)
 
 
-# Failures a relay waits out: the database or Redis restarting, or the service's database
-# not created / migrated yet (the relay may start before the service does).
-_TRANSIENT = (
-    OSError,
-    RedisConnectionError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
+# Failures a relay waits out: the database or Redis restarting or failing over, or the
+# service's database not created / migrated yet (the relay may start before the service).
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    *DATABASE_OUTAGES,
+    *REDIS_OUTAGES,
     asyncpg.InvalidCatalogNameError,
     asyncpg.UndefinedTableError,
 )
-_RETRY_SECONDS = 1.0
 _PRUNE_EVERY_SECONDS = 3600.0
 
 
@@ -126,6 +123,7 @@ async def relay_forever(
     keep = timedelta(days=settings.outbox_retention_days)
     next_prune = 0.0
     loop = asyncio.get_running_loop()
+    outage = Outage(f"relay-{label}", "PostgreSQL or Redis")
     try:
         while not stop.is_set():
             try:
@@ -144,9 +142,9 @@ async def relay_forever(
                     service=label,
                 )
             except _TRANSIENT as exc:
-                log.warning("relay for %s waiting: %s", database_url.rsplit("/", 1)[-1], exc)
-                sent, delay = 0, _RETRY_SECONDS
+                sent, delay = 0, outage.failed(exc)
             else:
+                outage.recovered()
                 delay = settings.relay_poll_seconds
             if sent == 0 and pool is not None and loop.time() >= next_prune:
                 # Published rows are only history (partners replay from the notify event log):
@@ -167,7 +165,9 @@ async def relay_forever(
 
 async def run_relays(services: Sequence[str], settings: Settings, stop: asyncio.Event) -> None:
     """One relay loop per service database, sharing one Redis connection."""
-    redis = await connect_redis(settings)
+    redis = await patiently(
+        lambda: connect_redis(settings), Outage("relay", "Redis"), REDIS_OUTAGES
+    )
     urls = [settings.service_database_url(service) for service in services]
     serve_probes(redis=redis, databases=dict(zip(services, urls, strict=True)), stopping=stop)
     try:

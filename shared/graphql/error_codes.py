@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     """The document has more tokens than the limit."""
     PAGE_SIZE_EXCEEDED = "PAGE_SIZE_EXCEEDED"
     """``first`` is outside 1 .. the page limit."""
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    """The service's database or Redis is not answering (a restart, a failover); retry."""
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     """Something unexpected failed; details are in the server's log, not in the answer."""
 

@@ -21,10 +21,12 @@ from strawberry.extensions import MaskErrors
 
 from shared.graphql.error_codes import ErrorCode
 from shared.graphql.errors import PublicError
+from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES
 
 log = logging.getLogger("shared.graphql.errors")
 
 MASKED_MESSAGE = "Unexpected error."
+UNAVAILABLE_MESSAGE = "The service cannot reach its database or Redis just now; retry shortly."
 # graphql-core's wording when the parser stops at the token limit (graphql-core is pinned).
 _TOKEN_LIMIT_WORDS = "tokens. Parsing aborted."
 
@@ -38,6 +40,11 @@ def code_of(error: GraphQLError) -> str | None:
 def _set_code(error: GraphQLError, code: ErrorCode) -> None:
     if code_of(error) is None:
         error.extensions = {**(error.extensions or {}), "code": code.value}
+
+
+def is_outage(error: GraphQLError) -> bool:
+    """The resolver failed because PostgreSQL or Redis is away (restart, failover)."""
+    return isinstance(error.original_error, DATABASE_OUTAGES + REDIS_OUTAGES)
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -142,7 +149,11 @@ class ErrorContract(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
-        masked.extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
+        if is_outage(error):
+            masked.message = UNAVAILABLE_MESSAGE
+            masked.extensions = {"code": ErrorCode.SERVICE_UNAVAILABLE.value}
+        else:
+            masked.extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
         return masked
 
 
@@ -151,7 +162,10 @@ def code_and_log(errors: Iterable[GraphQLError]) -> None:
     their traceback (the extension masks them). Runs on every path, also for a syntax error
     that the parser cache raises before the extension's hooks can see it."""
     for error in errors:
-        if is_unexpected(error):
+        if is_outage(error):
+            original = error.original_error
+            log.warning("unavailable in %s: %s: %s", error.path, type(original).__name__, original)
+        elif is_unexpected(error):
             log.error("unexpected error in %s", error.path, exc_info=error.original_error or error)
         else:
             code = _apply_code(error)

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from arq.connections import RedisSettings, create_pool
 
 from shared.embedded import EmbeddedInfra, EmbeddedInfraError
+from tests.support import server_directory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,8 +50,8 @@ async def _redis_reachable(url: str) -> bool:
 
 
 @pytest.fixture
-async def infra(tmp_path: Path) -> AsyncIterator[EmbeddedInfra]:
-    started = await asyncio.to_thread(EmbeddedInfra(tmp_path).start)
+async def infra(server_dir: Path) -> AsyncIterator[EmbeddedInfra]:
+    started = await asyncio.to_thread(EmbeddedInfra(server_dir).start)
     yield started
     await asyncio.to_thread(started.stop)
 
@@ -86,8 +87,8 @@ async def test_redis_settings_and_arq(infra: EmbeddedInfra) -> None:
         await pool.aclose()
 
 
-async def test_stop_then_restart_keeps_data(tmp_path: Path) -> None:
-    infra = await asyncio.to_thread(EmbeddedInfra(tmp_path).start)
+async def test_stop_then_restart_keeps_data(server_dir: Path) -> None:
+    infra = await asyncio.to_thread(EmbeddedInfra(server_dir).start)
     conn = await asyncpg.connect(infra.database_url)
     await conn.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (42)")
     await conn.close()
@@ -104,7 +105,7 @@ async def test_stop_then_restart_keeps_data(tmp_path: Path) -> None:
     with pytest.raises(EmbeddedInfraError):
         _ = infra.database_url
 
-    with EmbeddedInfra(tmp_path) as again:
+    with EmbeddedInfra(server_dir) as again:
         conn = await asyncpg.connect(again.database_url)
         assert await conn.fetchval("SELECT x FROM t") == 42
         await conn.close()
@@ -119,13 +120,13 @@ async def test_second_launcher_on_same_dir_is_refused(infra: EmbeddedInfra) -> N
     assert await _pg_reachable(infra.database_url)  # the failed start left the first one alone
 
 
-async def test_recovers_from_killed_launcher(tmp_path: Path) -> None:
+async def test_recovers_from_killed_launcher(server_dir: Path) -> None:
     """A launcher killed with SIGKILL leaves both servers running and stale pid files."""
     script = textwrap.dedent(f"""
         import os
         from pathlib import Path
         from shared.embedded import EmbeddedInfra
-        infra = EmbeddedInfra(Path({str(tmp_path)!r})).start()
+        infra = EmbeddedInfra(Path({str(server_dir)!r})).start()
         print(infra.postgres.pid, infra.redis.pid, flush=True)
         os.kill(os.getpid(), 9)
     """)
@@ -137,19 +138,19 @@ async def test_recovers_from_killed_launcher(tmp_path: Path) -> None:
     assert len(orphans) == 2, done.stderr
     assert not any(_gone(pid) for pid in orphans)
 
-    with EmbeddedInfra(tmp_path) as infra:
+    with EmbeddedInfra(server_dir) as infra:
         assert all(_gone(pid) for pid in orphans)
         assert await _pg_reachable(infra.database_url)
         assert await _redis_reachable(infra.redis_url)
 
 
-async def test_stale_postmaster_pid_of_unrelated_process(tmp_path: Path) -> None:
+async def test_stale_postmaster_pid_of_unrelated_process(server_dir: Path) -> None:
     """After a reboot the pid in ``postmaster.pid`` may belong to some other live process."""
-    with EmbeddedInfra(tmp_path):
+    with EmbeddedInfra(server_dir):
         pass
-    stale = tmp_path / "postgres" / "postmaster.pid"
-    stale.write_text(f"{os.getpid()}\n{tmp_path}\n0\n5432\n\n127.0.0.1\n0 0\nready\n")
-    with EmbeddedInfra(tmp_path) as infra:
+    stale = server_dir / "postgres" / "postmaster.pid"
+    stale.write_text(f"{os.getpid()}\n{server_dir}\n0\n5432\n\n127.0.0.1\n0 0\nready\n")
+    with EmbeddedInfra(server_dir) as infra:
         assert await _pg_reachable(infra.database_url)
 
 
@@ -167,3 +168,9 @@ def test_signalling_orphans_survives_a_process_that_exits_while_looked_at() -> N
         assert main.wait(timeout=10) == -signal.SIGTERM
     finally:
         main.kill()
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    with server_directory() as directory:
+        yield directory

