@@ -2,7 +2,9 @@
 
 * ``run`` starts PostgreSQL and Redis (embedded unless ``LIAISON_DATABASE_URL`` and
   ``LIAISON_REDIS_URL`` are set), loads the demo data, starts every process and prints where
-  to point a GraphQL client, with a development token. Ctrl-C stops everything it started.
+  to point a GraphQL client, with a development token. A process that dies is restarted
+  with backoff; one that keeps crashing stops everything (exit status 1). Ctrl-C stops
+  everything it started.
 * ``test`` checks lint, types and committed schemas, then runs pytest (extra arguments go to
   pytest). It uses the configured servers, or starts embedded ones for the session.
 * ``token`` prints a development token for a person of the demo directory.
@@ -15,7 +17,6 @@ import asyncio
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from types import FrameType
 
 from devstack.demo_gateway import load_gateway_demo
 from devstack.node import compose_argv, ensure_gateway_packages
+from devstack.processes import supervise_until_stopped
 from devstack.stack import build_supergraph, gateway_url, start_stack
 from services.requests import demo
 from services.requests.app import MIGRATIONS
@@ -89,14 +91,13 @@ def run() -> int:
         try:
             load_gateway_demo(settings, gateway_url(settings))
             _print_banner(settings, log_dir)
-            while True:
-                group.raise_if_exited()
-                time.sleep(1)
+            # Restarts a process that dies; a crash loop stops everything and returns 1.
+            return supervise_until_stopped(group)
         except KeyboardInterrupt:
             print("\nstopping ...", flush=True)
+            return 0
         finally:
             group.stop()
-    return 0
 
 
 def _print_banner(settings: Settings, log_dir: Path) -> None:

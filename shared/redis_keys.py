@@ -16,6 +16,11 @@ class RedisKeys:
         """The event bus: one stream every service's relay appends to."""
         return f"{self.prefix}:events"
 
+    def stream_marker(self, service: str) -> str:
+        """Set by ``service``'s relay once it has published: a Redis that comes back without
+        it has lost its data, and the relay publishes the kept outbox rows again."""
+        return f"{self.prefix}:relay:{service}:published"
+
     def consumer_group(self, service: str) -> str:
         """One consumer group per consuming service, so each service sees every event."""
         return f"{self.prefix}:{service}"

@@ -105,17 +105,21 @@ class Consumer:
                 await self.prune_inbox()
 
     async def prune_inbox(self) -> int:
-        """Forget handled event ids that the stream can no longer deliver again.
+        """Forget handled event ids that can no longer be delivered again.
 
-        An id must stay while its event is in the stream: a re-created group re-reads the
-        whole stream. Every event handled before the oldest entry still in the stream was
-        itself added before it, so it has been trimmed away and cannot come back.
+        An id must stay while its event is in the stream (a re-created group re-reads the
+        whole stream), and while its outbox row is kept (a relay that finds Redis' data lost
+        publishes every kept row again). Every event handled before the oldest entry still
+        in the stream was itself added before it, so it has been trimmed away; outbox rows
+        are deleted ``outbox_retention_days`` after they were published.
         """
         first = await self._oldest_entry_time()
         if first is None:
             return 0  # no watermark (empty or missing stream): keep everything
+        kept_in_outboxes = timedelta(days=self.runtime.settings.outbox_retention_days)
+        before = min(first, datetime.now(UTC) - kept_in_outboxes) - _PRUNE_MARGIN
         result: str = await self.runtime.pool.execute(
-            "DELETE FROM inbox WHERE handled_at < $1", first - _PRUNE_MARGIN
+            "DELETE FROM inbox WHERE handled_at < $1", before
         )
         return int(result.split()[-1])
 

@@ -85,6 +85,25 @@ async def relay_batch(
     return len(rows)
 
 
+async def republish_after_data_loss(
+    pool: asyncpg.Pool, redis: Redis, marker: str, service: str
+) -> int:
+    """If Redis lost its data (its marker is gone: a FLUSHALL, a fresh server after a
+    failover without persistence), mark every kept outbox row unsent so the next batches
+    publish them again; consumers' inboxes drop the events they had already handled.
+
+    The rows are reset before the marker is set: a relay that dies in between only makes
+    the next one publish them once more. Returns the number of rows to publish again."""
+    if await redis.exists(marker):
+        return 0
+    result: str = await pool.execute("UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL")
+    await redis.set(marker, datetime.now(UTC).isoformat())
+    again = int(result.split()[-1])
+    if again:
+        log.warning("Redis lost the event stream: publishing %d %s events again", again, service)
+    return again
+
+
 # Failures a relay waits out: the database or Redis restarting or failing over, or the
 # service's database not created / migrated yet (the relay may start before the service).
 _TRANSIENT: tuple[type[BaseException], ...] = (
@@ -116,7 +135,8 @@ async def relay_forever(
     service: str | None = None,
 ) -> None:
     """Drain one service's outbox, then poll it every ``relay_poll_seconds`` until ``stop``."""
-    stream = RedisKeys(settings).event_stream
+    keys = RedisKeys(settings)
+    stream = keys.event_stream
     label = service or database_url.rsplit("/", 1)[-1]
     pool: asyncpg.Pool | None = None
     observer: asyncio.Task[None] | None = None
@@ -133,6 +153,7 @@ async def relay_forever(
                     observer = asyncio.create_task(
                         poll_forever([lambda p=pool: observe_outbox(label, p)], stop)
                     )
+                await republish_after_data_loss(pool, redis, keys.stream_marker(label), label)
                 sent = await relay_batch(
                     pool,
                     redis,

@@ -139,7 +139,5 @@ async def test_every_service_refuses_bad_text_before_its_use_case_runs(
         (issues_api, REPORT, {"input": issue}, "reportIssue", "description"),
     ]:
         payload = (await api.execute(query, variables, caller=LI))[mutation]
-        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
-            (field, "INVALID_TEXT")
-        ]
+        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(field, "INVALID_TEXT")]
         assert await api.runtime.pool.fetchval("SELECT count(*) FROM outbox") == 0

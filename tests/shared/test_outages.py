@@ -191,3 +191,48 @@ async def test_a_subgraph_answers_service_unavailable_at_once_while_postgresql_i
             await eventually(answers)
     finally:
         await runtime.close()
+
+
+async def test_no_event_is_lost_or_handled_twice_when_redis_loses_its_data(
+    widget_event: str, own_settings: Settings, runtime: ServiceRuntime
+) -> None:
+    """A FLUSHALL takes the stream, the consumer groups and the relay's marker, also the
+    events published but not handled yet: the relay publishes the kept outbox rows again
+    and the consumer's inbox drops those it had handled."""
+    from shared.events.consumer import Consumer
+    from tests.shared.test_outbox_relay_consumer import effect_counts, recording_handler
+
+    await runtime.pool.execute("TRUNCATE inbox")
+    url = own_settings.service_database_url(SERVICE)
+    stop_relay, stop_consumer = asyncio.Event(), asyncio.Event()
+    relay = asyncio.create_task(relay_forever(url, runtime.redis, own_settings, stop_relay))
+
+    def consume(stop: asyncio.Event) -> asyncio.Task[None]:
+        consumer = Consumer(runtime, {widget_event: recording_handler("c")}, name="c")
+        return asyncio.create_task(consumer.run(stop))
+
+    async def effects_are(count: int) -> bool:
+        return sum((await effect_counts(runtime)).values()) >= count
+
+    stream = runtime.keys.event_stream
+    try:
+        consuming = consume(stop_consumer)
+        for n in range(3):
+            await write_event(runtime, n)
+        await eventually(lambda: effects_are(3))
+        stop_consumer.set()
+        await consuming
+        for n in range(3, 5):  # published, not handled: only the outbox still knows them
+            await write_event(runtime, n)
+        await eventually(lambda: _stream_length(runtime, stream, 5))
+        await runtime.redis.flushall()
+        consuming = consume(stop_relay)
+        await write_event(runtime, 5)
+        await eventually(lambda: effects_are(6))
+        await eventually(lambda: _stream_length(runtime, stream, 6))
+    finally:
+        stop_relay.set()
+        await asyncio.gather(relay, consuming)
+    counts = await effect_counts(runtime)
+    assert len(counts) == 6  # none lost
+    assert set(counts.values()) == {1}  # none handled twice

@@ -406,19 +406,32 @@ async def test_inbox_forgets_only_events_the_stream_can_no_longer_deliver(
     old = await publish(platform, widget_event, 2)
     async with running(consumer):
         await eventually(lambda: drained_with(platform, 2))
-    # Those two were handled long ago and have since been trimmed from the stream.
-    await platform.pool.execute("UPDATE inbox SET handled_at = now() - interval '2 days'")
+    # Those two were handled long ago, have since been trimmed from the stream, and their
+    # outbox rows are past the retention (a relay can no longer publish them again).
+    retention = platform.settings.outbox_retention_days
+    await platform.pool.execute(
+        "UPDATE inbox SET handled_at = now() - make_interval(days => $1 + 1)", retention
+    )
+    # One handled within the outbox retention but trimmed from the stream stays: after a
+    # loss of Redis' data the relay would publish it again.
+    [kept_for_the_outbox] = await publish(platform, widget_event, 1, start=10)
+    async with running(consumer):
+        await eventually(lambda: drained_with(platform, 3))
+    await platform.pool.execute(
+        "UPDATE inbox SET handled_at = now() - interval '2 days' WHERE event_id = $1",
+        kept_for_the_outbox,
+    )
     stream = platform.keys.event_stream
     await platform.redis.xdel(stream, *[entry[0] for entry in await platform.redis.xrange(stream)])
     recent = await publish(platform, widget_event, 1, start=2)
     async with running(consumer):
-        await eventually(lambda: drained_with(platform, 3))
+        await eventually(lambda: drained_with(platform, 4))
 
     assert await consumer.prune_inbox() == 2
     kept = {r["event_id"] for r in await platform.pool.fetch("SELECT event_id FROM inbox")}
-    assert kept == set(recent)
+    assert kept == {*recent, kept_for_the_outbox}
     assert set(old).isdisjoint(kept)
     # Without a watermark (the stream is gone) nothing is forgotten.
     await platform.redis.delete(stream)
     assert await consumer.prune_inbox() == 0
-    assert await platform.pool.fetchval("SELECT count(*) FROM inbox") == 1
+    assert await platform.pool.fetchval("SELECT count(*) FROM inbox") == 2
