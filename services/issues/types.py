@@ -61,6 +61,13 @@ class Region:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
 
 
+# Fields this subgraph adds to other services' entities are nullable: while the issues service
+# is down, the gateway still returns the task or request with null here and an error.
+ISSUES_DOWN = (
+    " Null, with an error naming the service, only while the issues service is not answering."
+)
+
+
 @strawberry.federation.type(keys=["id"], description="A task of a request (tasks subgraph).")
 class Task:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
@@ -70,9 +77,9 @@ class Task:
         return cls(id=id)
 
     @strawberry.field(
-        description="Issues raised on the task that the caller may see, newest first."
+        description="Issues raised on the task that the caller may see, newest first." + ISSUES_DOWN
     )
-    async def issues(self, info: Info) -> list[Issue]:
+    async def issues(self, info: Info) -> list[Issue] | None:
         found = await info.context.loader(load_issues_of_tasks).load(self.id)
         visible = [i for i in found if await may_see_request(info, i.request_id)]
         return [Issue.from_model(i) for i in visible]
@@ -88,8 +95,8 @@ class CollabRequest:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> CollabRequest:
         return cls(id=id)
 
-    @strawberry.field(description="Issues raised on the request, newest first.")
-    async def issues(self, info: Info) -> list[Issue]:
+    @strawberry.field(description="Issues raised on the request, newest first." + ISSUES_DOWN)
+    async def issues(self, info: Info) -> list[Issue] | None:
         if not await may_see_request(info, self.id):
             return []
         found = await info.context.loader(load_issues_of_requests).load(self.id)

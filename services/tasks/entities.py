@@ -36,6 +36,14 @@ class PeriodInput:
     end: date = strawberry.field(description="Last day.")
 
 
+# Fields this subgraph adds to other services' entities are nullable: while the tasks service
+# is down, the gateway still returns what the others answered (a request, a person) with null
+# here and a DOWNSTREAM_SERVICE_ERROR naming the service.
+TASKS_DOWN = (
+    " Null, with an error naming the service, only while the tasks service is not answering."
+)
+
+
 @strawberry.federation.type(
     keys=["id"], description="A collaboration request (requests subgraph), with its tasks."
 )
@@ -47,8 +55,10 @@ class CollabRequest:
         # Visibility is checked per field: an invisible request simply has no tasks here.
         return cls(id=id)
 
-    @strawberry.field(description="Tasks of the request in creation order; empty if not visible.")
-    async def tasks(self, info: Info) -> list[Task]:
+    @strawberry.field(
+        description="Tasks of the request in creation order; empty if not visible." + TASKS_DOWN
+    )
+    async def tasks(self, info: Info) -> list[Task] | None:
         if not await may_see_request(info, self.id):
             return []
         tasks = await info.context.loader(load_request_tasks).load(self.id)
@@ -61,8 +71,10 @@ class CollabRequest:
         matrix = await matrix_of(info, self.id)
         return RaciMatrix.from_matrix(matrix) if matrix else None
 
-    @strawberry.field(description="Progress reports (template 3), newest period first.")
-    async def progress_reports(self, info: Info) -> list[ProgressReport]:
+    @strawberry.field(
+        description="Progress reports (template 3), newest period first." + TASKS_DOWN
+    )
+    async def progress_reports(self, info: Info) -> list[ProgressReport] | None:
         if not await may_see_request(info, self.id):
             return []
         reports = await info.context.loader(load_request_reports).load(self.id)
@@ -100,8 +112,8 @@ class CollabRequest:
             ],
         )
 
-    @strawberry.field(description="Recurring operations of the request.")
-    async def recurring_tasks(self, info: Info) -> list[RecurringTask]:
+    @strawberry.field(description="Recurring operations of the request." + TASKS_DOWN)
+    async def recurring_tasks(self, info: Info) -> list[RecurringTask] | None:
         if not await may_see_request(info, self.id):
             return []
         series = await info.context.loader(load_request_series).load(self.id)
@@ -119,7 +131,7 @@ class Person:
     @strawberry.field(
         description="What the person is R, A, C or I for, across every request the caller may"
         " see; newest task first. An entry naming only a department counts for its head, who"
-        " also gets its alerts."
+        " also gets its alerts." + TASKS_DOWN
     )
     async def assignments(
         self,
@@ -127,7 +139,7 @@ class Person:
         role: models.RaciRole | None = None,
         first: int = 50,
         after: str | None = None,
-    ) -> Connection[PersonAssignment]:
+    ) -> Connection[PersonAssignment] | None:
         page = page_request(first, after, info.context.runtime.settings.graphql_max_page)
         held = await info.context.loader(load_person_assignments).load(str(self.id))
         chosen = [(r, t) for r, t in held if role is None or r is role]

@@ -1,11 +1,13 @@
 """The whole system as a front end sees it: real processes behind the real gateway.
 
-The stack runs on its own ports (41xx), database names (``liaison_e2e_*``) and Redis
-prefix, so it neither disturbs nor is disturbed by `./liaison run` or the service tests.
+The stack runs on free ports of its own, database names (``<test prefix>e2e_*``) and Redis
+prefix, so it neither disturbs nor is disturbed by `./liaison run`, the service tests or
+another test run on the same machine.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,19 +19,31 @@ from shared.settings import Settings
 from tests.e2e.gateway_client import GatewayClient
 from tests.support import drop_test_state
 
-E2E_PORTS = {
-    "gateway_port": 4100,
-    "requests_port": 4101,
-    "tasks_port": 4102,
-    "issues_port": 4103,
-    "notify_port": 4104,
-}
+E2E_SERVICES = ("gateway", *SERVICE_NAMES)
+
+
+def _free_ports(count: int) -> list[int]:
+    """Ports the kernel hands out now: two suites on one machine never share a stack."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 @pytest.fixture(scope="session")
 def e2e_settings(settings: Settings) -> Settings:
+    ports = dict(zip((f"{name}_port" for name in E2E_SERVICES), _free_ports(5), strict=True))
     return settings.model_copy(
-        update={"database_prefix": "liaison_e2e_", "redis_prefix": "liaisone2e", **E2E_PORTS}
+        update={
+            # Beside the test run's own prefix, so a second suite has a stack of its own.
+            "database_prefix": f"{settings.database_prefix}e2e_",
+            "redis_prefix": f"{settings.redis_prefix}e2e",
+            **ports,
+        }
     )
 
 
