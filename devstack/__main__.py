@@ -82,22 +82,23 @@ def _stop_on_signals() -> None:
 
 def run() -> int:
     _stop_on_signals()
-    with infrastructure(get_settings()) as settings:
-        build_supergraph()
-        asyncio.run(_load_demo(settings))
-        log_dir = settings.data_dir / "logs"
-        print("starting subgraphs, workers, relay and gateway ...", flush=True)
-        group = start_stack(settings, log_dir)
-        try:
-            load_gateway_demo(settings, gateway_url(settings))
-            _print_banner(settings, log_dir)
-            # Restarts a process that dies; a crash loop stops everything and returns 1.
-            return supervise_until_stopped(group)
-        except KeyboardInterrupt:
-            print("\nstopping ...", flush=True)
-            return 0
-        finally:
-            group.stop()
+    try:
+        with infrastructure(get_settings()) as settings:
+            build_supergraph()
+            asyncio.run(_load_demo(settings))
+            log_dir = settings.data_dir / "logs"
+            print("starting subgraphs, workers, relay and gateway ...", flush=True)
+            group = start_stack(settings, log_dir)
+            try:
+                load_gateway_demo(settings, gateway_url(settings))
+                _print_banner(settings, log_dir)
+                # Restarts a process that dies; a crash loop stops everything and returns 1.
+                return supervise_until_stopped(group)
+            finally:
+                group.stop()
+    except KeyboardInterrupt:  # Ctrl-C at any point, also while installing or starting
+        print("\nstopped", flush=True)
+        return 0
 
 
 def _print_banner(settings: Settings, log_dir: Path) -> None:

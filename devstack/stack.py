@@ -9,9 +9,10 @@ from pathlib import Path
 from devstack.node import compose_argv, ensure_gateway_packages, gateway_argv
 from devstack.processes import ProcessGroup, ProcessSpec
 from services import SERVICE_NAMES
-from shared.settings import REPO_ROOT, Settings
+from shared.settings import REPO_ROOT, SECRET_FILE_FIELDS, Settings
 
 READY_TIMEOUT_SECONDS = 90.0
+RELAY = "relay"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -23,6 +24,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     }
     for service in SERVICE_NAMES:  # where the gateway finds each subgraph
         env[f"LIAISON_{service.upper()}_URL"] = subgraph_url(settings, service)
+    for name in SECRET_FILE_FIELDS:  # passed as values: a _FILE inherited too would clash
+        env[f"LIAISON_{name.upper()}_FILE"] = ""
     env["NO_COLOR"] = "1"
     if settings.log_format == "json":  # the gateway CLI's lines before its config loads
         env["LOG_JSON"] = "1"
@@ -69,7 +72,7 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
             )
         )
         specs.append(ProcessSpec(f"{service}-worker", [python, "-m", f"services.{service}.worker"]))
-    specs.append(ProcessSpec("relay", [python, "-m", "shared.events.relay", *SERVICE_NAMES]))
+    specs.append(ProcessSpec(RELAY, [python, "-m", "shared.events.relay", *SERVICE_NAMES]))
     specs.append(
         ProcessSpec(
             "gateway",
@@ -100,10 +103,15 @@ def start_stack(settings: Settings, log_dir: Path) -> ProcessGroup:
     """Start every process and wait until the subgraphs and the gateway are ready."""
     ensure_gateway_packages()
     group = process_group(settings, log_dir)
+    specs = process_specs(settings)
     try:
-        for spec in process_specs(settings):
-            group.start(spec)
+        # The relay last, once the subgraphs have created and migrated their databases: it
+        # would wait for them anyway, but PostgreSQL logs every connection to a missing one.
+        for spec in specs:
+            if spec.name != RELAY:
+                group.start(spec)
         group.wait_ready(READY_TIMEOUT_SECONDS)
+        group.start(next(spec for spec in specs if spec.name == RELAY))
     except BaseException:
         group.stop()
         raise

@@ -104,14 +104,12 @@ async def republish_after_data_loss(
     return again
 
 
-# Failures a relay waits out: the database or Redis restarting or failing over, or the
-# service's database not created / migrated yet (the relay may start before the service).
-_TRANSIENT: tuple[type[BaseException], ...] = (
-    *DATABASE_OUTAGES,
-    *REDIS_OUTAGES,
-    asyncpg.InvalidCatalogNameError,
-    asyncpg.UndefinedTableError,
-)
+# Failures a relay waits out: the database or Redis restarting or failing over.
+_TRANSIENT: tuple[type[BaseException], ...] = (*DATABASE_OUTAGES, *REDIS_OUTAGES)
+# The relay may start before its service has created and migrated the database: no outage,
+# just something to wait for.
+_NOT_MIGRATED = (asyncpg.InvalidCatalogNameError, asyncpg.UndefinedTableError)
+_NOT_MIGRATED_RETRY_SECONDS = 1.0
 _PRUNE_EVERY_SECONDS = 3600.0
 
 
@@ -144,6 +142,7 @@ async def relay_forever(
     next_prune = 0.0
     loop = asyncio.get_running_loop()
     outage = Outage(f"relay-{label}", "PostgreSQL or Redis")
+    waiting_for_migrations = False
     try:
         while not stop.is_set():
             try:
@@ -162,6 +161,11 @@ async def relay_forever(
                     max_length=settings.stream_max_length,
                     service=label,
                 )
+            except _NOT_MIGRATED as exc:
+                if not waiting_for_migrations:
+                    log.info("relay for %s waits for its service to migrate: %s", label, exc)
+                waiting_for_migrations = True
+                sent, delay = 0, _NOT_MIGRATED_RETRY_SECONDS
             except _TRANSIENT as exc:
                 sent, delay = 0, outage.failed(exc)
             else:
@@ -208,7 +212,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     setup_process("relay", settings)
-    start_metrics_server(settings.metrics_port)
+    start_metrics_server(settings.metrics_port, settings.host)
 
     async def run() -> None:
         stop = asyncio.Event()
