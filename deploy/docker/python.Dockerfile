@@ -4,6 +4,8 @@
 #   worker <requests|tasks|issues|notify>    its arq worker and event consumer
 #   relay [<service> ...]                    the outbox relay (default: all four)
 # Every process also serves /metrics, /healthz and /readyz on LIAISON_METRICS_PORT (9100).
+# With LIAISON_HOST=0.0.0.0 every process refuses to start with a development secret
+# (LIAISON_JWT_SECRET, LIAISON_GATEWAY_SECRET, LIAISON_SECRETS_KEY): see deploy/README.md.
 # Build from the repository root:
 #   docker build -f deploy/docker/python.Dockerfile -t liaison:TAG .
 # Base images are pinned to exact releases; pin their digests too in the release pipeline

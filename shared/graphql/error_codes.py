@@ -33,6 +33,10 @@ class ErrorCode(StrEnum):
     """The document has more tokens than the limit."""
     PAGE_SIZE_EXCEEDED = "PAGE_SIZE_EXCEEDED"
     """``first`` is outside 1 .. the page limit."""
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    """The request body is larger than ``LIAISON_MAX_BODY_BYTES`` (HTTP 413); nothing ran."""
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    """A POST whose body is not JSON (form, multipart, plain text; HTTP 415); nothing ran."""
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     """The service's database or Redis is not answering (a restart, a failover); retry."""
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
@@ -40,4 +44,4 @@ class ErrorCode(StrEnum):
 
 
 # Codes the gateway adds; a subgraph never sends them, but clients meet them.
-GATEWAY_ONLY_CODES = ("DOWNSTREAM_SERVICE_ERROR",)
+GATEWAY_ONLY_CODES = ("DOWNSTREAM_SERVICE_ERROR", "BAD_REQUEST")

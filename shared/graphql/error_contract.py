@@ -12,6 +12,7 @@ with its traceback. A client's mistake is logged at INFO, without a traceback.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -29,6 +30,9 @@ MASKED_MESSAGE = "Unexpected error."
 UNAVAILABLE_MESSAGE = "The service cannot reach its database or Redis just now; retry shortly."
 # graphql-core's wording when the parser stops at the token limit (graphql-core is pinned).
 _TOKEN_LIMIT_WORDS = "tokens. Parsing aborted."
+# graphql-core's suggestions end a message: " Did you mean 'a', 'b', or 'c'?" (also "the
+# enum value 'X'"), in validation and in coercing variables alike.
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?$")
 
 
 def code_of(error: GraphQLError) -> str | None:
@@ -157,11 +161,20 @@ class ErrorContract(MaskErrors):
         return masked
 
 
-def code_and_log(errors: Iterable[GraphQLError]) -> None:
+def hide_suggestion(error: GraphQLError) -> None:
+    """Drop graphql-core's "Did you mean ...?" from ``error``: the names it suggests are the
+    schema, which a client may not read while introspection is off."""
+    error.message = _SUGGESTION.sub("", error.message)
+
+
+def code_and_log(errors: Iterable[GraphQLError], *, hide_suggestions: bool = True) -> None:
     """Code the client's mistakes and log them at INFO; log unexpected errors at ERROR with
     their traceback (the extension masks them). Runs on every path, also for a syntax error
-    that the parser cache raises before the extension's hooks can see it."""
+    that the parser cache raises before the extension's hooks can see it, so it is also the
+    one place where suggestions are dropped (``hide_suggestions``: introspection is off)."""
     for error in errors:
+        if hide_suggestions:
+            hide_suggestion(error)
         if is_outage(error):
             original = error.original_error
             log.warning("unavailable in %s: %s: %s", error.path, type(original).__name__, original)

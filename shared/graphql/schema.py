@@ -32,10 +32,13 @@ FEDERATION_VERSION: Final[Literal["2.9"]] = (
 class LiaisonSchema(strawberry.federation.Schema):
     """A federation schema whose error log follows the error contract."""
 
+    hide_suggestions = True
+    """No "Did you mean ...?" in error messages; off only with GraphiQL and introspection."""
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        code_and_log(errors)
+        code_and_log(errors, hide_suggestions=self.hide_suggestions)
 
 
 def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
@@ -77,5 +80,6 @@ def build_schema(
         scalar_overrides=SCALAR_OVERRIDES,
         **kwargs,
     )
+    schema.hide_suggestions = not settings.graphiql
     guard_arguments(schema._schema)
     return schema

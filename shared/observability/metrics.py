@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -242,14 +243,20 @@ class _Handler(MetricsHandler):
         return  # scrapes every few seconds would drown the log
 
 
-def start_metrics_server(port: int, host: str = "0.0.0.0") -> ThreadingHTTPServer | None:
-    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` on ``port`` in a daemon thread; None if
-    port is 0."""
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def start_metrics_server(port: int, host: str) -> ThreadingHTTPServer | None:
+    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` on ``host:port`` in a daemon thread;
+    None if port is 0. Processes bind it to ``LIAISON_HOST``, as everything they serve (the
+    images set 0.0.0.0, so that the kubelet's probes and Prometheus reach it)."""
     if not port:
         return None
     import threading
 
-    server = ThreadingHTTPServer((host, port), _Handler)
+    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+    server = server_class((host.strip("[]"), port), _Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics on :%d/metrics", port)

@@ -144,7 +144,10 @@ def test_the_image_installs_runtime_dependencies_only() -> None:
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     assert not LOCAL_ONLY & _requirement_names(project["dependencies"])
     assert _requirement_names(project["optional-dependencies"]["local"]) == LOCAL_ONLY
-    assert "pip install --quiet -e '.[dev,local]'" in (REPO_ROOT / "liaison").read_text()
+    launcher = (REPO_ROOT / "liaison").read_text()
+    assert 'pip install --quiet -e ".[$extras]"' in launcher
+    assert "install dev,local" in launcher
+    assert "install local" in launcher
     assert "./liaison test" in (REPO_ROOT / ".ci" / "run").read_text()
     build = " ".join(_stages(DOCKERFILES[0])[0])
     assert "pip wheel --wheel-dir /wheels . " in build, "no extras in the image"
@@ -316,6 +319,94 @@ def test_only_the_gateway_reaches_the_subgraphs(rendered: dict[str, list[Manifes
         }:
             for rule in policy["spec"].get("ingress", []):
                 assert rule["ports"] == [{"protocol": "TCP", "port": "metrics"}]
+
+
+def _selects(selector: Manifest, labels: dict[str, str]) -> bool:
+    """A label selector (matchLabels, matchExpressions) selects a pod with ``labels``."""
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        held = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[operator]
+        if not held:
+            return False
+    return True
+
+
+def test_the_gateway_metrics_port_is_for_monitoring_only(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    """The gateway's /metrics is on a port of its own (LIAISON_GATEWAY_METRICS_PORT), which
+    Prometheus scrapes and only the monitoring namespace reaches; the public port, the one
+    the Service carries, serves none."""
+    for region, objects in rendered.items():
+        deployment = _of_kind(objects, "Deployment")["liaison-gateway"]
+        container = _containers(deployment)[0]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        config_maps = _of_kind(objects, "ConfigMap")
+        env: dict[str, str] = {}
+        for source in container["envFrom"]:
+            env |= config_maps[source["configMapRef"]["name"]]["data"]
+        assert int(env["LIAISON_GATEWAY_METRICS_PORT"]) == ports["metrics"] != ports["http"]
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(ports["metrics"]), region
+        service = _of_kind(objects, "Service")["liaison-gateway"]
+        assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"], region
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        for policy in _of_kind(objects, "NetworkPolicy").values():
+            if not _selects(policy["spec"]["podSelector"], labels):
+                continue
+            for rule in policy["spec"].get("ingress", []):
+                assert rule.get("ports"), f"{policy['metadata']['name']} opens every port"
+                opened = {p["port"] for p in rule["ports"]}
+                if "metrics" in opened:
+                    assert opened == {"metrics"}
+                    assert rule["from"] == [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                            }
+                        }
+                    ]
+                else:
+                    assert opened == {"http"}, policy["metadata"]["name"]
+
+
+def test_every_process_gets_real_secrets(rendered: dict[str, list[Manifest]]) -> None:
+    """Beyond loopback every process refuses to start with a development secret
+    (shared/settings.py, gateway.config.ts): each gets the JWT and gateway secrets, and each
+    Python process the secrets key, from the Secret, never optional."""
+    for region, objects in rendered.items():
+        for name, deployment in _of_kind(objects, "Deployment").items():
+            container = _containers(deployment)[0]
+            secrets = {
+                var["name"]: var["valueFrom"]["secretKeyRef"]
+                for var in container.get("env", [])
+                if "secretKeyRef" in var.get("valueFrom", {})
+            }
+            needed = {
+                "LIAISON_JWT_SECRET": "jwt-secret",
+                "LIAISON_GATEWAY_SECRET": "gateway-secret",
+            }
+            if name != "liaison-gateway":
+                needed["LIAISON_SECRETS_KEY"] = "secrets-key"
+            for var, key in needed.items():
+                assert secrets.get(var) == {"name": "liaison-secrets", "key": key}, (region, name)
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for name, service in compose.items():
+        if name in ("postgres", "redis"):
+            continue
+        env = service["environment"]
+        needed_vars = ["LIAISON_JWT_SECRET", "LIAISON_GATEWAY_SECRET"]
+        needed_vars += [] if name == "gateway" else ["LIAISON_SECRETS_KEY"]
+        for var in needed_vars:
+            assert env[var] == f"${{{var}:?set {var}}}", (name, var)  # compose stops without
 
 
 def test_configuration_comes_from_configmaps_and_secrets(

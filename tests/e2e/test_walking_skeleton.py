@@ -245,8 +245,10 @@ async def test_the_gateway_exports_prometheus_metrics_of_what_it_served(
     gateway: GatewayClient, e2e_settings: Settings
 ) -> None:
     await gateway.execute("{ regions { id } }", caller=ADMIN)
-    metrics_url = gateway_url(e2e_settings).removesuffix("/graphql") + "/metrics"
+    public_url = gateway_url(e2e_settings).removesuffix("/graphql") + "/metrics"
+    metrics_url = f"http://{e2e_settings.host}:{e2e_settings.gateway_metrics_port}/metrics"
     async with httpx.AsyncClient() as http:
+        assert (await http.get(public_url)).status_code == 404  # not on the public port
         scraped = await http.get(metrics_url)  # no token: scrapers do not carry one
     assert scraped.status_code == 200
     families = {line.split()[2] for line in scraped.text.splitlines() if line.startswith("# TYPE ")}
