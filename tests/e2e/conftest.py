@@ -19,7 +19,7 @@ from shared.settings import Settings
 from tests.e2e.gateway_client import GatewayClient
 from tests.support import drop_test_state
 
-E2E_SERVICES = ("gateway", *SERVICE_NAMES)
+E2E_SERVICES = ("gateway", "gateway_metrics", *SERVICE_NAMES)
 
 
 def _free_ports(count: int) -> list[int]:
@@ -36,7 +36,9 @@ def _free_ports(count: int) -> list[int]:
 
 @pytest.fixture(scope="session")
 def e2e_settings(settings: Settings) -> Settings:
-    ports = dict(zip((f"{name}_port" for name in E2E_SERVICES), _free_ports(5), strict=True))
+    ports = dict(
+        zip((f"{name}_port" for name in E2E_SERVICES), _free_ports(len(E2E_SERVICES)), strict=True)
+    )
     return settings.model_copy(
         update={
             # Beside the test run's own prefix, so a second suite has a stack of its own.

@@ -52,8 +52,9 @@ class Gateways:
         self.group = ProcessGroup(env, log_dir, REPO_ROOT, grace_seconds=grace)
         self.log_dir = log_dir
 
-    def start(self, name: str, env: Mapping[str, str]) -> Gateway:
-        """A gateway whose environment is this process's plus ``env`` (empty values unset)."""
+    def start(self, name: str, env: Mapping[str, str], host: str = "127.0.0.1") -> Gateway:
+        """A gateway whose environment is this process's plus ``env`` (empty values unset),
+        listening on ``host`` (probed on 127.0.0.1, which 0.0.0.0 includes)."""
         port = free_port()
         base = dict(self.group.env)
         self.group.env.update(env)
@@ -62,7 +63,7 @@ class Gateways:
         self.group.start(
             ProcessSpec(
                 name,
-                gateway_argv("127.0.0.1", port),
+                gateway_argv(host, port),
                 ready_url=f"http://127.0.0.1:{port}/healthcheck",
             )
         )
