@@ -17,6 +17,8 @@ const BY_MESSAGE: Array<[RegExp, string]> = [
   [/depth limit of \d+ exceeded/i, 'DEPTH_LIMIT_EXCEEDED'],
   [/token limit of \d+ exceeded/i, 'TOKEN_LIMIT_EXCEEDED'],
   [/^Syntax Error:/, 'GRAPHQL_PARSE_FAILED'],
+  // graphql-js' variable coercion errors, which graphql-yoga leaves uncoded.
+  [/^Variable "\$[^"]+" (got invalid value|of required type|of non-null type)/, 'BAD_USER_INPUT'],
 ];
 
 // graphql-armor prefixes its limit messages with "Syntax Error: "; clients read the limit.

@@ -81,7 +81,14 @@ def coded_rule(rule: type[ASTValidationRule], code: ErrorCode) -> type[ASTValida
 
     class CodedRule(rule):  # type: ignore[misc, valid-type]
         def __init__(self, context: ValidationContext) -> None:
-            super().__init__(_CodingContext(context, code))
+            coding = _CodingContext(context, code)
+            try:
+                super().__init__(coding)
+            except (KeyError, ValueError):
+                # Strawberry's limit rules measure the document when they are built: a spread
+                # of an unknown fragment (KeyError) or a document without an operation
+                # (max() of nothing) breaks them; GraphQL's own rules report both.
+                ASTValidationRule.__init__(self, coding)  # type: ignore[arg-type]
 
     CodedRule.__name__ = f"Coded{rule.__name__}"
     return CodedRule

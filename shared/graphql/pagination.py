@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -42,17 +44,34 @@ class Connection(Generic[T]):
     )
 
 
+# A cursor is its key (JSON) behind a short checksum: one the API did not hand out, e.g. a
+# key whose values have other types than the page's SQL compares them with, is refused
+# before it reaches the database. A checksum, not a signature: cursors hide nothing.
+_CHECK_BYTES = 6
+_CURSOR_KEY = b"liaison-cursor-v1"
+
+
+def _check(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=_CHECK_BYTES, key=_CURSOR_KEY).digest()
+
+
 def encode_cursor(key: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode()
+    payload = orjson.dumps(list(key))
+    return base64.urlsafe_b64encode(_check(payload) + payload).decode()
 
 
 def decode_cursor(cursor: str) -> list[Any]:
+    refused = PublicError("`after` is not a cursor this API returned")
     try:
-        key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        raw = base64.urlsafe_b64decode(cursor.encode())
+        check, payload = raw[:_CHECK_BYTES], raw[_CHECK_BYTES:]
+        if not hmac.compare_digest(check, _check(payload)):
+            raise refused
+        key = orjson.loads(payload)
     except (ValueError, orjson.JSONDecodeError):
-        raise PublicError("`after` is not a cursor this API returned") from None
+        raise refused from None
     if not isinstance(key, list):
-        raise PublicError("`after` is not a cursor this API returned")
+        raise refused
     return key
 
 

@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from shared.graphql.entities import guard_entities
 from shared.graphql.error_contract import ErrorContract, code_and_log, validation_rules
 from shared.graphql.input_text import guard_arguments
 from shared.graphql.scalars import SCALAR_OVERRIDES
@@ -81,5 +82,6 @@ def build_schema(
         **kwargs,
     )
     schema.hide_suggestions = not settings.graphiql
+    guard_entities(schema._schema)  # before the text guard, which then wraps it
     guard_arguments(schema._schema)
     return schema

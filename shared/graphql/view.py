@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -49,6 +50,15 @@ class SubgraphView(GraphQL[Context, None]):
             keep_alive_interval=15,
         )
         self.runtime = runtime
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            body = json.loads(data)  # not orjson: it refuses lone surrogates the text rule names
+        except RecursionError:  # nested deeper than Python's stack: not JSON we can read
+            raise json.JSONDecodeError("the body nests too deep", "", 0) from None
+        if not isinstance(body, dict):
+            raise HTTPException(400, "The body must be a JSON object with a `query`")
+        return body
 
     def encode_json(self, data: object) -> str:
         # Text, not bytes: WebSocket frames are sent with send_text, which needs a str.
