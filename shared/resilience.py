@@ -83,10 +83,6 @@ class Outage:
         self.since: float | None = None
         self.backoff = Backoff()
 
-    @property
-    def ongoing(self) -> bool:
-        return self.since is not None
-
     def failed(self, error: BaseException) -> float:
         """Note a failure; returns how long to wait before trying again."""
         if self.since is None:

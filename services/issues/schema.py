@@ -29,7 +29,7 @@ from services.issues.sla_types import SlaPolicy, SlaReportRow
 from services.issues.types import CollabRequest, Issue, Task, visible_issue
 from shared.graphql.context import Info
 from shared.graphql.errors import run_mutation
-from shared.graphql.pagination import Connection, build_connection, page_request
+from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
 from shared.graphql.schema import build_schema
 from shared.settings import Settings
 
@@ -64,15 +64,17 @@ class Query:
                 responsible_department_id=where.responsible_department_id,
                 urgent=where.urgent,
             )
-            total = await repo.count_issues(
-                conn,
-                sees_all=principal.sees_everything,
-                departments=principal.departments,
-                statuses=where.statuses,
-                request_id=where.request_id,
-                responsible_department_id=where.responsible_department_id,
-                urgent=where.urgent,
-            )
+            total = None
+            if wants_total_count(info):  # a statement of its own: only if asked
+                total = await repo.count_issues(
+                    conn,
+                    sees_all=principal.sees_everything,
+                    departments=principal.departments,
+                    statuses=where.statuses,
+                    request_id=where.request_id,
+                    responsible_department_id=where.responsible_department_id,
+                    urgent=where.urgent,
+                )
         return build_connection(rows, page, lambda i: [i.id], Issue.from_model, total)
 
     @strawberry.field(description="The SLA policy that times newly reported issues.")

@@ -17,7 +17,7 @@ from services.notify.types import Notification, NotificationPreferences, Person
 from services.notify.webhooks.schema import WebhookMutation, WebhookQuery, WebhookSubscription
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
-from shared.graphql.pagination import Connection, build_connection, page_request
+from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
 from shared.graphql.schema import build_schema
 from shared.settings import Settings
 
@@ -108,7 +108,9 @@ class InboxQuery:
                 after_id=page.after[0] if page.after else None,
                 limit=page.limit + 1,
             )
-            total = await repo.count_notifications(conn, me, unread_only=unread_only)
+            total = None
+            if wants_total_count(info):  # a statement of its own: only if asked
+                total = await repo.count_notifications(conn, me, unread_only=unread_only)
         return build_connection(rows, page, lambda n: [n.id], Notification.from_model, total)
 
     @strawberry.field(description="How many of the caller's notifications are unread.")

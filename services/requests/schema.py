@@ -22,7 +22,7 @@ from services.requests.types import CollabRequest, RequestPayload, visible_reque
 from services.requests.workflow.schema import WorkflowMutation
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
-from shared.graphql.pagination import Connection, build_connection, page_request
+from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
 from shared.graphql.schema import build_schema
 from shared.settings import Settings
 
@@ -218,13 +218,15 @@ class RequestQuery:
                 after_id=page.after[0] if page.after else None,
                 limit=page.limit + 1,
             )
-            total = await repo.count_requests(
-                conn,
-                sees_all=context.principal.sees_everything,
-                departments=context.principal.departments,
-                kind=filter.kind,
-                status=filter.status,
-            )
+            total = None
+            if wants_total_count(info):  # a statement of its own: only if asked
+                total = await repo.count_requests(
+                    conn,
+                    sees_all=context.principal.sees_everything,
+                    departments=context.principal.departments,
+                    kind=filter.kind,
+                    status=filter.status,
+                )
         return build_connection(rows, page, lambda r: [r.id], CollabRequest.from_model, total)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from shared.graphql.error_codes import ErrorCode
 from shared.graphql.errors import PublicError
@@ -73,6 +74,22 @@ def decode_cursor(cursor: str) -> list[Any]:
     if not isinstance(key, list):
         raise refused
     return key
+
+
+def wants_total_count(info: Any) -> bool:
+    """The operation selects ``totalCount`` on the connection ``info`` resolves (directly or
+    in a fragment): counting costs a statement, so a page that does not ask pays nothing."""
+
+    def selects(selections: Sequence[Any]) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == "totalCount":
+                    return True
+            elif selects(selection.selections):  # a fragment spread or an inline fragment
+                return True
+        return False
+
+    return any(selects(field.selections) for field in info.selected_fields)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ digits before the point and 6 after.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -102,45 +103,40 @@ def _isoformat(value: Any) -> str:
     return str(value.isoformat())
 
 
-AWARE_DATETIME = ScalarDefinition(
-    name="DateTime",
-    description="An instant, ISO 8601 with its UTC offset (2026-03-02T09:00:00+08:00).",
-    specified_by_url=None,
-    serialize=_isoformat,
-    parse_value=_parse_datetime,
-    parse_literal=None,
-    origin=dt.datetime,
-)
-BOUNDED_DATE = ScalarDefinition(
-    name="Date",
-    description="A calendar day, ISO 8601 (2026-03-02).",
-    specified_by_url=None,
-    serialize=_isoformat,
-    parse_value=_parse_date,
-    parse_literal=None,
-    origin=dt.date,
-)
-LOCAL_TIME = ScalarDefinition(
-    name="Time",
-    description="A local time of day, ISO 8601 without offset (09:00:00).",
-    specified_by_url=None,
-    serialize=_isoformat,
-    parse_value=_parse_time,
-    parse_literal=None,
-    origin=dt.time,
-)
-BOUNDED_DECIMAL = ScalarDefinition(
-    name="Decimal",
-    description='A decimal number, sent as a string or a JSON number (1500000, "12.5").',
-    specified_by_url=None,
-    serialize=str,
-    parse_value=_parse_decimal,
-    parse_literal=None,
-    origin=Decimal,
-)
+def _scalar(
+    name: str,
+    description: str,
+    origin: type,
+    parse: Callable[[object], object],
+    serialize: Callable[[Any], str] = _isoformat,
+) -> ScalarDefinition:
+    return ScalarDefinition(
+        name=name,
+        description=description,
+        specified_by_url=None,
+        serialize=serialize,
+        parse_value=parse,
+        parse_literal=None,  # graphql-core turns a literal into a value and calls parse_value
+        origin=origin,
+    )
+
+
 SCALAR_OVERRIDES: dict[object, type | ScalarWrapper | ScalarDefinition] = {
-    dt.datetime: AWARE_DATETIME,
-    dt.date: BOUNDED_DATE,
-    dt.time: LOCAL_TIME,
-    Decimal: BOUNDED_DECIMAL,
+    dt.datetime: _scalar(
+        "DateTime",
+        "An instant, ISO 8601 with its UTC offset (2026-03-02T09:00:00+08:00).",
+        dt.datetime,
+        _parse_datetime,
+    ),
+    dt.date: _scalar("Date", "A calendar day, ISO 8601 (2026-03-02).", dt.date, _parse_date),
+    dt.time: _scalar(
+        "Time", "A local time of day, ISO 8601 without offset (09:00:00).", dt.time, _parse_time
+    ),
+    Decimal: _scalar(
+        "Decimal",
+        'A decimal number, sent as a string or a JSON number (1500000, "12.5").',
+        Decimal,
+        _parse_decimal,
+        serialize=str,
+    ),
 }

@@ -85,3 +85,23 @@ async def test_lessons_count_every_match_of_the_search(api: SubgraphClient) -> N
     assert (rest["totalCount"], len(rest["edges"])) == (3, 1)
     assert (await page(api, LESSONS, LI, 1))["totalCount"] == 4
     assert (await page(api, LESSONS, ZHAO, 1))["totalCount"] == 0
+
+
+async def test_a_page_that_does_not_ask_for_its_total_sends_no_count(
+    api: SubgraphClient,
+) -> None:
+    from tests.support import counting_statements
+
+    await create_request(api)
+    with_total = "{ requests(first: 5) { totalCount edges { node { id } } } }"
+    in_fragment = "{ requests(first: 5) { ...Total edges { node { id } } } }" + (
+        " fragment Total on CollabRequestConnection { totalCount }"
+    )
+    without = "{ requests(first: 5) { edges { node { id } } } }"
+    async with counting_statements(api.runtime) as counter:
+        counted, data = await counter.count(api, with_total, caller=PMO)
+        fragment, fragment_data = await counter.count(api, in_fragment, caller=PMO)
+        plain, _ = await counter.count(api, without, caller=PMO)
+    assert data["requests"]["totalCount"] == fragment_data["requests"]["totalCount"] == 1
+    assert plain.most == counted.fewest - 1
+    assert fragment.fewest == counted.fewest

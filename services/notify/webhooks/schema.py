@@ -24,6 +24,7 @@ from shared.graphql.pagination import (
     build_connection,
     check_page_size,
     page_request,
+    wants_total_count,
 )
 
 # --- inputs and payloads --------------------------------------------------------------------
@@ -129,7 +130,9 @@ class WebhookQuery:
                 after_id=page.after[0] if page.after else None,
                 limit=page.limit + 1,
             )
-            total = await repo.count_endpoints(conn, owner)
+            total = None
+            if wants_total_count(info):  # a statement of its own: only if asked
+                total = await repo.count_endpoints(conn, owner)
         return build_connection(rows, page, lambda e: [e.id], WebhookEndpoint.from_model, total)
 
     @strawberry.field(description="One of the caller's endpoints; null if not theirs.")

@@ -14,7 +14,7 @@ from services.notify.webhooks import repository as repo
 from shared.db import read_with_retry
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key, one_per_key
-from shared.graphql.pagination import Connection, build_connection, page_request
+from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
 from shared.runtime import ServiceRuntime
 
 strawberry.enum(models.DeliveryStatus, description="Where a delivery stands.")
@@ -129,7 +129,9 @@ async def delivery_page(
             after_id=page.after[0] if page.after else None,
             limit=page.limit + 1,
         )
-        total = await deliveries.count_deliveries(conn, target, target_ids, status)
+        total = None
+        if wants_total_count(info):  # a statement of its own: only if asked
+            total = await deliveries.count_deliveries(conn, target, target_ids, status)
     return build_connection(rows, page, lambda d: [d.id], Delivery.from_model, total)
 
 

@@ -15,7 +15,7 @@ from services.requests.types import CollabRequest, RequestPayload
 from services.requests.workflow.schema import RequestMoveInput
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
-from shared.graphql.pagination import Connection, build_connection, page_request
+from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
 
 
 @strawberry.input(description="The approver's acceptance tolerance.")
@@ -80,13 +80,15 @@ class AcceptanceQuery:
                 after_id=page.after[0] if page.after else None,
                 limit=page.limit + 1,
             )
-            total = await repo.count_lessons(
-                conn,
-                sees_all=ctx.principal.sees_everything,
-                departments=ctx.principal.departments,
-                terms=terms,
-                grams=grams,
-            )
+            total = None
+            if wants_total_count(info):  # a statement of its own: only if asked
+                total = await repo.count_lessons(
+                    conn,
+                    sees_all=ctx.principal.sees_everything,
+                    departments=ctx.principal.departments,
+                    terms=terms,
+                    grams=grams,
+                )
         return build_connection(rows, page, lambda r: [r.id], Lesson.from_model, total)
 
 

@@ -19,7 +19,7 @@ from services.requests.types import CollabRequest, visible_request
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.loaders import many_per_key
-from shared.graphql.pagination import Connection, build_connection, page_request
+from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
 
 strawberry.enum(models.SecondmentStatus, description="Where a secondment stands.")
 strawberry.enum(models.SecondmentDecision, description="A department head's decision.")
@@ -167,12 +167,14 @@ class SecondmentQuery:
                 after_id=page.after[0] if page.after else None,
                 limit=page.limit + 1,
             )
-            total = await repo.count_visible(
-                conn,
-                sees_all=ctx.principal.sees_everything,
-                person_id=ctx.principal.sub,
-                departments=ctx.principal.departments,
-            )
+            total = None
+            if wants_total_count(info):  # a statement of its own: only if asked
+                total = await repo.count_visible(
+                    conn,
+                    sees_all=ctx.principal.sees_everything,
+                    person_id=ctx.principal.sub,
+                    departments=ctx.principal.departments,
+                )
         return build_connection(rows, page, lambda r: [r.id], Secondment.from_model, total)
 
 
