@@ -86,8 +86,8 @@ async def timed(label: str, iterations: int, call: Callable[[], Awaitable[int]])
 
 
 async def main(rows: int, iterations: int, settings: Settings) -> None:
-    token = issue_token(settings, "zhou-pmo", roles=["PMO"], departments=["pmo"])
-    lead_token = issue_token(settings, "li-mkt", roles=["DEPARTMENT_HEAD"], departments=["mkt"])
+    token = issue_token(settings, "zhou-pmo")  # demo people: the PMO and marketing's head
+    lead_token = issue_token(settings, "li-mkt")
     variables = {"first": rows}
     async with httpx.AsyncClient(timeout=30) as http:
         await ensure_rows(http, gateway_url(settings), lead_token, rows)

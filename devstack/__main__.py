@@ -64,8 +64,7 @@ def demo_token(settings: Settings, person_id: str) -> str:
         raise SystemExit(
             f"unknown demo person {person_id!r}; one of: {[p[0] for p in demo.PEOPLE]}"
         )
-    region = next(d[3] for d in demo.DEPARTMENTS if d[0] == person[2])
-    return issue_token(settings, person_id, roles=person[3], departments=[person[2]], region=region)
+    return issue_token(settings, person_id)
 
 
 def _stop_on_signals() -> None:

@@ -1,11 +1,13 @@
 // Every error the gateway answers with carries an `extensions.code` from the catalogue in
 // docs/errors.md, as the subgraphs' errors do. A subgraph's code passes through unchanged;
 // the gateway codes only what it refuses itself: tokens (the JWT plugin sets no code), the
-// document limits of graphql-armor (which word theirs as syntax errors) and syntax errors.
+// document limits of graphql-armor (which word theirs as syntax errors), syntax errors and
+// graphql-yoga's CSRF prevention.
 // DOWNSTREAM_SERVICE_ERROR, which the gateway sets on an uncoded subgraph error, is then
 // left for a subgraph that is down or answered something that is not a coded GraphQL error.
-// The refusals at the edge (edge.ts) are coded where they are made: PAYLOAD_TOO_LARGE,
-// UNSUPPORTED_MEDIA_TYPE, ALIAS_LIMIT_EXCEEDED; graphql-yoga's own HTTP refusals (a body
+// The refusals at the edge are coded where they are made: PAYLOAD_TOO_LARGE,
+// UNSUPPORTED_MEDIA_TYPE, ALIAS_LIMIT_EXCEEDED (edge.ts), COST_LIMIT_EXCEEDED (cost.ts),
+// RATE_LIMITED (rate-limit.ts); graphql-yoga's own HTTP refusals (a body
 // that is not JSON, a mutation over GET) carry its BAD_REQUEST, which the catalogue lists.
 
 import { GraphQLError } from 'graphql';
@@ -17,6 +19,8 @@ const BY_MESSAGE: Array<[RegExp, string]> = [
   [/depth limit of \d+ exceeded/i, 'DEPTH_LIMIT_EXCEEDED'],
   [/token limit of \d+ exceeded/i, 'TOKEN_LIMIT_EXCEEDED'],
   [/^Syntax Error:/, 'GRAPHQL_PARSE_FAILED'],
+  // graphql-yoga's CSRF prevention (csrfPrevention in gateway.config.ts), which sets no code.
+  [/^Required CSRF header\(s\) not present$/, 'CSRF_HEADER_MISSING'],
   // graphql-js' variable coercion errors, which graphql-yoga leaves uncoded.
   [/^Variable "\$[^"]+" (got invalid value|of required type|of non-null type)/, 'BAD_USER_INPUT'],
 ];

@@ -11,7 +11,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ConsoleLogWriter,
-  createInlineSigningKeyProvider,
   defineConfig,
   extractFromHeader,
   JSONLogWriter,
@@ -20,8 +19,12 @@ import {
 // prom-client is the one the Prometheus plugin registers its metrics with (a dependency of
 // @graphql-mesh/plugin-prometheus, hoisted in package-lock.json).
 import { register as metricsRegistry } from 'prom-client';
+import { costLimit } from './cost.ts';
 import { aliasLimit, edgeRequests, hideSuggestions } from './edge.ts';
 import { errorCodes, maskError } from './error-codes.ts';
+import { identity } from './identity.ts';
+import { rateLimit } from './rate-limit.ts';
+import { jwtVerifier, wsSessions } from './ws-sessions.ts';
 
 const env = process.env;
 const GATEWAY_DIR = dirname(fileURLToPath(import.meta.url));
@@ -57,19 +60,9 @@ function secret(name: string): string | undefined {
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-in-production';
 const DEV_GATEWAY_SECRET = 'dev-gateway-secret';
 
-// Tokens: LIAISON_JWT_ALGORITHM with LIAISON_JWT_SECRET, or with LIAISON_JWT_PUBLIC_KEY (PEM)
-// when it is set; a public key with a shared-secret algorithm (the HS256 default) means RS256.
-// The same rule as shared/auth.py's token_algorithm, so both accept the same tokens.
-const JWT_SECRET = secret('LIAISON_JWT_SECRET') || DEV_JWT_SECRET;
-const JWT_PUBLIC_KEY = secret('LIAISON_JWT_PUBLIC_KEY');
-const isSharedSecret = (algorithm: string) => algorithm.startsWith('HS');
-const CONFIGURED_ALGORITHM = env.LIAISON_JWT_ALGORITHM || 'HS256';
-const JWT_ALGORITHM =
-  JWT_PUBLIC_KEY && isSharedSecret(CONFIGURED_ALGORITHM) ? 'RS256' : CONFIGURED_ALGORITHM;
-if (!isSharedSecret(JWT_ALGORITHM) && !JWT_PUBLIC_KEY) {
-  throw new Error(`LIAISON_JWT_ALGORITHM=${JWT_ALGORITHM} needs LIAISON_JWT_PUBLIC_KEY`);
-}
-const JWT_KEY = isSharedSecret(JWT_ALGORITHM) ? JWT_SECRET : (JWT_PUBLIC_KEY as string);
+// Tokens: keys (the secret, a PEM public key or the identity provider's JWKS), algorithms and
+// required claims, by the same rules as shared/tokens.py (identity.ts).
+const IDENTITY = identity(env, secret('LIAISON_JWT_SECRET') || DEV_JWT_SECRET, secret('LIAISON_JWT_PUBLIC_KEY'));
 // Read back through `{env.…}` interpolation below, so give it its default here.
 const GATEWAY_SECRET = (env.LIAISON_GATEWAY_SECRET = secret('LIAISON_GATEWAY_SECRET') || DEV_GATEWAY_SECRET);
 
@@ -106,7 +99,7 @@ const isLoopback = (host: string) =>
 // processes refuse alike, shared/settings.py). LIAISON_DEV=1 says this is a development machine.
 if (!isLoopback(HOST) && !flag('LIAISON_DEV', false)) {
   const unsafe = [
-    ...(isSharedSecret(JWT_ALGORITHM) && JWT_SECRET === DEV_JWT_SECRET ? ['LIAISON_JWT_SECRET'] : []),
+    ...(IDENTITY.sharedSecret === DEV_JWT_SECRET ? ['LIAISON_JWT_SECRET'] : []),
     ...(GATEWAY_SECRET === DEV_GATEWAY_SECRET ? ['LIAISON_GATEWAY_SECRET'] : []),
   ];
   if (unsafe.length) {
@@ -123,6 +116,20 @@ if (!isLoopback(HOST) && !flag('LIAISON_DEV', false)) {
 // Limits at the edge (edge.ts).
 const MAX_BODY_BYTES = Number(env.LIAISON_MAX_BODY_BYTES || 1_048_576);
 const MAX_ALIASES = Number(env.LIAISON_GATEWAY_MAX_ALIASES || 30);
+// Query cost (cost.ts): lists without a page size count as the subgraphs' largest page.
+const MAX_COST = Number(env.LIAISON_GATEWAY_MAX_COST || 200_000);
+const MAX_PAGE = Number(env.LIAISON_GRAPHQL_MAX_PAGE || 100);
+// Per-principal rate limits (rate-limit.ts), in Redis, shared by every replica.
+const RATE_LIMITS = {
+  operations: {
+    perMinute: Number(env.LIAISON_GATEWAY_RATE_LIMIT_PER_MINUTE || 600),
+    burst: Number(env.LIAISON_GATEWAY_RATE_LIMIT_BURST || 200),
+  },
+  events: {
+    perMinute: Number(env.LIAISON_GATEWAY_EVENTS_RATE_LIMIT_PER_MINUTE || 3000),
+    burst: Number(env.LIAISON_GATEWAY_EVENTS_RATE_LIMIT_BURST || 300),
+  },
+};
 
 // Prometheus /metrics on a port of its own (LIAISON_GATEWAY_METRICS_PORT; 0 or unset: none),
 // bound where the gateway listens, never on the public port: only the monitoring namespace
@@ -199,6 +206,13 @@ export const gatewayConfig = defineConfig({
   plugins: () => [
     edgeRequests({ maxBodyBytes: MAX_BODY_BYTES, graphqlPath: '/graphql' }),
     aliasLimit(MAX_ALIASES),
+    rateLimit({
+      redisUrl: env.LIAISON_REDIS_URL || undefined,
+      prefix: env.LIAISON_REDIS_PREFIX || 'liaison',
+      limits: RATE_LIMITS,
+      log: logger,
+    }),
+    costLimit({ maxCost: MAX_COST, maxPage: MAX_PAGE }),
     ...(GRAPHIQL ? [] : [hideSuggestions]),
     inviteDownloads,
     errorCodes,
@@ -213,17 +227,9 @@ export const gatewayConfig = defineConfig({
   landingPage: GRAPHIQL,
   disableIntrospection: GRAPHIQL ? undefined : {},
 
-  // Every request needs a valid JWT (JWT_ALGORITHM, JWT_KEY): HTTP `Authorization: Bearer
-  // <jwt>`, or for WebSocket clients the connection_init payload (see fromConnectionParams).
-  jwt: {
-    signingKeyProviders: [createInlineSigningKeyProvider(JWT_KEY)],
-    tokenLookupLocations: [extractFromHeader({ name: 'authorization', prefix: 'Bearer' }), fromConnectionParams],
-    tokenVerification: { algorithms: [JWT_ALGORITHM as any] },
-    reject: { missingToken: true, invalidToken: true },
-    // Subgraphs verify the forwarded Authorization header themselves; don't also
-    // stuff the decoded payload into every upstream request's `extensions`.
-    forward: { payload: false, token: false },
-  },
+  // Every request needs a valid JWT (identity.ts): HTTP `Authorization: Bearer <jwt>`, or for
+  // WebSocket clients the connection_init payload (see fromConnectionParams).
+  jwt: IDENTITY.jwt([extractFromHeader({ name: 'authorization', prefix: 'Bearer' }), fromConnectionParams]),
 
   // HTTP upstream requests (queries, mutations, entity fetches): forward the client's
   // Authorization and add the shared gateway secret. This hook only runs for fetch(),
@@ -269,7 +275,18 @@ export const gatewayConfig = defineConfig({
   // Prometheus metrics, served on LIAISON_GATEWAY_METRICS_PORT only (above), not here.
   prometheus: { endpoint: false, registry: metricsRegistry },
 
+  // CSRF prevention (graphql-yoga's): a request with no Content-Type (a GET) or one a
+  // cross-site page may send without a CORS preflight runs only with an `x-graphql-csrf`
+  // header, which a browser sends cross-site only after a preflight. JSON POSTs pass as
+  // they are; the refusal is 403 CSRF_HEADER_MISSING (error-codes.ts).
+  csrfPrevention: { requestHeaders: ['x-graphql-csrf'] },
+
   // Cheap document limits (graphql-armor).
   maxDepth: Number(env.LIAISON_GATEWAY_MAX_DEPTH || 15),
   maxTokens: Number(env.LIAISON_GATEWAY_MAX_TOKENS || 5000),
 });
+
+// WebSocket sessions end with their tokens (ws-sessions.ts): a connection_init is acknowledged
+// only when the JWT plugin, with the `jwt` options above, accepts its token (else close 4401),
+// and the connection closes with 4403 when that token expires.
+wsSessions({ verify: jwtVerifier(gatewayConfig.jwt!, logger), log: logger });

@@ -1,18 +1,18 @@
-"""Who is calling: JWT verification into a :class:`Principal`, and permission helpers.
+"""Who is calling: a verified token names the caller (:class:`Identity`); what they may do
+comes from Liaison's directory (:mod:`shared.authority`), never from the token's claims.
 
-Tokens carry ``sub`` (person id), ``roles``, ``departments`` and ``region`` (DESIGN §5).
-Development signs them with ``LIAISON_JWT_SECRET`` (HS256, or the HS* of
-``LIAISON_JWT_ALGORITHM``); production sets ``LIAISON_JWT_PUBLIC_KEY`` and verifies RS256 (or
-the asymmetric ``LIAISON_JWT_ALGORITHM``) tokens of its identity provider. Subgraphs also
-require the gateway's shared secret, so nobody bypasses the gateway's checks by calling a
-subgraph directly.
+Development signs tokens with ``LIAISON_JWT_SECRET`` (HS256, or the HS* of
+``LIAISON_JWT_ALGORITHM``); production verifies its identity provider's tokens (a public key
+or JWKS). Every token must carry ``sub``, ``exp``, ``iss`` = ``LIAISON_JWT_ISSUER`` and an
+``aud`` naming ``LIAISON_JWT_AUDIENCE``. Subgraphs also require the gateway's shared secret,
+so nobody bypasses the gateway's checks by calling a subgraph directly.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -20,6 +20,13 @@ from typing import Any
 import jwt
 
 from shared.settings import Settings
+from shared.tokens import (
+    SHARED_SECRET_ALGORITHMS,
+    SigningKeysUnavailable,
+    TokenError,
+    TokenVerifier,
+    token_algorithm,
+)
 
 GATEWAY_SECRET_HEADER = "x-liaison-gateway-secret"
 
@@ -37,14 +44,25 @@ class AuthError(Exception):
 
 
 @dataclass(frozen=True)
+class Identity:
+    """What a verified token says: who is calling, until when."""
+
+    sub: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Principal:
-    """An authenticated caller."""
+    """An authenticated caller with the authority the directory gives them."""
 
     sub: str
     roles: frozenset[Role]
     departments: tuple[str, ...]
     region: str | None = None
-    claims: dict[str, Any] = field(default_factory=dict, compare=False)
+    scopes: tuple[str, ...] = ()
+    """Event types a partner client may see (``prefix.*`` or ``*``); empty for people."""
+    expires_at: datetime | None = None
+    """When the caller's token expires: a WebSocket session ends then."""
 
     def has_role(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)
@@ -62,59 +80,28 @@ class Principal:
         return self.sees_everything or self.belongs_to_any(departments)
 
 
-def token_algorithm(settings: Settings) -> str:
-    """The one algorithm tokens are signed with: ``LIAISON_JWT_ALGORITHM``, except that a
-    public key with a shared-secret algorithm (the HS256 default) means RS256. The gateway
-    (gateway/gateway.config.ts) applies the same rule."""
-    if settings.jwt_public_key and _is_shared_secret(settings.jwt_algorithm):
-        return "RS256"
-    return settings.jwt_algorithm
-
-
-def _is_shared_secret(algorithm: str) -> bool:
-    return algorithm.startswith("HS")
-
-
-def _verification_key(settings: Settings) -> tuple[str, list[str]]:
-    algorithm = token_algorithm(settings)
-    if _is_shared_secret(algorithm):
-        return settings.jwt_secret, [algorithm]
-    if not settings.jwt_public_key:
-        raise AuthError(f"LIAISON_JWT_ALGORITHM={algorithm} needs LIAISON_JWT_PUBLIC_KEY")
-    return settings.jwt_public_key, [algorithm]
-
-
-def decode_token(token: str, settings: Settings) -> Principal:
-    """Verify a bearer token and read its claims."""
-    key, algorithms = _verification_key(settings)
+async def identify(token: str, verifier: TokenVerifier) -> Identity:
+    """Verify a bearer token (:mod:`shared.tokens`: signature, ``exp``, ``nbf``, issuer and
+    audience) and say who it names. Any other claim is ignored: roles and departments come
+    from the directory. :class:`SigningKeysUnavailable` passes through: the token may be
+    fine, the identity provider's keys could not be fetched."""
     try:
-        claims = jwt.decode(token, key, algorithms=algorithms, options={"require": ["sub", "exp"]})
-        role_names = claims.get("roles", [])
-        if not isinstance(role_names, list):
-            raise ValueError("roles must be a list")
-        roles = frozenset(Role(r) for r in role_names)
-    except (jwt.PyJWTError, ValueError) as exc:
+        claims = await verifier.verify(token)
+    except SigningKeysUnavailable:
+        raise
+    except TokenError as exc:
         raise AuthError(f"invalid token: {exc}") from exc
-    departments = claims.get("departments", [])
-    if not isinstance(departments, list):
-        raise AuthError("invalid token: departments must be a list")
-    return Principal(
-        sub=str(claims["sub"]),
-        roles=roles,
-        departments=tuple(str(d) for d in departments),
-        region=claims.get("region"),
-        claims=claims,
-    )
+    return Identity(sub=claims["sub"], expires_at=datetime.fromtimestamp(claims["exp"], UTC))
 
 
-def principal_from_authorization(value: str | None, settings: Settings) -> Principal:
-    """Read ``Authorization: Bearer <jwt>``."""
+def bearer_token(value: str | None) -> str:
+    """The token of ``Authorization: Bearer <jwt>``."""
     if not value:
         raise AuthError("missing bearer token")
     scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("authorization must be 'Bearer <token>'")
-    return decode_token(token.strip(), settings)
+    return token.strip()
 
 
 def check_gateway_secret(value: str | None, settings: Settings) -> None:
@@ -125,39 +112,28 @@ def check_gateway_secret(value: str | None, settings: Settings) -> None:
         raise AuthError("subgraphs accept calls only through the gateway")
 
 
-def issue_token(
-    settings: Settings,
-    sub: str,
-    *,
-    roles: Iterable[str] = ("MEMBER",),
-    departments: Iterable[str] = (),
-    region: str | None = None,
-    scopes: Iterable[str] | None = None,
-    ttl: timedelta = timedelta(hours=12),
-) -> str:
-    """Sign a development or test token with the shared secret (``LIAISON_JWT_ALGORITHM``).
+def issue_token(settings: Settings, sub: str, *, ttl: timedelta = timedelta(hours=12)) -> str:
+    """Sign a development or test token for ``sub`` with the shared secret.
 
-    ``scopes`` (event types, ``prefix.*`` or ``*``) limit what a PARTNER token may see.
-    When tokens are verified with a public key, Liaison holds no private key to sign them
-    with (the identity provider does): a RuntimeError says so, rather than a token every
-    service would refuse.
+    It says only who the caller is; the directory must know ``sub`` (a person or a partner
+    client) for any service to accept it. When tokens are verified with a public key,
+    Liaison holds no private key to sign them with (the identity provider does): a
+    RuntimeError says so, rather than a token every service would refuse.
     """
     algorithm = token_algorithm(settings)
-    if not _is_shared_secret(algorithm):
+    if algorithm not in SHARED_SECRET_ALGORITHMS or settings.jwt_jwks_url:
         raise RuntimeError(
-            f"tokens are {algorithm}, verified with LIAISON_JWT_PUBLIC_KEY: get them from the"
-            " identity provider that holds the private key; Liaison signs only with"
-            " LIAISON_JWT_SECRET (an HS* LIAISON_JWT_ALGORITHM and no public key)"
+            "tokens are verified with the identity provider's keys (LIAISON_JWT_PUBLIC_KEY,"
+            " LIAISON_JWT_JWKS_URL or discovery): get them from the provider, which holds the"
+            " private key; Liaison signs only with LIAISON_JWT_SECRET (an HS*"
+            " LIAISON_JWT_ALGORITHM, no public key and no JWKS)"
         )
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": sub,
-        "roles": list(roles),
-        "departments": list(departments),
-        "region": region,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
         "iat": now,
         "exp": now + ttl,
     }
-    if scopes is not None:
-        claims["scopes"] = list(scopes)
     return jwt.encode(claims, settings.jwt_secret, algorithm=algorithm)

@@ -38,3 +38,10 @@ class RedisKeys:
     def partner_events_channel(self) -> str:
         """Pub/sub channel that wakes ``events`` subscriptions when notify logs new events."""
         return f"{self.prefix}:partner-events"
+
+    def rate_limit_bucket(self, bucket: str, subject: str) -> str:
+        """A caller's token bucket at the gateway, built alike in ``gateway/rate-limit.ts``:
+        ``bucket`` is ``operations``, or ``events`` for operations on the partners' event feed
+        alone; ``subject`` the token's ``sub``. A hash that expires once the bucket is full
+        again, so idle callers leave nothing behind (Redis runs with ``noeviction``)."""
+        return f"{self.prefix}:ratelimit:{bucket}:{subject}"

@@ -1,4 +1,4 @@
-"""Local copies of the requests service's requests, departments and people.
+"""Local copies of the requests service's requests, departments, people and partner clients.
 
 Services that need them (to authorise a change, to route a notification) apply
 :data:`REPLICA_MIGRATIONS` and add :data:`REPLICA_HANDLERS` to their consumer. The copies
@@ -16,6 +16,7 @@ from shared.db import Connection, Pool
 from shared.events.consumer import EventHandler
 from shared.events.contracts.requests import (
     DepartmentUpserted,
+    PartnerClientUpserted,
     PersonUpserted,
     RegionUpserted,
     RequestCreated,
@@ -122,11 +123,11 @@ async def _on_person(uow: UnitOfWork, event: EventEnvelope) -> None:
     await uow.conn.execute(
         """
         INSERT INTO person_replicas (id, name, email, department_id, region_id, time_zone, roles,
-            updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            active, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
             department_id = EXCLUDED.department_id, region_id = EXCLUDED.region_id,
-            time_zone = EXCLUDED.time_zone, roles = EXCLUDED.roles,
+            time_zone = EXCLUDED.time_zone, roles = EXCLUDED.roles, active = EXCLUDED.active,
             updated_at = EXCLUDED.updated_at
         WHERE person_replicas.updated_at <= EXCLUDED.updated_at
         """,
@@ -137,6 +138,26 @@ async def _on_person(uow: UnitOfWork, event: EventEnvelope) -> None:
         data.region_id,
         data.time_zone,
         data.roles,
+        data.active,
+        event.time,
+    )
+
+
+async def _on_partner_client(uow: UnitOfWork, event: EventEnvelope) -> None:
+    data = PartnerClientUpserted.model_validate(event.data)
+    await uow.conn.execute(
+        """
+        INSERT INTO partner_client_replicas (id, name, owner_id, scopes, enabled, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, owner_id = EXCLUDED.owner_id,
+            scopes = EXCLUDED.scopes, enabled = EXCLUDED.enabled, updated_at = EXCLUDED.updated_at
+        WHERE partner_client_replicas.updated_at <= EXCLUDED.updated_at
+        """,
+        data.id,
+        data.name,
+        data.owner_id,
+        data.scopes,
+        data.enabled,
         event.time,
     )
 
@@ -147,6 +168,7 @@ REPLICA_HANDLERS: dict[str, EventHandler] = {
     "requests.region.upserted": _on_region,
     "requests.department.upserted": _on_department,
     "requests.person.upserted": _on_person,
+    "requests.partner_client.upserted": _on_partner_client,
 }
 
 

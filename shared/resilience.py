@@ -71,6 +71,16 @@ class Backoff:
         self._step = min(self._step * 2, self.cap)
         return delay
 
+    def step(self, failures: int) -> float:
+        """The longest delay after ``failures`` failures in a row (the shortest is half)."""
+        return min(self.first * 2.0 ** min(failures - 1, 32), self.cap)
+
+    def delay_after(self, failures: int) -> float:
+        """A delay after ``failures`` failures in a row, for a caller that counts them itself
+        (an arq job retried with ``Retry`` starts each try afresh but knows its try number)."""
+        step = self.step(failures)
+        return random.uniform(step / 2, step)
+
     def reset(self) -> None:
         self._step = self.first
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
+from shared.authority import Directory
 from shared.db import SHARED_MIGRATIONS, prepare_database
 from shared.redis_keys import RedisKeys
 from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Outage, patiently
 from shared.settings import Settings
+from shared.tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,14 @@ class ServiceRuntime:
     settings: Settings
     pool: asyncpg.Pool
     redis: ArqRedis
+    tokens: TokenVerifier = field(init=False)
+    """Checks callers' tokens (:mod:`shared.tokens`); a bad key configuration stops start-up."""
+    directory: Directory = field(init=False)
+    """Who callers are and what they may do (:mod:`shared.authority`)."""
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenVerifier(self.settings)
+        self.directory = Directory(self.pool, self.settings.directory_cache_seconds)
 
     @property
     def keys(self) -> RedisKeys:

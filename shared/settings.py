@@ -119,6 +119,21 @@ class Settings(BaseSettings):
     jwt_algorithm: str = "HS256"
     jwt_public_key: str | None = None
     """PEM public key; when set, tokens are verified with RS256 instead of the shared secret."""
+    jwt_issuer: str = "liaison-dev"
+    """The ``iss`` every token must carry: the identity provider's issuer URL in production
+    (also the base of OIDC discovery when ``jwt_jwks_url`` is unset)."""
+    jwt_audience: str = "liaison"
+    """The ``aud`` every token must name (the client id Liaison is registered under)."""
+    jwt_jwks_url: str | None = None
+    """The identity provider's JWKS; keys are picked by ``kid`` and cached."""
+    jwt_leeway_seconds: float = 30.0
+    """Clock skew tolerated on ``exp``, ``nbf`` and ``iat``."""
+    jwt_jwks_cache_seconds: float = 300.0
+    """How long fetched signing keys are kept; an unknown ``kid`` refetches sooner."""
+    directory_cache_seconds: float = 2.0
+    """How long a caller's roles and departments, read from the directory, are reused: a
+    role change or a person leaving takes effect within this (plus replication) on every
+    service."""
     gateway_secret: str = DEV_GATEWAY_SECRET
     secrets_key: str = DEV_SECRETS_KEY
     """Fernet key(s) encrypting stored secrets (webhook and chat-robot signing secrets); several
@@ -256,7 +271,7 @@ class Settings(BaseSettings):
             return _DEV_DEFAULTS[str(info.field_name)]
         return value
 
-    @field_validator("jwt_public_key", mode="before")
+    @field_validator("jwt_public_key", "jwt_jwks_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -287,11 +302,12 @@ def is_loopback(host: str) -> bool:
 
 def development_secrets(settings: Settings) -> list[str]:
     """The settings of ``settings`` still at their public development default (or empty):
-    the JWT secret only while tokens are HS* with it (no ``LIAISON_JWT_PUBLIC_KEY``), the
+    the JWT secret only while tokens are HS* with it (no public key, no JWKS), the
     secrets key by its first key, the one that encrypts (older ones may stay to decrypt
     while a rotation away from the development key runs)."""
     found = []
-    hs_tokens = not settings.jwt_public_key and settings.jwt_algorithm.startswith("HS")
+    identity_provider = settings.jwt_public_key or settings.jwt_jwks_url
+    hs_tokens = not identity_provider and settings.jwt_algorithm.startswith("HS")
     if hs_tokens and settings.jwt_secret == DEV_JWT_SECRET:
         found.append("jwt_secret")
     if settings.gateway_secret == DEV_GATEWAY_SECRET:

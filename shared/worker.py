@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from arq.connections import create_pool
-from arq.worker import Worker, func
+from arq.worker import Function, Worker, func
 
 from shared.events.consumer import Consumer, EventHandler
 from shared.observability import setup_process
@@ -39,7 +39,8 @@ from shared.timers import FIRE_TIMER_JOB
 
 log = logging.getLogger(__name__)
 
-Job = Callable[..., Awaitable[Any]]
+Job = Callable[..., Awaitable[Any]] | Function
+"""A job coroutine, or one wrapped by arq's ``func`` for options of its own (``max_tries``)."""
 OUTAGES = DATABASE_OUTAGES + REDIS_OUTAGES
 
 

@@ -23,6 +23,7 @@ from shared.auth import GATEWAY_SECRET_HEADER, issue_token
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.worker import LiaisonWorker
+from tests.enrolment import enrol
 
 
 @contextmanager
@@ -96,6 +97,7 @@ async def reset_service(runtime: ServiceRuntime) -> None:
         if tables:
             names = ", ".join(f'"{t["tablename"]}"' for t in tables)
             await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    runtime.directory.forget()
     keys = [
         key async for key in runtime.redis.scan_iter(match=f"{runtime.settings.redis_prefix}:*")
     ]
@@ -147,6 +149,7 @@ class SubgraphClient:
     def __init__(self, http: httpx.AsyncClient, runtime: ServiceRuntime) -> None:
         self.http = http
         self.runtime = runtime
+        self._enrolled: dict[str, Caller] = {}
 
     @classmethod
     @asynccontextmanager
@@ -166,25 +169,26 @@ class SubgraphClient:
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
                 yield cls(http, runtime)
 
-    def headers(self, caller: Caller | None) -> dict[str, str]:
+    async def headers(self, caller: Caller | None) -> dict[str, str]:
+        """What the gateway would send for ``caller`` (enrolled in the directory first)."""
         headers = {GATEWAY_SECRET_HEADER: self.runtime.settings.gateway_secret}
         if caller is not None:
-            token = issue_token(
-                self.runtime.settings,
-                caller.sub,
-                roles=caller.roles,
-                departments=caller.departments,
-                region=caller.region,
-                scopes=caller.scopes,
-            )
+            await self.enrol(caller)
+            token = issue_token(self.runtime.settings, caller.sub)
             headers["authorization"] = f"Bearer {token}"
         return headers
+
+    async def enrol(self, caller: Caller) -> None:
+        """Put ``caller`` in this service's directory (once per test; see tests/enrolment.py)."""
+        if self._enrolled.get(caller.sub) != caller:  # a partner's scopes may change
+            await enrol(self.runtime, caller)
+            self._enrolled[caller.sub] = caller
 
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, *, caller: Caller | None = ADMIN
     ) -> httpx.Response:
         body = {"query": query, "variables": variables or {}}
-        return await self.http.post("/graphql", json=body, headers=self.headers(caller))
+        return await self.http.post("/graphql", json=body, headers=await self.headers(caller))
 
     async def execute(
         self, query: str, variables: dict[str, Any] | None = None, *, caller: Caller | None = ADMIN

@@ -1,8 +1,8 @@
-"""Which events a caller may see: partners by the event types their token is scoped to,
-people by the departments an event concerns (PMO and ADMIN see everything).
+"""Which events a caller may see: partner clients by the event types the directory scopes
+them to, people by the departments an event concerns (PMO and ADMIN see everything).
 
-A partner token lists its scopes in the ``scopes`` claim: exact event types
-(``issues.issue.reported``), prefixes (``issues.*``) or ``*``.
+A partner client's scopes (``registerPartnerClient`` in the requests service) are exact
+event types (``issues.issue.reported``), prefixes (``issues.*``) or ``*``.
 """
 
 from __future__ import annotations
@@ -40,9 +40,7 @@ def token_scopes(principal: Principal) -> list[str]:
     if principal.has_role(Role.ADMIN, Role.PMO):
         return [ALL]
     if principal.has_role(Role.PARTNER):
-        claimed = principal.claims.get("scopes", [])
-        if isinstance(claimed, list):
-            return [str(s) for s in claimed]
+        return list(principal.scopes)
     return []
 
 

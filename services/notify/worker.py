@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq.worker import func
+
 from services.notify.app import MIGRATIONS
 from services.notify.delivery import jobs as delivery_jobs
 from services.notify.delivery.service import SEND_JOB, WATCHDOG_TIMER
@@ -17,7 +19,7 @@ from services.notify.digests import send_digest
 from services.notify.handlers import EVENT_HANDLERS
 from services.notify.people import DIGEST_TIMER
 from services.notify.scheduled import prune_old_rows, reseal_secrets
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from shared.timer_firing import TimerHandler
 from shared.worker import run_worker, worker_settings
 
@@ -29,20 +31,22 @@ TIMER_HANDLERS: dict[str, TimerHandler] = {
 
 async def send_delivery(ctx: dict[str, Any], delivery_id: str) -> str:
     """One attempt of one delivery (arq job ``send_delivery``)."""
-    return await delivery_jobs.send_delivery(ctx["runtime"], delivery_id)
+    return await delivery_jobs.send_delivery(ctx["runtime"], delivery_id, ctx["job_try"])
 
 
 assert send_delivery.__name__ == SEND_JOB
 
 
 def settings(config: Settings | None = None) -> dict[str, Any]:
+    config = config or get_settings()
     return worker_settings(
         "notify",
         MIGRATIONS,
         event_handlers=EVENT_HANDLERS,
         timer_handlers=TIMER_HANDLERS,
-        # Failed attempts are recorded, not raised; only a job that runs early raises Retry.
-        jobs=[send_delivery],
+        # Failed attempts are recorded, not raised; a job that runs early or meets an outage
+        # raises Retry, and may do so until its watchdog takes over (delivery.jobs).
+        jobs=[func(send_delivery, max_tries=delivery_jobs.max_tries(config))],
         chores=[prune_old_rows, reseal_secrets],
         settings=config,
     )

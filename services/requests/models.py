@@ -99,6 +99,8 @@ class Person:
     dingtalk_id: str | None = None
     wecom_id: str | None = None
     feishu_id: str | None = None
+    active: bool = True
+    """False once the person has left: kept on record, refused at sign-in."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from services.requests.directory.schema import DirectoryMutation, DirectoryQuery
 from services.requests.folders.schema import FolderMutation
 from services.requests.kickoff.schema import KickoffMutation
 from services.requests.meetings.schema import MeetingMutation, MeetingQuery
+from services.requests.partners.schema import PartnerMutation, PartnerQuery
 from services.requests.secondments.schema import SecondmentMutation, SecondmentQuery
 from services.requests.types import CollabRequest, RequestPayload, visible_request
 from services.requests.workflow.schema import WorkflowMutation
@@ -253,13 +254,22 @@ class RequestMutation:
 
 def create_schema(settings: Settings) -> strawberry.federation.Schema:
     query = merge_types(
-        "Query", (RequestQuery, DirectoryQuery, MeetingQuery, AcceptanceQuery, SecondmentQuery)
+        "Query",
+        (
+            RequestQuery,
+            DirectoryQuery,
+            PartnerQuery,
+            MeetingQuery,
+            AcceptanceQuery,
+            SecondmentQuery,
+        ),
     )
     mutation = merge_types(
         "Mutation",
         (
             RequestMutation,
             DirectoryMutation,
+            PartnerMutation,
             WorkflowMutation,
             MeetingMutation,
             KickoffMutation,

@@ -44,4 +44,10 @@ class ErrorCode(StrEnum):
 
 
 # Codes the gateway adds; a subgraph never sends them, but clients meet them.
-GATEWAY_ONLY_CODES = ("DOWNSTREAM_SERVICE_ERROR", "BAD_REQUEST")
+GATEWAY_ONLY_CODES = (
+    "DOWNSTREAM_SERVICE_ERROR",
+    "BAD_REQUEST",
+    "COST_LIMIT_EXCEEDED",
+    "RATE_LIMITED",
+    "CSRF_HEADER_MISSING",
+)

@@ -26,6 +26,8 @@ from shared.settings import Settings
 from shared.unit_of_work import unit_of_work
 from tests.deploy.conftest import GRACE_SECONDS, PORT, fresh
 from tests.deploy.shutdown_worker import EVENT_TYPE, SERVICE, TIMER_KIND
+from tests.enrolment import enrol
+from tests.support import ADMIN, RuntimeCache
 
 WORKER = ProcessSpec("worker", [sys.executable, "-m", "tests.deploy.shutdown_worker"])
 RELAY = ProcessSpec("relay", [sys.executable, "-m", "shared.events.relay", SERVICE])
@@ -158,7 +160,12 @@ async def test_a_subgraph_answers_requests_in_flight_after_sigterm(
     group.start(spec)
     try:
         group.wait_ready(60)
-        token = issue_token(probe_settings, "admin", roles=("ADMIN",))
+        runtimes = RuntimeCache(probe_settings)
+        try:
+            await enrol(await runtimes.get("requests"), ADMIN)
+        finally:
+            await runtimes.close()
+        token = issue_token(probe_settings, ADMIN.sub)
         headers = {
             GATEWAY_SECRET_HEADER: probe_settings.gateway_secret,
             "authorization": f"Bearer {token}",

@@ -551,3 +551,18 @@ def test_operations_settings_are_documented_and_deployed(
         assert name in Settings.model_fields
         assert f"LIAISON_{name.upper()}" in readme, name
         assert f"LIAISON_{name.upper()}" in config["data"], name
+
+
+def test_the_gateway_image_holds_every_module_its_config_imports() -> None:
+    """The image copies the gateway's files one by one: a new module must be in the list (and
+    let through its .dockerignore), or the image does not start."""
+    gateway = DEPLOY.parent / "gateway"
+    imported = set()
+    for source in gateway.glob("*.ts"):
+        imported |= set(re.findall(r"from '\./([\w.-]+\.ts)'", source.read_text()))
+    dockerfile = (DEPLOY / "docker" / "gateway.Dockerfile").read_text()
+    ignore = (DEPLOY / "docker" / "gateway.Dockerfile.dockerignore").read_text().split()
+    assert imported, "no local imports found: the pattern is stale"
+    for module in sorted(imported | {"gateway.config.ts"}):
+        assert f"gateway/{module}" in dockerfile, module
+        assert f"!gateway/{module}" in ignore, module

@@ -210,7 +210,7 @@ async def test_subgraph_continues_the_gateway_trace(
 ) -> None:
     spans.clear()
     headers = {
-        **requests_api.headers(requests_api_admin()),
+        **await requests_api.headers(requests_api_admin()),
         "traceparent": f"00-{TRACE_ID}-{GATEWAY_SPAN}-01",
         "x-request-id": "req-42",
     }

@@ -17,7 +17,7 @@ from devstack.stack import gateway_url, start_stack
 from services import SERVICE_NAMES
 from shared.settings import Settings
 from tests.e2e.gateway_client import GatewayClient
-from tests.support import drop_test_state
+from tests.support import RuntimeCache, drop_test_state
 
 E2E_SERVICES = ("gateway", "gateway_metrics", *SERVICE_NAMES)
 
@@ -54,11 +54,26 @@ async def e2e_stack(
     e2e_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ProcessGroup]:
     await drop_test_state(e2e_settings, SERVICE_NAMES)
-    group = start_stack(e2e_settings, tmp_path_factory.mktemp("e2e-logs"))
+    with pytest.MonkeyPatch.context() as patch:
+        # The fuzz sends hundreds of operations a second as one caller: above the gateway's
+        # per-caller rate limit, which tests/gateway/test_gateway_rate_limit.py tests.
+        patch.setenv("LIAISON_GATEWAY_RATE_LIMIT_PER_MINUTE", "600000")
+        patch.setenv("LIAISON_GATEWAY_RATE_LIMIT_BURST", "100000")
+        group = start_stack(e2e_settings, tmp_path_factory.mktemp("e2e-logs"))
     yield group
     group.stop()
 
 
+@pytest.fixture(scope="session")
+async def e2e_runtimes(
+    e2e_stack: ProcessGroup, e2e_settings: Settings
+) -> AsyncIterator[RuntimeCache]:
+    """Connections to the stack's databases: tests enrol their callers through them."""
+    runtimes = RuntimeCache(e2e_settings)
+    yield runtimes
+    await runtimes.close()
+
+
 @pytest.fixture
-def gateway(e2e_stack: ProcessGroup, e2e_settings: Settings) -> GatewayClient:
-    return GatewayClient(gateway_url(e2e_settings), e2e_settings)
+def gateway(e2e_runtimes: RuntimeCache, e2e_settings: Settings) -> GatewayClient:
+    return GatewayClient(gateway_url(e2e_settings), e2e_settings, e2e_runtimes)

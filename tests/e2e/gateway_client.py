@@ -13,26 +13,32 @@ import websockets
 
 from shared.auth import issue_token
 from shared.settings import Settings
-from tests.support import Caller, GraphQLFailure
+from tests.enrolment import enrol_everywhere
+from tests.support import Caller, GraphQLFailure, RuntimeCache
 
 
 class GatewayClient:
-    def __init__(self, url: str, settings: Settings) -> None:
+    """Calls as a test's callers, each put in the stack's directory first (tests/enrolment.py)."""
+
+    def __init__(self, url: str, settings: Settings, runtimes: RuntimeCache) -> None:
         self.url = url
         self.settings = settings
+        self.runtimes = runtimes
+        self._enrolled: dict[str, Caller] = {}
 
     def token(self, caller: Caller) -> str:
-        return issue_token(
-            self.settings,
-            caller.sub,
-            roles=caller.roles,
-            departments=caller.departments,
-            scopes=caller.scopes,
-        )
+        return issue_token(self.settings, caller.sub)
+
+    async def enrol(self, caller: Caller) -> None:
+        if self._enrolled.get(caller.sub) != caller:  # a partner's scopes may change
+            await enrol_everywhere(self.runtimes, caller)
+            self._enrolled[caller.sub] = caller
 
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, *, caller: Caller | None
     ) -> httpx.Response:
+        if caller is not None:
+            await self.enrol(caller)
         headers = {"authorization": f"Bearer {self.token(caller)}"} if caller else {}
         async with httpx.AsyncClient(timeout=10) as http:
             return await http.post(
@@ -55,6 +61,7 @@ class GatewayClient:
         self, query: str, *, caller: Caller
     ) -> AsyncIterator[Callable[[float], Awaitable[dict[str, Any]]]]:
         """Open a subscription; yields ``next_event(seconds)`` returning each event's data."""
+        await self.enrol(caller)
         ws_url = self.url.replace("http://", "ws://")
         async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
             auth = {"authorization": f"Bearer {self.token(caller)}"}

@@ -35,7 +35,12 @@ async def test_refused_requests_change_nothing(gateway: GatewayClient) -> None:
                 content=json.dumps({"query": UPSERT}),
                 headers={**headers, "content-type": "text/plain"},
             ),
-            "get": await http.get(gateway.url, params={"query": UPSERT}, headers=headers),
+            "get": await http.get(
+                gateway.url, params={"query": UPSERT}, headers={**headers, "x-graphql-csrf": "1"}
+            ),
+            "get without x-graphql-csrf": await http.get(
+                gateway.url, params={"query": UPSERT}, headers=headers
+            ),
             "2 MB": await http.post(
                 gateway.url,
                 content=too_large,
@@ -51,6 +56,7 @@ async def test_refused_requests_change_nothing(gateway: GatewayClient) -> None:
         "multipart": (415, "UNSUPPORTED_MEDIA_TYPE"),
         "text": (415, "UNSUPPORTED_MEDIA_TYPE"),
         "get": (405, "BAD_REQUEST"),
+        "get without x-graphql-csrf": (403, "CSRF_HEADER_MISSING"),
         "2 MB": (413, "PAYLOAD_TOO_LARGE"),
     }
     assert REGION_ID not in await region_ids(gateway)

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.processes import ProcessGroup
 from devstack.stack import gateway_url
 from shared.settings import REPO_ROOT, Settings
 from tests.e2e.gateway_client import GatewayClient
@@ -23,7 +22,7 @@ from tests.fuzz.checks import Answer, post
 from tests.fuzz.runner import Send, budget, conclude, fuzz
 from tests.fuzz.seed import FZ_MEMBER, FZ_PMO, harvest, seed_gateway
 from tests.fuzz.strategies import Limits, Operation, Pools, load_schema, operations
-from tests.support import Caller
+from tests.support import Caller, RuntimeCache
 
 OPERATIONS = 700
 """Operations through the gateway in one CI run (times ``LIAISON_FUZZ_SCALE``)."""
@@ -35,10 +34,10 @@ URLs they register; the notify subgraph's fuzz (in process, no worker) covers th
 
 @pytest.fixture(scope="module")
 async def fuzz_client(
-    e2e_stack: ProcessGroup, e2e_settings: Settings
+    e2e_runtimes: RuntimeCache, e2e_settings: Settings
 ) -> AsyncIterator[tuple[GatewayClient, httpx.AsyncClient, Pools]]:
     """The gateway with the fuzz's ``fz-`` data, and the ids and cursors of what it sees."""
-    gateway = GatewayClient(gateway_url(e2e_settings), e2e_settings)
+    gateway = GatewayClient(gateway_url(e2e_settings), e2e_settings, e2e_runtimes)
 
     async def execute(query: str, variables: dict[str, Any], caller: Caller) -> Any:
         return (await gateway.post(query, variables, caller=caller)).json()

@@ -38,7 +38,8 @@ import httpx
 
 from shared.auth import issue_token
 from shared.settings import Settings
-from tests.support import ADMIN, Caller
+from tests.enrolment import enrol_everywhere
+from tests.support import ADMIN, Caller, RuntimeCache
 
 LI = Caller("li", departments=("mkt",), roles=("DEPARTMENT_HEAD",))
 """Head of marketing, which leads every request."""
@@ -163,12 +164,21 @@ class Load:
 
     def token(self, caller: Caller) -> str:
         if caller.sub not in self._tokens:
-            self._tokens[caller.sub] = issue_token(
-                self.settings, caller.sub, roles=caller.roles, departments=caller.departments
-            )
+            self._tokens[caller.sub] = issue_token(self.settings, caller.sub)
         return self._tokens[caller.sub]
 
     async def seed_directory(self) -> None:
+        """The load's people, through the gateway as an ADMIN would, copied everywhere."""
+        runtimes = RuntimeCache(self.settings)
+        try:
+            await enrol_everywhere(runtimes, ADMIN)
+            await self._post_directory()
+            for caller in (LI, DIRECTOR, WANG, SUN):
+                await enrol_everywhere(runtimes, caller)  # known already: waits for the copies
+        finally:
+            await runtimes.close()
+
+    async def _post_directory(self) -> None:
         async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as http:
             response = await http.post(
                 self.url,

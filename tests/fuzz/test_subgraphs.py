@@ -21,8 +21,8 @@ OPERATIONS = {"requests": 450, "tasks": 300, "issues": 300, "notify": 250}
 """Operations per subgraph in one CI run (times ``LIAISON_FUZZ_SCALE``)."""
 
 
-def sender(client: SubgraphClient, caller: Caller) -> Send:
-    headers = client.headers(caller)
+async def sender(client: SubgraphClient, caller: Caller) -> Send:
+    headers = await client.headers(caller)
 
     async def send(operation: Operation) -> Answer:
         return await post(client.http, "/graphql", headers, operation)
@@ -40,6 +40,6 @@ async def test_subgraph_answers_fuzzed_operations_safely(
         settings.graphql_max_depth, settings.graphql_max_aliases, settings.graphql_max_tokens
     )
     strategy = operations(load_schema(sdl_path(service)), subgraphs.pools, limits)
-    tokens = {"pmo": sender(client, DEMO_PMO), "member": sender(client, DEMO_MEMBER)}
+    tokens = {"pmo": await sender(client, DEMO_PMO), "member": await sender(client, DEMO_MEMBER)}
     tally = await fuzz(f"{service} subgraph", strategy, tokens, budget(OPERATIONS[service]))
     conclude(pytestconfig, tally)

@@ -7,6 +7,7 @@ logs) is the gateway's own work, and ``{ __typename }`` is answered by the gatew
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +35,12 @@ class Gateway:
     url: str
     log: Path
 
-    def post(self, query: str, token: str | None) -> httpx.Response:
+    def post(
+        self, query: str, token: str | None, variables: Mapping[str, object] | None = None
+    ) -> httpx.Response:
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        return httpx.post(f"{self.url}/graphql", json={"query": query}, headers=headers)
+        body = {"query": query, "variables": variables}
+        return httpx.post(f"{self.url}/graphql", json=body, headers=headers)
 
     def log_lines(self) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if line.strip()]
@@ -48,6 +52,8 @@ class Gateways:
     def __init__(self, log_dir: Path) -> None:
         unreachable = f"http://127.0.0.1:{free_port()}/graphql"
         env = {f"LIAISON_{name.upper()}_URL": unreachable for name in SERVICE_NAMES}
+        # Rate-limit buckets of this test's own: its gateways share them, no other test's do.
+        env["LIAISON_REDIS_PREFIX"] = f"liaisontest-gateway-{uuid.uuid4().hex[:12]}"
         grace = Settings().shutdown_grace_seconds
         self.group = ProcessGroup(env, log_dir, REPO_ROOT, grace_seconds=grace)
         self.log_dir = log_dir

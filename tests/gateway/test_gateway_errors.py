@@ -28,7 +28,7 @@ def _errors(gateway: Gateway, query: str, token: str | None) -> list[dict[str, A
 
 
 def test_gateway_refusals_have_codes(gateway: Gateway) -> None:
-    token = issue_token(Settings(), "zhou-pmo", roles=["PMO"])
+    token = issue_token(Settings(), "zhou-pmo")
     depth = "{ regions { " + "calendar { " * 20 + "timeZone" + " }" * 20 + " } }"
     tokens = "{ " + " ".join("__typename" for _ in range(6000)) + " }"
     cases = [
@@ -46,6 +46,6 @@ def test_gateway_refusals_have_codes(gateway: Gateway) -> None:
 
 
 def test_a_subgraph_that_is_down_is_a_downstream_service_error(gateway: Gateway) -> None:
-    token = issue_token(Settings(), "zhou-pmo", roles=["PMO"])
+    token = issue_token(Settings(), "zhou-pmo")
     [error] = _errors(gateway, "{ regions { id } }", token)
     assert error["extensions"]["code"] == "DOWNSTREAM_SERVICE_ERROR", error

@@ -12,7 +12,6 @@ from email import policy as email_policy
 from email.message import EmailMessage
 from typing import Any
 
-import jwt
 import orjson
 import pytest
 import uvicorn
@@ -26,7 +25,6 @@ from services.notify.app import MIGRATIONS
 from services.notify.handlers import EVENT_HANDLERS
 from services.notify.schema import create_schema
 from shared.app import create_app
-from shared.auth import GATEWAY_SECRET_HEADER
 from shared.events.consumer import Consumer
 from shared.events.contracts.issues import IssueReported, IssueSlaBreached
 from shared.events.contracts.requests import DepartmentUpserted, PersonUpserted
@@ -35,7 +33,7 @@ from shared.events.envelope import EventEnvelope, new_event
 from shared.settings import Settings
 from shared.worker import LiaisonWorker
 from tests.support import (
-    GraphQLFailure,
+    Caller,
     RuntimeCache,
     SubgraphClient,
     in_process_worker,
@@ -181,18 +179,10 @@ async def worker(notify_api: SubgraphClient) -> AsyncIterator[LiaisonWorker]:
         yield running
 
 
-def partner_token(settings: Settings, sub: str, scopes: list[str]) -> str:
-    """A PARTNER token scoped to ``scopes`` (event types, ``prefix.*`` or ``*``)."""
-    now = datetime.now(UTC)
-    claims = {
-        "sub": sub,
-        "roles": ["PARTNER"],
-        "departments": [],
-        "scopes": scopes,
-        "iat": now,
-        "exp": now + timedelta(hours=1),
-    }
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+def partner(sub: str, scopes: list[str]) -> Caller:
+    """A partner client scoped to ``scopes`` (event types, ``prefix.*`` or ``*``): enrolled
+    with them, since the directory, not the token, says what it may see."""
+    return Caller(sub, roles=("PARTNER",), scopes=tuple(scopes))
 
 
 async def execute_as_partner(
@@ -202,21 +192,8 @@ async def execute_as_partner(
     query: str,
     variables: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run an operation with a PARTNER token scoped to ``scopes``."""
-    token = partner_token(api.runtime.settings, sub, scopes)
-    headers = {
-        GATEWAY_SECRET_HEADER: api.runtime.settings.gateway_secret,
-        "authorization": f"Bearer {token}",
-    }
-    response = await api.http.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    if body.get("errors"):
-        raise GraphQLFailure(body["errors"])
-    data: dict[str, Any] = body["data"]
-    return data
+    """Run an operation as the partner client ``sub`` scoped to ``scopes``."""
+    return await api.execute(query, variables, caller=partner(sub, scopes))
 
 
 async def wait_for(

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from services.notify import event_log
-from shared.auth import GATEWAY_SECRET_HEADER
+from shared.auth import GATEWAY_SECRET_HEADER, issue_token
 from shared.events.contracts.issues import IssueReported
 from shared.events.contracts.tasks import TaskCreated
 from shared.events.envelope import EventEnvelope, new_event
 from tests.notify.conftest import (
     Events,
     execute_as_partner,
-    partner_token,
+    partner,
     receive,
     send,
     ws_connect,
@@ -114,8 +114,10 @@ async def test_subscription_resumes_after_the_last_id_then_follows_live(
 ) -> None:
     i1, _, i2 = await feed(events)
     settings = notify_api.runtime.settings
+    acme = partner("acme", ["issues.*", "tasks.*"])
+    await notify_api.enrol(acme)
     params = {
-        "authorization": f"Bearer {partner_token(settings, 'acme', ['issues.*', 'tasks.*'])}",
+        "authorization": f"Bearer {issue_token(settings, acme.sub)}",
         GATEWAY_SECRET_HEADER: settings.gateway_secret,
     }
     async with ws_connect(ws_url) as ws:

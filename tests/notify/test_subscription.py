@@ -10,13 +10,18 @@ from websockets.exceptions import ConnectionClosed
 from shared.auth import GATEWAY_SECRET_HEADER, issue_token
 from shared.runtime import ServiceRuntime
 from tests.notify.conftest import Events, issue_reported, receive, send, ws_connect
-from tests.support import SubgraphClient
+from tests.support import Caller, SubgraphClient
 
 SUBSCRIBE = "subscription { notifications { id type title urgency readAt recipient { id } } }"
 
 
-def connection_params(runtime: ServiceRuntime, sub: str, *, secret: bool = True) -> dict[str, str]:
-    token = issue_token(runtime.settings, sub, departments=["ops"])
+async def connection_params(
+    api: SubgraphClient, sub: str, *, secret: bool = True
+) -> dict[str, str]:
+    """connection_init parameters of ``sub``, enrolled in the directory first."""
+    await api.enrol(Caller(sub))
+    runtime = api.runtime
+    token = issue_token(runtime.settings, sub)
     params = {"authorization": f"Bearer {token}"}
     if secret:
         params[GATEWAY_SECRET_HEADER] = runtime.settings.gateway_secret
@@ -43,7 +48,9 @@ async def test_new_notification_arrives_over_websocket(
 ) -> None:
     runtime = notify_api.runtime
     async with ws_connect(ws_url) as ws:
-        await send(ws, {"type": "connection_init", "payload": connection_params(runtime, "zhou")})
+        await send(
+            ws, {"type": "connection_init", "payload": await connection_params(notify_api, "zhou")}
+        )
         assert (await receive(ws))["type"] == "connection_ack"
         await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
         await wait_for_subscribers(runtime, "zhou", 1)
@@ -73,7 +80,9 @@ async def test_closing_the_socket_releases_the_subscription(
 ) -> None:
     runtime = notify_api.runtime
     async with ws_connect(ws_url) as ws:
-        await send(ws, {"type": "connection_init", "payload": connection_params(runtime, "li")})
+        await send(
+            ws, {"type": "connection_init", "payload": await connection_params(notify_api, "li")}
+        )
         assert (await receive(ws))["type"] == "connection_ack"
         await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
         await wait_for_subscribers(runtime, "li", 1)
@@ -83,10 +92,10 @@ async def test_closing_the_socket_releases_the_subscription(
 async def test_connection_init_without_gateway_secret_is_refused(
     ws_url: str, notify_api: SubgraphClient
 ) -> None:
-    params = connection_params(notify_api.runtime, "zhou", secret=False)
+    params = await connection_params(notify_api, "zhou", secret=False)
     async with ws_connect(ws_url) as ws:
         await send(ws, {"type": "connection_init", "payload": params})
         with pytest.raises(ConnectionClosed) as closed:
             await receive(ws)
     assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4403
+    assert closed.value.rcvd.code == 4401  # Unauthorized (shared/graphql/ws_sessions.py)

@@ -440,7 +440,7 @@ async def test_worker_dying_after_sending_resends_with_the_same_webhook_id(
 
 async def crash_after_sending(api: SubgraphClient, delivery_id: str) -> None:
     """What a worker killed between sending and recording leaves behind: a claimed delivery
-    whose lease has run out, and its watchdog due."""
+    with its attempt started, whose lease has run out, and its watchdog due."""
     runtime = api.runtime
     async with runtime.pool.acquire() as conn, conn.transaction():
         current = await deliveries.get_delivery(conn, delivery_id)
@@ -448,12 +448,20 @@ async def crash_after_sending(api: SubgraphClient, delivery_id: str) -> None:
         prepared = await senders.prepare(conn, runtime.settings, current, datetime.now(UTC))
         claimed = await deliveries.claim(conn, delivery_id, timedelta(seconds=60))
         assert claimed is not None
-    outcome = await senders.send(runtime.settings, prepared)
+
+    async def start() -> None:
+        async with runtime.pool.acquire() as conn:
+            assert await deliveries.start_attempt(conn, claimed) is not None
+
+    outcome = await senders.send(runtime.settings, prepared, start)
     assert outcome.ok
     await runtime.pool.execute(
-        "UPDATE deliveries SET lease_expires_at = now() - interval '1 second'"
+        "UPDATE deliveries SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
+        delivery_id,
     )
-    await runtime.pool.execute("UPDATE timers SET due_at = now() - interval '1 second'")
+    await runtime.pool.execute(
+        "UPDATE timers SET due_at = now() - interval '1 second' WHERE subject = $1", delivery_id
+    )
 
 
 async def test_a_job_lost_long_ago_is_watched_again_a_lease_from_now(

@@ -102,7 +102,7 @@ async def test_schedule_arms_the_minutes_deadline_and_emits(api: SubgraphClient)
 
 async def test_invite_is_downloadable_as_icalendar(api: SubgraphClient) -> None:
     _, meeting = await scheduled(api)
-    response = await api.http.get(meeting["invitePath"], headers=api.headers(WANG))
+    response = await api.http.get(meeting["invitePath"], headers=await api.headers(WANG))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")
     calendar = Calendar.from_ical(response.content)
@@ -128,15 +128,15 @@ async def test_invite_is_downloadable_as_icalendar(api: SubgraphClient) -> None:
 
 async def test_invite_needs_a_token_and_a_reason_to_see_it(api: SubgraphClient) -> None:
     _, meeting = await scheduled(api)
-    anonymous = await api.http.get(meeting["invitePath"], headers=api.headers(None))
+    anonymous = await api.http.get(meeting["invitePath"], headers=await api.headers(None))
     assert anonymous.status_code == 401
     no_gateway = await api.http.get(meeting["invitePath"], headers={"authorization": "Bearer x"})
     assert no_gateway.status_code == 401
-    stranger = await api.http.get(meeting["invitePath"], headers=api.headers(ZHAO))
+    stranger = await api.http.get(meeting["invitePath"], headers=await api.headers(ZHAO))
     assert stranger.status_code == 404
     # anna's department does take part, but an invitee from outside would see it as well
     invited_outsider = Caller("anna", departments=("elsewhere",))
-    allowed = await api.http.get(meeting["invitePath"], headers=api.headers(invited_outsider))
+    allowed = await api.http.get(meeting["invitePath"], headers=await api.headers(invited_outsider))
     assert allowed.status_code == 200
 
 
@@ -286,7 +286,7 @@ async def test_reschedule_moves_the_deadline_and_cancel_makes_a_cancel_invite(
     cancelled = await run(api, CANCEL, LI, meetingId=meeting["id"])
     assert cancelled["meeting"]["status"] == "CANCELLED"
     assert await api.runtime.pool.fetchval("SELECT count(*) FROM timers") == 0
-    response = await api.http.get(meeting["invitePath"], headers=api.headers(LI))
+    response = await api.http.get(meeting["invitePath"], headers=await api.headers(LI))
     calendar = Calendar.from_ical(response.content)
     assert calendar["METHOD"] == "CANCEL"
     assert calendar.walk("VEVENT")[0]["SEQUENCE"] == 2

@@ -47,7 +47,7 @@ async def test_a_body_over_the_limit_is_refused_with_413_and_nothing_runs(
     limit = requests_api.runtime.settings.max_body_bytes
     assert limit == 1_048_576  # the default, 1 MiB
     body = json.dumps({"query": UPSERT, "variables": PADDING}).encode()
-    headers = {**requests_api.headers(ADMIN), "content-type": "application/json"}
+    headers = {**await requests_api.headers(ADMIN), "content-type": "application/json"}
     response = await requests_api.http.post("/graphql", content=body, headers=headers)
     assert_refused(response, 413, "PAYLOAD_TOO_LARGE")
     assert REGION_ID not in await region_ids(requests_api)
@@ -61,7 +61,7 @@ async def test_a_chunked_body_is_counted_as_it_arrives(requests_api: SubgraphCli
         for start in range(0, len(body), 64 * 1024):
             yield body[start : start + 64 * 1024]
 
-    headers = {**requests_api.headers(ADMIN), "content-type": "application/json"}
+    headers = {**await requests_api.headers(ADMIN), "content-type": "application/json"}
     response = await requests_api.http.post("/graphql", content=chunks(), headers=headers)
     assert "content-length" not in response.request.headers
     assert_refused(response, 413, "PAYLOAD_TOO_LARGE")
@@ -74,7 +74,7 @@ async def test_a_chunked_body_is_counted_as_it_arrives(requests_api: SubgraphCli
 async def test_a_post_that_is_not_json_is_refused_and_changes_nothing(
     requests_api: SubgraphClient, kind: str
 ) -> None:
-    headers = requests_api.headers(ADMIN)
+    headers = await requests_api.headers(ADMIN)
     if kind == "application/x-www-form-urlencoded":
         response = await requests_api.http.post("/graphql", data={"query": UPSERT}, headers=headers)
     elif kind == "multipart/form-data":
@@ -99,7 +99,7 @@ async def test_json_with_parameters_and_graphql_response_json_execute(
         response = await requests_api.http.post(
             "/graphql",
             content=json.dumps({"query": REGIONS}),
-            headers={**requests_api.headers(ADMIN), "content-type": content_type},
+            headers={**await requests_api.headers(ADMIN), "content-type": content_type},
         )
         assert response.status_code == 200, (content_type, response.text)
         assert "errors" not in response.json()

@@ -67,7 +67,7 @@ def test_every_mutation_payload_can_carry_only_user_errors(service: str) -> None
 
 
 async def _create(api: SubgraphClient, body: bytes) -> dict[str, Any]:
-    headers = {**api.headers(LI), "content-type": "application/json"}
+    headers = {**await api.headers(LI), "content-type": "application/json"}
     response = await api.http.post("/graphql", content=body, headers=headers)
     assert response.status_code == 200, response.text
     payload: dict[str, Any] = response.json()

@@ -187,7 +187,8 @@ def test_a_subgraph_with_secrets_from_files_starts_beyond_loopback(
         response = httpx.post(
             f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"}, headers=headers
         )
-        assert response.text == "missing bearer token", response.text  # past the secret check
+        [error] = response.json()["errors"]  # past the secret check:
+        assert error["message"] == "missing bearer token", response.text
         wrong = httpx.post(
             f"http://127.0.0.1:{port}/graphql",
             json={"query": "{ __typename }"},
@@ -213,6 +214,9 @@ def test_the_token_command_signs_with_the_secret_from_the_file(tmp_path: Path) -
     result = _run(["-m", "devstack", "token", "zhou-pmo"], env)
     assert result.returncode == 0, result.stderr[-2000:]
     claims = jwt.decode(
-        result.stdout.strip(), "jwt-secret-from-a-file-0123456789abcdef", algorithms=["HS256"]
+        result.stdout.strip(),
+        "jwt-secret-from-a-file-0123456789abcdef",
+        algorithms=["HS256"],
+        audience=Settings().jwt_audience,
     )
     assert claims["sub"] == "zhou-pmo"

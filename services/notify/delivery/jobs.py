@@ -1,40 +1,123 @@
 """The ``send_delivery`` arq job and the watchdog timer of deliveries.
 
-No duplicates: an attempt starts by claiming the delivery (counting the attempt and taking
-a lease) in a committed transaction, so two jobs for one delivery never both send. If the
-worker dies after sending but before recording, the lease runs out and the watchdog decides:
+**One sender.** An attempt first claims the delivery (takes its lease) in a committed
+transaction, so two jobs for one delivery never both send. Only at the last moment before
+the message goes on the wire (after the URL check, once the SMTP session is ready) does a
+second short transaction *start* the attempt: count it and open its ``delivery_attempts``
+row. If the worker dies, the lease runs out and the watchdog decides by that mark:
 
-* partner webhooks are sent again with the same ``webhook-id`` (at least once; partners
-  deduplicate on the id);
-* chat groups and e-mail are not sent again, since they cannot deduplicate: the attempt is
-  recorded with outcome UNKNOWN and the delivery FAILED, to be resent by ``retryDelivery``.
+* no attempt started: nothing can have reached the target, so the delivery is simply sent
+  again, and nothing is counted;
+* an attempt started and never finished (the worker died while sending, or before it could
+  record the answer): partner webhooks are sent again with the same ``webhook-id`` (at least
+  once; partners deduplicate on the id). Chat groups and e-mail are not: the attempt is
+  recorded UNKNOWN, the delivery FAILED, ``notify.delivery.outcome_unknown`` is emitted and
+  the person who registered the channel is told, to look at the group and resend with
+  ``retryDelivery`` if the message is missing.
+
+Why not resend a cut-off chat message or e-mail: robots and mail servers take no idempotency
+key, so a resend is a visible duplicate for a whole department group, or in a mailbox, and
+repeated robot posts erode trust in every message. What is left unknown is only the
+exchange itself (milliseconds, at most the send timeout), the people concerned have the
+same notification in their Liaison inbox anyway, and the one person who can check the group
+is told at once, so nothing is lost silently. (An e-mail to a person is left FAILED with the
+reason; that person's inbox holds the notification.)
+
+**Outages.** A PostgreSQL or Redis outage (``DATABASE_OUTAGES``, ``REDIS_OUTAGES`` of
+:mod:`shared.resilience`) is not the target's failure and never counts as an attempt. Before
+the claim, the job retries itself with ``Retry``, after a capped exponential backoff with
+jitter by its try number. Holding the claim, it waits in place for the servers (nobody else
+can send meanwhile) to start the attempt or to record the answer it got, until the lease
+runs out; after that, the watchdog decides as above. The job's ``max_tries``
+(:func:`max_tries`) lets its retries outlast the lease; an outage longer than that is the
+watchdog's too: it is due by then, and the timer sweep, which retries through outages
+itself, fires it as soon as the database answers, which queues the delivery again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from arq.worker import Retry
 
 from services.notify import people
+from services.notify.channels import repository as channels
 from services.notify.delivery import repository as repo
 from services.notify.delivery import senders
 from services.notify.delivery.service import WATCHDOG_TIMER, now, schedule
 from services.notify.models import Delivery, DeliveryStatus, NotificationDraft, TargetKind, Urgency
 from services.notify.webhooks import repository as endpoints
 from services.notify.webhooks import service as webhooks
-from shared.events.contracts.notify import DeliveryExhausted
+from shared.events.contracts.notify import DeliveryExhausted, DeliveryOutcomeUnknown
 from shared.observability.metrics import record_delivery
+from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Backoff, Outage
 from shared.runtime import ServiceRuntime
+from shared.settings import Settings
 from shared.timers import TimerRow
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 
+OUTAGES = DATABASE_OUTAGES + REDIS_OUTAGES
+RETRY_BACKOFF = Backoff()
+"""Delays of a job's retries after an outage, by its try number."""
+_outage = Outage("notify delivery jobs", "PostgreSQL or Redis")
+"""One per process, shared by its jobs: an outage is logged once, not once per job."""
 
-async def send_delivery(runtime: ServiceRuntime, delivery_id: str) -> str:
-    """One attempt of one delivery; returns what happened (for logs and tests)."""
+T = TypeVar("T")
+
+
+def max_tries(settings: Settings) -> int:
+    """Tries of one ``send_delivery`` job: enough that its outage retries, even at their
+    shortest (half a backoff step each), outlast the lease, by when the watchdog is due."""
+    tries, waited = 1, 0.0
+    while waited < settings.notify_delivery_lease_seconds:
+        waited += RETRY_BACKOFF.step(tries) / 2
+        tries += 1
+    return tries
+
+
+class _NotStarted(Exception):
+    """The attempt could not start (its lease ran out or was taken over): nothing was sent."""
+
+
+async def send_delivery(runtime: ServiceRuntime, delivery_id: str, job_try: int = 1) -> str:
+    """One attempt of one delivery; returns what happened (for logs and tests). ``job_try``
+    is arq's try number of this job: after an outage, the next try waits longer."""
+    try:
+        claimed = await _claim(runtime, delivery_id)
+    except OUTAGES as exc:  # nothing was claimed: try again soon, as a new try of this job
+        _outage.failed(exc)
+        raise Retry(defer=RETRY_BACKOFF.delay_after(job_try)) from exc
+    _outage.recovered()
+    if isinstance(claimed, str):
+        return claimed
+    delivery, prepared = claimed
+    start = _Start(runtime, delivery)
+    try:
+        outcome = await senders.send(runtime.settings, prepared, start)
+        if start.started is None:  # the target failed before the wire: still an attempt
+            await start()
+    except _NotStarted as exc:
+        return str(exc)
+    assert start.started is not None
+    started = start.started
+
+    async def store() -> str:
+        async with unit_of_work(runtime) as uow:
+            return await record(uow, started, outcome)
+
+    recorded = await _while_leased(started, store)
+    return recorded or "outcome not recorded: the lease ran out during an outage"
+
+
+async def _claim(
+    runtime: ServiceRuntime, delivery_id: str
+) -> tuple[Delivery, senders.Prepared] | str:
+    """Take the delivery for one attempt and read what sending needs; or why not (a str)."""
     settings = runtime.settings
     lease = timedelta(seconds=settings.notify_delivery_lease_seconds)
     async with unit_of_work(runtime) as uow:
@@ -63,9 +146,40 @@ async def send_delivery(runtime: ServiceRuntime, delivery_id: str) -> str:
             return f"blocked: {exc}"
         delivery = await repo.claim(uow.conn, delivery_id, lease)
         assert delivery is not None  # locked above and found due
-    outcome = await senders.send(settings, prepared)
-    async with unit_of_work(runtime) as uow:
-        return await record(uow, delivery, outcome)
+    return delivery, prepared
+
+
+class _Start:
+    """``start`` of one claimed attempt (:data:`senders.Start`); keeps the started delivery."""
+
+    def __init__(self, runtime: ServiceRuntime, claimed: Delivery) -> None:
+        self.runtime, self.claimed = runtime, claimed
+        self.started: Delivery | None = None
+
+    async def __call__(self) -> None:
+        async def begin() -> Delivery | None:
+            async with unit_of_work(self.runtime) as uow:
+                return await repo.start_attempt(uow.conn, self.claimed)
+
+        self.started = await _while_leased(self.claimed, begin)
+        if self.started is None:
+            raise _NotStarted("not sent: the lease ran out before the attempt could start")
+
+
+async def _while_leased(claimed: Delivery, step: Callable[[], Awaitable[T]]) -> T | None:
+    """``step()``, again through outages while the claim's lease lasts (no other job can send
+    the delivery meanwhile); None once the lease is over: the watchdog's turn."""
+    assert claimed.lease_expires_at is not None
+    while True:
+        try:
+            result = await step()
+        except OUTAGES as exc:
+            if now() >= claimed.lease_expires_at:
+                return None
+            await _outage.wait(exc)
+        else:
+            _outage.recovered()
+            return result
 
 
 async def record(uow: UnitOfWork, delivery: Delivery, outcome: senders.Outcome) -> str:
@@ -155,7 +269,7 @@ async def _tell_owner(
 
 
 async def on_watchdog(uow: UnitOfWork, timer: TimerRow) -> None:
-    """Timer handler: the attempt job was lost, or its worker died while sending."""
+    """Timer handler: the attempt job was lost, or its worker died during the attempt."""
     delivery = await repo.get_delivery(uow.conn, timer.subject, lock=True)
     if delivery is None:
         return
@@ -164,7 +278,11 @@ async def on_watchdog(uow: UnitOfWork, timer: TimerRow) -> None:
         if delivery.lease_expires_at > at:  # still sending: look again when the lease ends
             await uow.arm_timer(WATCHDOG_TIMER, delivery.id, delivery.lease_expires_at)
             return
-        await _after_lost_worker(uow, delivery)
+        if await repo.has_open_attempt(uow.conn, delivery):
+            await _after_lost_worker(uow, delivery)
+        else:
+            log.info("delivery %s: its worker stopped before sending; sending it now", delivery.id)
+            await _send_now(uow, delivery, delivery.status)
         return
     if (
         delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
@@ -174,19 +292,23 @@ async def on_watchdog(uow: UnitOfWork, timer: TimerRow) -> None:
         await schedule(uow, delivery)
 
 
+async def _send_now(
+    uow: UnitOfWork, delivery: Delivery, status: DeliveryStatus, error: str | None = None
+) -> None:
+    again = await repo.set_state(
+        uow.conn, delivery.id, status=status, next_attempt_at=now(), error=error
+    )
+    await schedule(uow, again)
+
+
 async def _after_lost_worker(uow: UnitOfWork, delivery: Delivery) -> None:
+    """The worker died during a started attempt: its outcome is unknown."""
     await repo.close_open_attempt(uow.conn, delivery, "the worker stopped during the attempt")
     if delivery.target_kind is TargetKind.WEBHOOK:
         # At least once: send again; the webhook-id lets the partner drop the duplicate.
         if delivery.attempts <= len(uow.runtime.settings.notify_retry_schedule):
-            again = await repo.set_state(
-                uow.conn,
-                delivery.id,
-                status=DeliveryStatus.FAILED,
-                next_attempt_at=now(),
-                error="the worker stopped during the attempt; sending again",
-            )
-            await schedule(uow, again)
+            error = "the worker stopped during the attempt; sending again"
+            await _send_now(uow, delivery, DeliveryStatus.FAILED, error)
         else:
             error = "the worker stopped during the last attempt"
             await repo.set_state(
@@ -198,7 +320,8 @@ async def _after_lost_worker(uow: UnitOfWork, delivery: Delivery) -> None:
             )
             await _emit_exhausted(uow, delivery, error)
         return
-    # Chat robots and mail servers cannot drop a duplicate: never risk sending twice.
+    # Chat robots and mail servers cannot drop a duplicate: never risk sending twice, but
+    # say so, to whoever can look at the group (module docstring).
     await repo.set_state(
         uow.conn,
         delivery.id,
@@ -207,3 +330,33 @@ async def _after_lost_worker(uow: UnitOfWork, delivery: Delivery) -> None:
         error="outcome unknown: the worker stopped while sending; not sent again to avoid a"
         " duplicate (retryDelivery sends it again)",
     )
+    data = DeliveryOutcomeUnknown(
+        id=delivery.id,
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        target_kind=delivery.target_kind.value,
+        target_id=delivery.target_id,
+        attempt=delivery.attempts,
+    )
+    event = await uow.emit("notify.delivery.outcome_unknown", delivery.id, data)
+    if delivery.target_kind is TargetKind.CHANNEL:
+        await _tell_channel_owner(uow, delivery, event.id)
+
+
+async def _tell_channel_owner(uow: UnitOfWork, delivery: Delivery, event_id: str) -> None:
+    found = (await channels.channels_by_ids(uow.conn, [delivery.target_id])).get(delivery.target_id)
+    if found is None:
+        return
+    title = delivery.payload.get("title", delivery.event_type)
+    draft = NotificationDraft(
+        recipient_id=found.created_by,
+        type="notify.delivery.outcome_unknown",
+        title=f"Message may not have reached {found.name} (可能未送达): {title}",
+        body=f'Liaison stopped while sending "{title}" to {found.name} and cannot tell'
+        " whether it arrived. Look at the group; if it is missing, send it again with"
+        " retryDelivery.",
+        source_event_id=event_id,
+        link=f"/deliveries/{delivery.id}",
+        urgency=Urgency(delivery.payload.get("urgency", Urgency.NORMAL.value)),
+    )
+    await people.tell(uow, draft)

@@ -173,11 +173,12 @@ async def delivery_pages(
 
 
 async def claim(conn: Connection, delivery_id: str, lease: timedelta) -> Delivery | None:
-    """Take a due, idle delivery for one attempt: count it and start its lease."""
+    """Take a due, idle delivery for one attempt by starting its lease. The attempt is not
+    counted yet (:func:`start_attempt` does that just before sending); the returned
+    ``lease_expires_at`` is the claim's token."""
     row = await conn.fetchrow(
         f"""
-        UPDATE deliveries
-           SET attempts = attempts + 1, lease_expires_at = now() + $2, updated_at = now()
+        UPDATE deliveries SET lease_expires_at = now() + $2, updated_at = now()
          WHERE id = $1 AND status IN ('PENDING', 'FAILED') AND lease_expires_at IS NULL
            AND next_attempt_at IS NOT NULL AND next_attempt_at <= now()
         RETURNING {_COLUMNS}
@@ -185,8 +186,32 @@ async def claim(conn: Connection, delivery_id: str, lease: timedelta) -> Deliver
         delivery_id,
         lease,
     )
-    if row is None:
-        return None
+    return _delivery(row) if row else None
+
+
+async def start_attempt(conn: Connection, claimed: Delivery) -> Delivery | None:
+    """Count the attempt and open its row: from here on the message may be on the wire.
+    Idempotent per claim (an outage may have hidden that it committed). None if the
+    claim's lease ran out or was taken over: then nothing may be sent."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE deliveries d SET attempts = attempts + 1, updated_at = now()
+         WHERE id = $1 AND lease_expires_at = $2 AND lease_expires_at > now()
+           AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id
+                              AND a.number = d.attempts AND a.finished_at IS NULL)
+        RETURNING {_COLUMNS}
+        """,
+        claimed.id,
+        claimed.lease_expires_at,
+    )
+    if row is None:  # started already under this claim, or the claim is gone
+        row = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM deliveries"
+            " WHERE id = $1 AND lease_expires_at = $2 AND lease_expires_at > now()",
+            claimed.id,
+            claimed.lease_expires_at,
+        )
+        return _delivery(row) if row else None
     delivery = _delivery(row)
     await conn.execute(
         "INSERT INTO delivery_attempts (delivery_id, number) VALUES ($1, $2)",
@@ -194,6 +219,18 @@ async def claim(conn: Connection, delivery_id: str, lease: timedelta) -> Deliver
         delivery.attempts,
     )
     return delivery
+
+
+async def has_open_attempt(conn: Connection, delivery: Delivery) -> bool:
+    """Whether the delivery's current attempt was started (so may have reached the target)
+    and not finished. Every earlier attempt is finished before a new claim can be taken."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM delivery_attempts WHERE delivery_id = $1 AND number = $2"
+        " AND finished_at IS NULL)",
+        delivery.id,
+        delivery.attempts,
+    )
+    return found
 
 
 async def finish_attempt(
@@ -212,7 +249,7 @@ async def finish_attempt(
         UPDATE deliveries
            SET status = $3, last_status_code = $4, last_error = $5, next_attempt_at = $6,
                lease_expires_at = NULL, updated_at = now()
-         WHERE id = $1 AND attempts = $2 AND lease_expires_at IS NOT NULL
+         WHERE id = $1 AND attempts = $2 AND lease_expires_at = $7
         RETURNING id
         """,
         delivery.id,
@@ -221,6 +258,7 @@ async def finish_attempt(
         status_code,
         error,
         next_attempt_at,
+        delivery.lease_expires_at,
     )
     if row is None:
         return False

@@ -8,6 +8,8 @@ outside world with no transaction open and reports an :class:`Outcome`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,8 +19,8 @@ import orjson
 
 from services.notify.channels import repository as channels
 from services.notify.channels.formats import ChatMessage, build_request, response_error
+from services.notify.email import smtp
 from services.notify.email.render import EmailContent
-from services.notify.email.smtp import build_message, send_email
 from services.notify.models import ChannelKind, Delivery, TargetKind, Urgency, WebhookEndpoint
 from services.notify.people import email_payload, link_url
 from services.notify.webhooks import repository as endpoints
@@ -56,6 +58,9 @@ class EmailSend:
 
 
 Prepared = HttpSend | EmailSend
+
+Start = Callable[[], Awaitable[None]]
+"""Records that sending begins; raises (and then nothing is sent) if it may not."""
 
 
 def _active_secrets(box: SecretsBox, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
@@ -128,20 +133,40 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
 
 
-async def send(settings: Settings, prepared: Prepared) -> Outcome:
-    """One attempt; never raises for the target's failures, only reports them."""
+async def send(settings: Settings, prepared: Prepared, start: Start) -> Outcome:
+    """One attempt; never raises for the target's failures, only reports them. ``start``'s
+    exceptions propagate: the message was not sent. A failure before the wire returns
+    without ``start`` having been awaited."""
     if isinstance(prepared, EmailSend):
-        try:
-            message = build_message(prepared.payload, settings.smtp_sender)
-            await send_email(settings, message)
-        except Exception as exc:  # any SMTP or network failure is this attempt's outcome
-            return Outcome(False, None, _short(f"{type(exc).__name__}: {exc}"))
-        return Outcome(True)
+        return await _send_email(settings, prepared, start)
     try:
         address = await check_url(prepared.url, allow_private=settings.notify_allow_private_urls)
     except UrlRefused as exc:
         return Outcome(False, None, str(exc))
+    await start()
     return await post(settings, prepared, address)
+
+
+def _failure(exc: Exception) -> Outcome:
+    return Outcome(False, None, _short(f"{type(exc).__name__}: {exc}"))
+
+
+async def _send_email(settings: Settings, prepared: EmailSend, start: Start) -> Outcome:
+    try:
+        message = smtp.build_message(prepared.payload, settings.smtp_sender)
+        client = await smtp.connect(settings)
+    except Exception as exc:  # any SMTP or network failure is this attempt's outcome
+        return _failure(exc)
+    try:
+        await start()  # outside the except below: a refusal to start is not the server's
+        try:
+            await client.send_message(message)
+        except Exception as exc:
+            return _failure(exc)
+        return Outcome(True)
+    finally:
+        with contextlib.suppress(Exception):  # the message is handed over (or not) already
+            await client.quit()
 
 
 async def post(settings: Settings, prepared: HttpSend, address: Address | None) -> Outcome:
@@ -165,7 +190,7 @@ async def post(settings: Settings, prepared: HttpSend, address: Address | None) 
     except (TimeoutError, httpx.TimeoutException):
         return Outcome(False, None, f"no answer within {timeout:g} s")
     except httpx.HTTPError as exc:
-        return Outcome(False, None, _short(f"{type(exc).__name__}: {exc}"))
+        return _failure(exc)
     if prepared.kind is None:
         ok = 200 <= response.status_code < 300
         error = None if ok else _short(f"HTTP {response.status_code}: {response.text}")

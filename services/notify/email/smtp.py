@@ -1,4 +1,8 @@
-"""Sending e-mail over SMTP with aiosmtplib: text and HTML alternatives, optional ``.ics``."""
+"""Sending e-mail over SMTP with aiosmtplib: text and HTML alternatives, optional ``.ics``.
+
+Connecting is apart from sending the message, so that a delivery can record that sending
+began only once the server is ready for it (:mod:`services.notify.delivery.senders`).
+"""
 
 from __future__ import annotations
 
@@ -29,12 +33,12 @@ def build_message(payload: dict[str, Any], sender: str) -> EmailMessage:
     return message
 
 
-async def send_email(settings: Settings, message: EmailMessage) -> None:
-    """Hand ``message`` to the configured SMTP server; raises on refusal or network error."""
+async def connect(settings: Settings) -> aiosmtplib.SMTP:
+    """A session with the configured SMTP server, greeted, upgraded to TLS and logged in
+    as configured, ready for a message; raises on refusal or network error."""
     if settings.smtp_host is None:
         raise aiosmtplib.SMTPException("LIAISON_SMTP_HOST is not set")
-    await aiosmtplib.send(
-        message,
+    client = aiosmtplib.SMTP(
         hostname=settings.smtp_host,
         port=settings.smtp_port,
         username=settings.smtp_username,
@@ -42,3 +46,9 @@ async def send_email(settings: Settings, message: EmailMessage) -> None:
         start_tls=settings.smtp_start_tls,
         timeout=settings.notify_webhook_timeout_seconds,
     )
+    try:
+        await client.connect()
+    except BaseException:
+        client.close()  # refused after the socket opened (STARTTLS, login): do not leak it
+        raise
+    return client

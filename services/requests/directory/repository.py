@@ -46,13 +46,13 @@ async def upsert_person(conn: Connection, person: Person) -> None:
     await conn.execute(
         """
         INSERT INTO people (id, name, email, department_id, region_id, time_zone, roles,
-                            dingtalk_id, wecom_id, feishu_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                            dingtalk_id, wecom_id, feishu_id, active)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
             department_id = EXCLUDED.department_id, region_id = EXCLUDED.region_id,
             time_zone = EXCLUDED.time_zone, roles = EXCLUDED.roles,
             dingtalk_id = EXCLUDED.dingtalk_id, wecom_id = EXCLUDED.wecom_id,
-            feishu_id = EXCLUDED.feishu_id
+            feishu_id = EXCLUDED.feishu_id, active = EXCLUDED.active
         """,
         person.id,
         person.name,
@@ -64,6 +64,7 @@ async def upsert_person(conn: Connection, person: Person) -> None:
         person.dingtalk_id,
         person.wecom_id,
         person.feishu_id,
+        person.active,
     )
 
 

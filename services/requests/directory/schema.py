@@ -95,6 +95,10 @@ class UpsertPersonInput:
     dingtalk_id: str | None = strawberry.field(default=None, description="DingTalk user id.")
     wecom_id: str | None = strawberry.field(default=None, description="WeCom user id.")
     feishu_id: str | None = strawberry.field(default=None, description="Feishu user id.")
+    active: bool = strawberry.field(
+        default=True,
+        description="False when the person leaves: every service refuses them within seconds.",
+    )
 
     def to_model(self) -> models.Person:
         try:
@@ -112,6 +116,7 @@ class UpsertPersonInput:
             dingtalk_id=self.dingtalk_id,
             wecom_id=self.wecom_id,
             feishu_id=self.feishu_id,
+            active=self.active,
         )
 
 

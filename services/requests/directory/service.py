@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.requests.directory import repository as repo
 from services.requests.models import Department, Person, Region
+from services.requests.partners import repository as partners
 from shared.auth import Principal, Role
 from shared.events.contracts.requests import DepartmentUpserted, PersonUpserted, RegionUpserted
 from shared.graphql.errors import DomainError
@@ -12,7 +13,8 @@ from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
 
-def _require_admin(principal: Principal) -> None:
+def require_admin(principal: Principal) -> None:
+    """Directory upkeep (people, departments, regions, partner clients) is for ADMINs."""
     if not principal.has_role(Role.ADMIN):
         raise DomainError.single("FORBIDDEN", "only an ADMIN maintains the directory")
 
@@ -45,7 +47,7 @@ async def save_person(uow: UnitOfWork, person: Person) -> Person:
 
 
 async def upsert_region(runtime: ServiceRuntime, principal: Principal, region: Region) -> Region:
-    _require_admin(principal)
+    require_admin(principal)
     async with unit_of_work(runtime) as uow:
         return await save_region(uow, region)
 
@@ -53,7 +55,7 @@ async def upsert_region(runtime: ServiceRuntime, principal: Principal, region: R
 async def upsert_department(
     runtime: ServiceRuntime, principal: Principal, department: Department
 ) -> Department:
-    _require_admin(principal)
+    require_admin(principal)
     async with unit_of_work(runtime) as uow:
         if not await repo.regions_by_ids(uow.conn, [department.region_id]):
             raise DomainError.single("NOT_FOUND", "no such region", "regionId")
@@ -81,7 +83,7 @@ PERSON_ROLES = frozenset({Role.MEMBER, Role.DEPARTMENT_HEAD, Role.PMO, Role.ADMI
 
 
 async def upsert_person(runtime: ServiceRuntime, principal: Principal, person: Person) -> Person:
-    _require_admin(principal)
+    require_admin(principal)
     unknown = sorted(set(person.roles) - PERSON_ROLES)
     if unknown:
         allowed = ", ".join(sorted(PERSON_ROLES))
@@ -93,4 +95,6 @@ async def upsert_person(runtime: ServiceRuntime, principal: Principal, person: P
             raise DomainError.single("NOT_FOUND", "no such department", "departmentId")
         if not await repo.regions_by_ids(uow.conn, [person.region_id]):
             raise DomainError.single("NOT_FOUND", "no such region", "regionId")
+        if await partners.exists(uow.conn, person.id):  # one namespace for every `sub`
+            raise DomainError.single("ID_TAKEN", "a partner client has this id", "id")
         return await save_person(uow, person)

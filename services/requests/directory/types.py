@@ -113,7 +113,12 @@ class Person:
     name: str = strawberry.field(description="Display name.")
     email: str = strawberry.field(description="Work e-mail address.")
     time_zone: str = strawberry.field(description="IANA time zone the person works in.")
-    roles: list[str] = strawberry.field(description="MEMBER, DEPARTMENT_HEAD, PMO, ADMIN, PARTNER.")
+    roles: list[str] = strawberry.field(
+        description="MEMBER, DEPARTMENT_HEAD, PMO, ADMIN: what the person may do in Liaison."
+    )
+    active: bool = strawberry.field(
+        description="False once the person has left: kept on record, refused at sign-in."
+    )
     dingtalk_id: str | None = strawberry.field(description="DingTalk user id, if known.")
     wecom_id: str | None = strawberry.field(description="WeCom (企业微信) user id, if known.")
     feishu_id: str | None = strawberry.field(description="Feishu user id, if known.")
@@ -128,6 +133,7 @@ class Person:
             email=p.email,
             time_zone=p.time_zone,
             roles=list(p.roles),
+            active=p.active,
             dingtalk_id=p.dingtalk_id,
             wecom_id=p.wecom_id,
             feishu_id=p.feishu_id,

@@ -19,13 +19,8 @@ from services.requests.meetings import repository as repo
 from services.requests.meetings.models import AgendaItem, Attendee, Meeting, MeetingStatus
 from services.requests.models import CollabRequest, Person
 from services.requests.repository import is_visible, requests_by_ids
-from shared.auth import (
-    GATEWAY_SECRET_HEADER,
-    AuthError,
-    Principal,
-    check_gateway_secret,
-    principal_from_authorization,
-)
+from shared.auth import GATEWAY_SECRET_HEADER, AuthError, Principal, check_gateway_secret
+from shared.authority import authenticate
 from shared.db import Connection
 from shared.runtime import ServiceRuntime
 
@@ -120,8 +115,8 @@ async def invite_endpoint(request: Request) -> Response:
     runtime: ServiceRuntime = request.app.state.runtime
     try:
         check_gateway_secret(request.headers.get(GATEWAY_SECRET_HEADER), runtime.settings)
-        principal = principal_from_authorization(
-            request.headers.get("authorization"), runtime.settings
+        principal = await authenticate(
+            request.headers.get("authorization"), runtime.tokens, runtime.directory
         )
     except AuthError as exc:
         return PlainTextResponse(str(exc), status_code=401)

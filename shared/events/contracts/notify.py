@@ -40,6 +40,19 @@ class DeliveryExhausted(EventData):
     last_error: str | None = None
 
 
+@event_type("notify.delivery.outcome_unknown")
+class DeliveryOutcomeUnknown(EventData):
+    """A chat or e-mail attempt was cut off while sending (the worker died): the message may
+    or may not have arrived, and it is not sent again unless someone calls retryDelivery."""
+
+    id: str
+    event_id: str
+    event_type: str
+    target_kind: str
+    target_id: str
+    attempt: int
+
+
 @event_type("notify.notification.read")
 class NotificationsRead(EventData):
     """A person marked notifications read (their other devices can clear them too)."""

@@ -41,6 +41,19 @@ class PersonUpserted(EventData):
     dingtalk_id: str | None = None
     wecom_id: str | None = None
     feishu_id: str | None = None
+    active: bool = True
+    """False once the person has left the company: every service then refuses them."""
+
+
+@event_type("requests.partner_client.upserted")
+class PartnerClientUpserted(EventData):
+    """An integration partner's client as registered in the directory (its whole state)."""
+
+    id: str
+    name: str
+    owner_id: str
+    scopes: list[str]
+    enabled: bool
 
 
 @event_type("requests.request.created")

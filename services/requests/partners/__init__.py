@@ -1,0 +1,1 @@
+"""Partner clients: integrations registered in the directory, principals of their own."""
