@@ -89,6 +89,12 @@ _LAGGING = {"REQUEST_NOT_FOUND", "PERSON_NOT_FOUND", "DEPARTMENT_NOT_FOUND"}
 """Refusals that only mean the service's copy of the directory or request lags."""
 
 
+def _caller_not_copied_yet(body: dict[str, Any]) -> bool:
+    """The service has not yet heard of the caller: the directory reaches it by events."""
+    errors = body.get("errors") or []
+    return any(e.get("extensions", {}).get("code") == "UNAUTHENTICATED" for e in errors)
+
+
 def _mutate(http: httpx.Client, url: str, token: str, query: str, data: dict[str, Any]) -> None:
     """Run a mutation, waiting while the service has not yet received the request's copy."""
     deadline = time.monotonic() + _WAIT_FOR_COPIES_SECONDS
@@ -98,6 +104,11 @@ def _mutate(http: httpx.Client, url: str, token: str, query: str, data: dict[str
             json={"query": query, "variables": {"input": data}},
             headers={"authorization": f"Bearer {token}"},
         ).json()
+        if _caller_not_copied_yet(body):  # the caller's copy of the directory is on its way
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"demo mutation refused: {body['errors']}")
+            time.sleep(0.2)
+            continue
         payload = next(iter(body["data"].values()))
         codes = [e["code"] for e in payload["userErrors"]]
         if not codes or not set(codes) <= _LAGGING or time.monotonic() > deadline:
