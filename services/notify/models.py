@@ -112,6 +112,8 @@ class Delivery:
     last_error: str | None
     next_attempt_at: datetime | None
     lease_expires_at: datetime | None
+    claim_id: str | None
+    """The token of the claim being sent under (set with the lease)."""
     created_at: datetime
     updated_at: datetime
     region: str | None = None

@@ -44,7 +44,8 @@ FAULT_PORTS = {
 MINUTES_DUE_SECONDS = 15.0
 """Minutes of a meeting are due this long after it ends (so that timer comes due in the run)."""
 DELIVERY_LEASE_SECONDS = 8.0
-"""A delivery claimed this long ago has lost its worker (the watchdog then decides)."""
+"""A delivery whose lease its job stopped renewing this long ago has lost its worker (the
+watchdog then decides)."""
 
 
 def fault_settings(infra: EmbeddedInfra, smtp_port: int) -> Settings:

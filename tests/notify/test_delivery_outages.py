@@ -297,6 +297,31 @@ async def test_a_chat_message_cut_off_mid_send_is_not_repeated_and_its_owner_is_
     assert await sweep(runtime, TIMER_HANDLERS) == 0  # and nothing sends it again
 
 
+SLOW_LEASE = 2.0
+"""Renewed every third of it, the lease survives a stall of over a second on a busy machine."""
+
+
+async def test_a_slow_living_worker_keeps_its_delivery_and_sends_it_once(
+    notify_api: SubgraphClient, httpserver: HTTPServer
+) -> None:
+    """A target slower than the lease is not a dead worker: the job renews its lease, so the
+    watchdog never declares the outcome unknown, and the answer it gets is recorded."""
+    settings = notify_api.runtime.settings.model_copy(
+        update={"notify_delivery_lease_seconds": SLOW_LEASE, "notify_webhook_timeout_seconds": 20}
+    )
+    runtime = notify_api.runtime
+    robot = Receiver(httpserver, "/slack", delay=2.5 * SLOW_LEASE)
+    channel_id = await add_channel(runtime, robot.url)
+    async with in_process_worker(notify_worker.settings(settings), poll_delay=0.02):
+        delivery_id = await new_delivery(runtime, channel_id, datetime.now(UTC))
+        await wait_until(received(robot, 1), what="the slow target being reached")
+        await assert_sent_once(runtime, delivery_id, robot)
+    unknown = await runtime.pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE event_type = 'notify.delivery.outcome_unknown'"
+    )
+    assert unknown == 0
+
+
 async def test_an_attempt_started_twice_under_one_claim_counts_once(
     notify_api: SubgraphClient, httpserver: HTTPServer
 ) -> None:

@@ -4,7 +4,10 @@
 transaction, so two jobs for one delivery never both send. Only at the last moment before
 the message goes on the wire (after the URL check, once the SMTP session is ready) does a
 second short transaction *start* the attempt: count it and open its ``delivery_attempts``
-row. If the worker dies, the lease runs out and the watchdog decides by that mark:
+row. While the job holds the claim it renews the lease every third of it (:class:`_Lease`),
+so a worker that is only slow (a busy machine, a slow target, a short pool) keeps the
+delivery; the lease runs out only when the worker died or stalled for a whole lease. Then
+the watchdog decides by that mark:
 
 * no attempt started: nothing can have reached the target, so the delivery is simply sent
   again, and nothing is counted;
@@ -36,9 +39,11 @@ itself, fires it as soon as the database answers, which queues the delivery agai
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from arq.worker import Retry
@@ -96,21 +101,22 @@ async def send_delivery(runtime: ServiceRuntime, delivery_id: str, job_try: int 
     if isinstance(claimed, str):
         return claimed
     delivery, prepared = claimed
-    start = _Start(runtime, delivery)
-    try:
-        outcome = await senders.send(runtime.settings, prepared, start)
-        if start.started is None:  # the target failed before the wire: still an attempt
-            await start()
-    except _NotStarted as exc:
-        return str(exc)
-    assert start.started is not None
-    started = start.started
+    async with _Lease.kept(runtime, delivery) as lease:
+        start = _Start(runtime, lease)
+        try:
+            outcome = await senders.send(runtime.settings, prepared, start)
+            if start.started is None:  # the target failed before the wire: still an attempt
+                await start()
+        except _NotStarted as exc:
+            return str(exc)
+        assert start.started is not None
+        started = start.started
 
-    async def store() -> str:
-        async with unit_of_work(runtime) as uow:
-            return await record(uow, started, outcome)
+        async def store() -> str:
+            async with unit_of_work(runtime) as uow:
+                return await record(uow, started, outcome)
 
-    recorded = await _while_leased(started, store)
+        recorded = await _while_leased(lease, store)
     return recorded or "outcome not recorded: the lease ran out during an outage"
 
 
@@ -149,32 +155,67 @@ async def _claim(
     return delivery, prepared
 
 
+class _Lease:
+    """The claim a job holds, renewed in the background every third of the lease until the
+    job is done with it. ``expires_at`` is the last end the database confirmed: past it,
+    the watchdog may have taken over, so the job gives up waiting through an outage."""
+
+    def __init__(self, runtime: ServiceRuntime, claimed: Delivery) -> None:
+        assert claimed.lease_expires_at is not None
+        self.runtime, self.claimed = runtime, claimed
+        self.expires_at: datetime = claimed.lease_expires_at
+        self.length = timedelta(seconds=runtime.settings.notify_delivery_lease_seconds)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def kept(cls, runtime: ServiceRuntime, claimed: Delivery) -> AsyncIterator[_Lease]:
+        lease = cls(runtime, claimed)
+        renewing = asyncio.create_task(lease._renew_until_lost())
+        try:
+            yield lease
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _renew_until_lost(self) -> None:
+        while True:
+            await asyncio.sleep(self.length.total_seconds() / 3)
+            try:
+                async with self.runtime.pool.acquire() as conn:
+                    renewed = await repo.renew_lease(conn, self.claimed, self.length)
+            except OUTAGES:  # the job's own steps wait for the servers and log the outage
+                continue
+            if renewed is None:  # ran out or taken over: the job's next step finds out
+                return
+            self.expires_at = renewed
+
+
 class _Start:
     """``start`` of one claimed attempt (:data:`senders.Start`); keeps the started delivery."""
 
-    def __init__(self, runtime: ServiceRuntime, claimed: Delivery) -> None:
-        self.runtime, self.claimed = runtime, claimed
+    def __init__(self, runtime: ServiceRuntime, lease: _Lease) -> None:
+        self.runtime, self.lease = runtime, lease
         self.started: Delivery | None = None
 
     async def __call__(self) -> None:
         async def begin() -> Delivery | None:
             async with unit_of_work(self.runtime) as uow:
-                return await repo.start_attempt(uow.conn, self.claimed)
+                return await repo.start_attempt(uow.conn, self.lease.claimed)
 
-        self.started = await _while_leased(self.claimed, begin)
+        self.started = await _while_leased(self.lease, begin)
         if self.started is None:
             raise _NotStarted("not sent: the lease ran out before the attempt could start")
 
 
-async def _while_leased(claimed: Delivery, step: Callable[[], Awaitable[T]]) -> T | None:
-    """``step()``, again through outages while the claim's lease lasts (no other job can send
-    the delivery meanwhile); None once the lease is over: the watchdog's turn."""
-    assert claimed.lease_expires_at is not None
+async def _while_leased(lease: _Lease, step: Callable[[], Awaitable[T]]) -> T | None:
+    """``step()``, again through outages while the lease lasts (no other job can send the
+    delivery meanwhile); None once the lease is over: the watchdog's turn."""
     while True:
         try:
             result = await step()
         except OUTAGES as exc:
-            if now() >= claimed.lease_expires_at:
+            if now() >= lease.expires_at:
                 return None
             await _outage.wait(exc)
         else:

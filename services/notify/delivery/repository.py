@@ -11,8 +11,8 @@ from shared.db import Connection, Pool, delete_in_batches
 from shared.ids import new_id
 
 _COLUMNS = """id, event_id, event_type, target_kind, target_id, payload, status, attempts,
-    last_status_code, last_error, next_attempt_at, lease_expires_at, created_at, updated_at,
-    region"""
+    last_status_code, last_error, next_attempt_at, lease_expires_at, claim_id, created_at,
+    updated_at, region"""
 
 
 def _delivery(row: Any) -> Delivery:
@@ -173,20 +173,37 @@ async def delivery_pages(
 
 
 async def claim(conn: Connection, delivery_id: str, lease: timedelta) -> Delivery | None:
-    """Take a due, idle delivery for one attempt by starting its lease. The attempt is not
-    counted yet (:func:`start_attempt` does that just before sending); the returned
-    ``lease_expires_at`` is the claim's token."""
+    """Take a due, idle delivery for one attempt by starting its lease under a new
+    ``claim_id``, the claim's token. The attempt is not counted yet (:func:`start_attempt`
+    does that just before sending)."""
     row = await conn.fetchrow(
         f"""
-        UPDATE deliveries SET lease_expires_at = now() + $2, updated_at = now()
+        UPDATE deliveries SET lease_expires_at = now() + $2, claim_id = $3, updated_at = now()
          WHERE id = $1 AND status IN ('PENDING', 'FAILED') AND lease_expires_at IS NULL
            AND next_attempt_at IS NOT NULL AND next_attempt_at <= now()
         RETURNING {_COLUMNS}
         """,
         delivery_id,
         lease,
+        new_id(),
     )
     return _delivery(row) if row else None
+
+
+async def renew_lease(conn: Connection, claimed: Delivery, lease: timedelta) -> datetime | None:
+    """Extend a claim that is still held to ``lease`` from now; its new end, or None if the
+    lease ran out or the claim was taken over (then the job must not go on)."""
+    found: datetime | None = await conn.fetchval(
+        """
+        UPDATE deliveries SET lease_expires_at = now() + $3
+         WHERE id = $1 AND claim_id = $2 AND lease_expires_at > now()
+        RETURNING lease_expires_at
+        """,
+        claimed.id,
+        claimed.claim_id,
+        lease,
+    )
+    return found
 
 
 async def start_attempt(conn: Connection, claimed: Delivery) -> Delivery | None:
@@ -196,20 +213,20 @@ async def start_attempt(conn: Connection, claimed: Delivery) -> Delivery | None:
     row = await conn.fetchrow(
         f"""
         UPDATE deliveries d SET attempts = attempts + 1, updated_at = now()
-         WHERE id = $1 AND lease_expires_at = $2 AND lease_expires_at > now()
+         WHERE id = $1 AND claim_id = $2 AND lease_expires_at > now()
            AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id
                               AND a.number = d.attempts AND a.finished_at IS NULL)
         RETURNING {_COLUMNS}
         """,
         claimed.id,
-        claimed.lease_expires_at,
+        claimed.claim_id,
     )
     if row is None:  # started already under this claim, or the claim is gone
         row = await conn.fetchrow(
             f"SELECT {_COLUMNS} FROM deliveries"
-            " WHERE id = $1 AND lease_expires_at = $2 AND lease_expires_at > now()",
+            " WHERE id = $1 AND claim_id = $2 AND lease_expires_at > now()",
             claimed.id,
-            claimed.lease_expires_at,
+            claimed.claim_id,
         )
         return _delivery(row) if row else None
     delivery = _delivery(row)
@@ -248,8 +265,8 @@ async def finish_attempt(
         """
         UPDATE deliveries
            SET status = $3, last_status_code = $4, last_error = $5, next_attempt_at = $6,
-               lease_expires_at = NULL, updated_at = now()
-         WHERE id = $1 AND attempts = $2 AND lease_expires_at = $7
+               lease_expires_at = NULL, claim_id = NULL, updated_at = now()
+         WHERE id = $1 AND attempts = $2 AND claim_id = $7 AND lease_expires_at IS NOT NULL
         RETURNING id
         """,
         delivery.id,
@@ -258,7 +275,7 @@ async def finish_attempt(
         status_code,
         error,
         next_attempt_at,
-        delivery.lease_expires_at,
+        delivery.claim_id,
     )
     if row is None:
         return False
@@ -290,7 +307,7 @@ async def set_state(
         f"""
         UPDATE deliveries
            SET status = $2, next_attempt_at = $3, last_error = coalesce($4, last_error),
-               lease_expires_at = NULL, updated_at = now()
+               lease_expires_at = NULL, claim_id = NULL, updated_at = now()
          WHERE id = $1
         RETURNING {_COLUMNS}
         """,
