@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
+    graphql_compiled: bool = True
+    """Answer queries whose every field has SQL with one statement per root field
+    (shared/graphql/compiled); off, every operation runs through Strawberry."""
     graphiql: bool = False
     """Turns on GraphiQL and introspection on the subgraphs (off in production)."""
 

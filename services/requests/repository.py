@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.requests.models import (
@@ -21,7 +21,9 @@ from services.requests.models import (
     ResourceNeed,
     ResourceNeedDraft,
 )
+from shared.auth import Principal
 from shared.db import Connection
+from shared.graphql.compiled.sql import Source
 from shared.ids import new_id
 
 # --- requests -------------------------------------------------------------------------------
@@ -199,6 +201,38 @@ _REQUEST_FILTER = f"""{_VISIBLE}
            AND ($3::text IS NULL OR r.kind = $3)
            AND ($4::text IS NULL OR r.status = $4)"""
 """The filter of ``requests``: visibility ($1, $2), kind ($3), status ($4)."""
+
+
+def requests_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
+    """The rows of ``requests`` for the compiled read path: :func:`list_requests`'s filter."""
+    chosen = arguments.get("filter") or {}
+    kind, status = chosen.get("kind"), chosen.get("status")
+    return Source(
+        "collab_requests",
+        "r",
+        _REQUEST_FILTER,
+        [
+            principal.sees_everything,
+            list(principal.departments),
+            kind.value if kind else None,
+            status.value if status else None,
+        ],
+    )
+
+
+_VISIBLE_ONE = f"""({_VISIBLE} OR r.approver_id = $3)"""
+"""Who may read one request: its departments' members, PMO, and its named approver, who
+must read it to decide it."""
+
+
+def request_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
+    """The row of ``request(id)`` for the compiled read path, if the caller may see it."""
+    return Source(
+        "collab_requests",
+        "r",
+        f"r.id = $4 AND {_VISIBLE_ONE}",
+        [principal.sees_everything, list(principal.departments), principal.sub, arguments["id"]],
+    )
 
 
 async def list_requests(

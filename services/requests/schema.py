@@ -21,6 +21,7 @@ from services.requests.partners.schema import PartnerMutation, PartnerQuery
 from services.requests.secondments.schema import SecondmentMutation, SecondmentQuery
 from services.requests.types import CollabRequest, RequestPayload, visible_request
 from services.requests.workflow.schema import WorkflowMutation
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
@@ -194,11 +195,17 @@ class CreateRequestPayload:
 
 @strawberry.type
 class RequestQuery:
-    @strawberry.field(description="One request, if the caller may see it.")
+    @strawberry.field(
+        description="One request, if the caller may see it.",
+        metadata=sql.root_one(repo.request_source),
+    )
     async def request(self, info: Info, id: strawberry.ID) -> CollabRequest | None:
         return await visible_request(info, id)
 
-    @strawberry.field(description="Requests the caller may see, newest first.")
+    @strawberry.field(
+        description="Requests the caller may see, newest first.",
+        metadata=sql.root_connection(repo.requests_source),
+    )
     async def requests(
         self,
         info: Info,

@@ -18,6 +18,7 @@ from services.requests.directory.types import (
     load_departments,
     person_or_none,
 )
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError
 from shared.graphql.loaders import many_per_key, one_per_key
@@ -210,17 +211,31 @@ class CollabRequest:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> CollabRequest | None:
         return await visible_request(info, id)
 
-    @strawberry.field(description="The department that leads and answers for the request.")
+    @strawberry.field(
+        description="The department that leads and answers for the request.",
+        metadata=sql.to_one("departments", "{target}.id = {row}.lead_department_id"),
+    )
     async def lead_department(self, info: Info) -> Department:
         return await department_of(info, self.lead_department_id)
 
-    @strawberry.field(description="Participating departments besides the lead.")
+    @strawberry.field(
+        description="Participating departments besides the lead.",
+        metadata=sql.to_many(
+            "(SELECT p.request_id, d.* FROM request_participants p"
+            " JOIN departments d ON d.id = p.department_id)",
+            "{target}.request_id = {row}.id",
+            order="{target}.id",
+        ),
+    )
     async def participants(self, info: Info) -> list[Department]:
         ids = await info.context.loader(load_participants).load(self.id)
         found = await info.context.loader(load_departments).load_many(ids)
         return [Department.from_model(d) for d in found if d is not None]
 
-    @strawberry.field(description="Quantified goals, in the order given.")
+    @strawberry.field(
+        description="Quantified goals, in the order given.",
+        metadata=sql.to_many("goals", "{target}.request_id = {row}.id", "{target}.position"),
+    )
     async def goals(self, info: Info) -> list[Goal]:
         return [Goal.from_model(g) for g in await info.context.loader(load_goals).load(self.id)]
 
@@ -233,7 +248,10 @@ class CollabRequest:
     async def approver(self, info: Info) -> Person | None:
         return await person_or_none(info, self.approver_id)
 
-    @strawberry.field(description="Time nodes inside the request's span, in the order given.")
+    @strawberry.field(
+        description="Time nodes inside the request's span, in the order given.",
+        metadata=sql.to_many("milestones", "{target}.request_id = {row}.id", "{target}.position"),
+    )
     async def milestones(self, info: Info) -> list[Milestone]:
         found = await info.context.loader(load_milestones).load(self.id)
         return [Milestone.from_model(m) for m in found]

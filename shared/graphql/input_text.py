@@ -113,7 +113,7 @@ def _join(path: str, part: str) -> str:
     return f"{path}.{part}" if path else part
 
 
-def _clean_arguments(args: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+def clean_arguments(args: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     """Cleaned arguments; a mutation's single ``input`` is left out of the paths, as the
     use cases' own userErrors name fields (``goals.0.unit``)."""
     problems: list[Problem] = []
@@ -140,7 +140,7 @@ def _guarded(resolve: Resolver, field: GraphQLField) -> Resolver:
     refuse_in_payload = _payload_with_errors(field)
 
     def guarded(source: Any, info: Any, **args: Any) -> Any:
-        cleaned, problems = _clean_arguments(args)
+        cleaned, problems = clean_arguments(args)
         if not problems:
             return resolve(source, info, **cleaned)
         if refuse_in_payload is not None:

@@ -47,13 +47,14 @@ class Connection(Generic[T]):
 
 # A cursor is its key (JSON) behind a short checksum: one the API did not hand out, e.g. a
 # key whose values have other types than the page's SQL compares them with, is refused
-# before it reaches the database. A checksum, not a signature: cursors hide nothing.
+# before it reaches the database. A checksum, not a signature: cursors hide nothing. SHA-256,
+# because the compiled read path (shared/graphql/compiled) writes the same cursors in SQL.
 _CHECK_BYTES = 6
-_CURSOR_KEY = b"liaison-cursor-v1"
+CURSOR_KEY = b"liaison-cursor-v2"
 
 
 def _check(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, digest_size=_CHECK_BYTES, key=_CURSOR_KEY).digest()
+    return hashlib.sha256(CURSOR_KEY + payload).digest()[:_CHECK_BYTES]
 
 
 def encode_cursor(key: Sequence[Any]) -> str:

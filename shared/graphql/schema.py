@@ -7,6 +7,7 @@ from typing import Any, Final, Literal
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -35,6 +36,8 @@ class LiaisonSchema(strawberry.federation.Schema):
 
     hide_suggestions = True
     """No "Did you mean ...?" in error messages; off only with GraphiQL and introspection."""
+    validation_rules: tuple[type[ASTValidationRule], ...] = ()
+    """Every rule a document must pass (GraphQL's own and Liaison's limits)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -42,15 +45,20 @@ class LiaisonSchema(strawberry.federation.Schema):
         code_and_log(errors, hide_suggestions=self.hide_suggestions)
 
 
-def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Extension factories: Strawberry builds fresh instances per operation (the parser and
-    validation caches live at module level, so they are still shared across requests)."""
-    # The validation rules are built once here: the validation cache is keyed by the rule
-    # classes, and the fresh classes each new limiter makes would miss it on every request.
-    rules = validation_rules(
+def _rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
+    # Built once per schema: the validation cache is keyed by the rule classes, and the
+    # fresh classes each new limiter makes would miss it on every request.
+    return validation_rules(
         QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     )
+
+
+def _extensions(
+    settings: Settings, rules: tuple[type[ASTValidationRule], ...]
+) -> list[Callable[[], SchemaExtension]]:
+    """Extension factories: Strawberry builds fresh instances per operation (the parser and
+    validation caches live at module level, so they are still shared across requests)."""
     extensions: list[Callable[[], SchemaExtension]] = [
         GraphQLMetrics,  # first, so its time covers the others
         lambda: ErrorContract(rules),  # sets the rules before the caches look them up
@@ -72,16 +80,18 @@ def build_schema(
 ) -> strawberry.federation.Schema:
     """A federation v2.9 schema; pass a default ``Settings()`` to print the SDL."""
     kwargs: dict[str, Any] = {"types": list(types)}
+    rules = _rules(settings)
     schema = LiaisonSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
-        extensions=_extensions(settings),
+        extensions=_extensions(settings, rules),
         federation_version=FEDERATION_VERSION,
         scalar_overrides=SCALAR_OVERRIDES,
         **kwargs,
     )
     schema.hide_suggestions = not settings.graphiql
+    schema.validation_rules = rules
     guard_entities(schema._schema)  # before the text guard, which then wraps it
     guard_arguments(schema._schema)
     return schema

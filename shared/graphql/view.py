@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -19,8 +19,10 @@ from strawberry.types.unset import UnsetType
 
 from shared.auth import GATEWAY_SECRET_HEADER, AuthError, check_gateway_secret
 from shared.authority import authenticate
+from shared.graphql.compiled.executor import CompiledReads
 from shared.graphql.context import Context
 from shared.graphql.error_codes import ErrorCode
+from shared.graphql.schema import LiaisonSchema
 from shared.graphql.ws_sessions import SessionHandler, SessionRefused
 from shared.resilience import DATABASE_OUTAGES
 from shared.runtime import ServiceRuntime
@@ -32,6 +34,24 @@ log = logging.getLogger(__name__)
 def _refusal(status: int, code: ErrorCode, message: str) -> JSONResponse:
     body = {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]}
     return JSONResponse(body, status_code=status)
+
+
+EXECUTION_HEADER = "liaison-execution"
+"""Set to ``compiled`` on a response the compiled read path wrote."""
+
+
+def _replay(body: bytes) -> Receive:
+    """An ASGI ``receive`` that hands Strawberry the body already read."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def _param(params: dict[str, Any], name: str) -> str | None:
@@ -59,6 +79,11 @@ class SubgraphView(GraphQL[Context, None]):
             keep_alive_interval=15,
         )
         self.runtime = runtime
+        self.compiled = (
+            CompiledReads(schema._schema, schema.validation_rules, runtime)
+            if isinstance(schema, LiaisonSchema) and runtime.settings.graphql_compiled
+            else None
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -83,10 +108,20 @@ class SubgraphView(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        refusal = await self._authenticate(Request(scope))
+        request = Request(scope, receive)
+        refusal = await self._authenticate(request)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        if self.compiled is not None and request.method == "POST":
+            body = await request.body()
+            answer = await self.compiled.answer(body, request.state.principal)
+            if answer is not None:
+                response = Response(answer, media_type="application/json")
+                response.headers[EXECUTION_HEADER] = "compiled"
+                await response(scope, receive, send)
+                return
+            receive = _replay(body)
         await super().__call__(scope, receive, send)
 
     async def _authenticate(self, request: Request) -> JSONResponse | None:

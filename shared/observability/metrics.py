@@ -54,6 +54,11 @@ GRAPHQL_REQUESTS = Counter(
     "GraphQL operations executed by a subgraph, by operation name, type and outcome.",
     ["service", "operation", "operation_type", "outcome"],
 )
+GRAPHQL_COMPILED = Counter(
+    "liaison_graphql_compiled_total",
+    "GraphQL operations a subgraph answered on the compiled read path, by operation name.",
+    ["service", "operation"],
+)
 GRAPHQL_DURATION = Histogram(
     "liaison_graphql_request_duration_seconds",
     "Time to parse, validate and execute one GraphQL operation in a subgraph.",

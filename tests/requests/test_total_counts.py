@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from tests.requests.helpers import ANNA, LI, PMO, SUBMIT, WANG, ZHAO, create_request, move
@@ -90,6 +91,8 @@ async def test_lessons_count_every_match_of_the_search(api: SubgraphClient) -> N
 async def test_a_page_that_does_not_ask_for_its_total_sends_no_count(
     api: SubgraphClient,
 ) -> None:
+    """On the Python path the count is a statement of its own; on the compiled path the
+    page is one statement, which counts only when ``totalCount`` is selected."""
     from tests.support import counting_statements
 
     await create_request(api)
@@ -98,10 +101,23 @@ async def test_a_page_that_does_not_ask_for_its_total_sends_no_count(
         " fragment Total on CollabRequestConnection { totalCount }"
     )
     without = "{ requests(first: 5) { edges { node { id } } } }"
-    async with counting_statements(api.runtime) as counter:
-        counted, data = await counter.count(api, with_total, caller=PMO)
-        fragment, fragment_data = await counter.count(api, in_fragment, caller=PMO)
-        plain, _ = await counter.count(api, without, caller=PMO)
+    python_path = dataclasses.replace(
+        api.runtime, settings=api.runtime.settings.model_copy(update={"graphql_compiled": False})
+    )
+    async with (
+        SubgraphClient.open("requests", python_path) as slow,
+        counting_statements(api.runtime) as counter,
+    ):
+        counted, data = await counter.count(slow, with_total, caller=PMO)
+        fragment, fragment_data = await counter.count(slow, in_fragment, caller=PMO)
+        plain, _ = await counter.count(slow, without, caller=PMO)
     assert data["requests"]["totalCount"] == fragment_data["requests"]["totalCount"] == 1
     assert plain.most == counted.fewest - 1
     assert fragment.fewest == counted.fewest
+
+    async with counting_statements(api.runtime) as counter:
+        compiled = {q: await counter.count(api, q, caller=PMO) for q in (with_total, without)}
+    for query, (count, _) in compiled.items():
+        [statement] = count.runs[-1]  # the first run may enrol PMO in the directory
+        assert ("count(*)" in statement) is (query == with_total)
+    assert compiled[with_total][1]["requests"]["totalCount"] == 1

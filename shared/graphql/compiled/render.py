@@ -1,0 +1,299 @@
+"""Per request: the SQL statement that writes one root field's JSON text.
+
+Every value is written as JSON text by PostgreSQL with string concatenation, not with
+``json_build_object`` (whose output has spaces and, for jsonb, reordered keys), so the bytes
+are the ones the Python path writes with orjson: keys in selection order, no whitespace.
+Field collection (fragments, ``@skip``/``@include``, merged aliases) is graphql-core's own,
+so it follows the specification exactly as the Python path does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import GraphQLField, GraphQLObjectType, GraphQLOutputType, GraphQLSchema
+from graphql.execution.collect_fields import FieldDetailsList, collect_fields, collect_subfields
+from graphql.execution.values import VariableValues, get_argument_values
+
+from shared.auth import Principal
+from shared.graphql.compiled.fields import Scalar, Shape, compiled_field, scalar_kind, shape_of
+from shared.graphql.compiled.plan import Plan
+from shared.graphql.compiled.sql import Column, Root, Source, ToMany, ToOne
+from shared.graphql.input_text import clean_arguments
+from shared.graphql.pagination import CURSOR_KEY, page_request
+
+
+def _object_type(output: GraphQLOutputType) -> GraphQLObjectType:
+    shape = shape_of(output)
+    assert shape is not None
+    named = shape.named
+    assert isinstance(named, GraphQLObjectType)
+    return named
+
+
+class NotServed(Exception):
+    """This request's arguments are refused: the Python path answers, with its own error."""
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _leaf(expression: str, kind: Scalar) -> str:
+    """JSON text of a non-null scalar; NULL in, NULL out (the caller writes ``null``)."""
+    value = f"({expression})"
+    if kind == "int":
+        return f"{value}::bigint::text"
+    if kind == "boolean":
+        return f"CASE WHEN {value} THEN 'true' WHEN NOT {value} THEN 'false' END"
+    if kind == "datetime":  # Python's isoformat of a UTC datetime: six digits of a fraction
+        utc = f"{value} AT TIME ZONE 'UTC'"
+        fraction = f"CASE WHEN date_trunc('second', {value}) = {value} THEN ''"
+        fraction += f" ELSE to_char({utc}, '.US') END"
+        whole = f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
+        return f"""('"' || {whole} || {fraction} || '+00:00"')"""
+    if kind == "date":
+        return f"to_json({value})::text"
+    return f"to_json({value}::text)::text"  # text, ID, enum names, decimal as a string
+
+
+def _cursor(key: str) -> str:
+    """SQL of :func:`shared.graphql.pagination.encode_cursor` of ``[key]``."""
+    payload = f"convert_to('[' || to_json(({key})::text)::text || ']', 'UTF8')"
+    check = f"substring(sha256('\\x{CURSOR_KEY.hex()}'::bytea || {payload}) FROM 1 FOR 6)"
+    return f"""('"' || translate(encode({check} || {payload}, 'base64'), E'+/\\n', '-_') || '"')"""
+
+
+class Statement:
+    """The statement being written: its parameters and its row aliases."""
+
+    def __init__(self, params: list[Any]) -> None:
+        self.params = params
+        self._aliases = 0
+
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}"
+
+    def alias(self) -> str:
+        self._aliases += 1
+        return f"t{self._aliases}"
+
+
+class Renderer:
+    """Writes the statements of one request of a compiled document."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        plan: Plan,
+        variables: VariableValues,
+        principal: Principal,
+        max_page: int,
+    ) -> None:
+        self.schema, self.plan, self.variables = schema, plan, variables
+        self.principal, self.max_page = principal, max_page
+
+    def root_fields(self) -> dict[str, FieldDetailsList]:
+        query = self.schema.query_type
+        assert query is not None
+        collected = collect_fields(
+            self.schema, self.plan.fragments, self.variables, query, self.plan.operation
+        )
+        return collected.grouped_field_set
+
+    def root(self, details: FieldDetailsList) -> tuple[str, list[Any]] | str:
+        """The statement of one root field and its parameters, or its literal JSON."""
+        query = self.schema.query_type
+        assert query is not None
+        name = details[0].node.name.value
+        if name == "__typename":
+            return '"Query"'
+        field = query.fields[name]
+        root = field.extensions["strawberry-definition"].metadata["liaison.sql"]
+        assert isinstance(root, Root)
+        source = root.source(self.principal, self._arguments(field, details))
+        statement = Statement(list(source.params))
+        named = _object_type(field.type)
+        if root.kind == "one":
+            value = self._one(source, named, details, statement)
+        else:
+            value = self._connection(source, field, named, details, statement)
+        return f"SELECT {value}", statement.params
+
+    def _arguments(self, field: GraphQLField, details: FieldDetailsList) -> Mapping[str, Any]:
+        arguments = get_argument_values(field, details[0].node, self.variables)
+        cleaned, problems = clean_arguments(arguments)
+        if problems:
+            raise NotServed(problems[0].message)
+        return cleaned
+
+    def _subfields(
+        self, parent: GraphQLObjectType, details: FieldDetailsList
+    ) -> dict[str, FieldDetailsList]:
+        collected = collect_subfields(
+            self.schema, self.plan.fragments, self.variables, self.plan.operation, parent, details
+        )
+        return collected.grouped_field_set
+
+    @staticmethod
+    def _object(parts: list[tuple[str, str]]) -> str:
+        """JSON text of an object from (response key, SQL of the value's JSON text)."""
+        if not parts:
+            return "'{}'"
+        pieces = []
+        for index, (key, value) in enumerate(parts):
+            opening = "{" if index == 0 else ","
+            label = _literal(opening + '"' + key + '":')
+            pieces.append(f"{label} || {value}")
+        return "(" + " || ".join(pieces) + " || '}')"
+
+    def _node(
+        self, parent: GraphQLObjectType, details: FieldDetailsList, row: str, st: Statement
+    ) -> str:
+        parts = []
+        for key, field_details in self._subfields(parent, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                parts.append((key, _literal(f'"{parent.name}"')))
+                continue
+            compiled = compiled_field(parent.fields[name])
+            assert compiled is not None, f"{parent.name}.{name} passed the plan"
+            sql, shape = compiled
+            assert not isinstance(sql, Root)
+            parts.append((key, self._value(sql, shape, field_details, row, st)))
+        return self._object(parts)
+
+    def _value(
+        self,
+        sql: Column | ToOne | ToMany,
+        shape: Shape,
+        details: FieldDetailsList,
+        row: str,
+        st: Statement,
+    ) -> str:
+        if isinstance(sql, Column):
+            return self._column(sql.expression.format(row=row), shape)
+        named = shape.named
+        assert isinstance(named, GraphQLObjectType)
+        target = st.alias()
+        where = sql.join.format(row=row, target=target)
+        node = self._node(named, details, target, st)
+        if isinstance(sql, ToOne):
+            return f"coalesce((SELECT {node} FROM {sql.table} {target} WHERE {where}), 'null')"
+        assert isinstance(sql, ToMany)
+        order = sql.order.format(target=target)
+        items = f"'[' || string_agg({node}, ',' ORDER BY {order}) || ']'"
+        return f"coalesce((SELECT {items} FROM {sql.table} {target} WHERE {where}), '[]')"
+
+    @staticmethod
+    def _column(expression: str, shape: Shape) -> str:
+        kind = scalar_kind(shape.named)
+        assert kind is not None
+        if not shape.is_list:
+            return f"coalesce({_leaf(expression, kind)}, 'null')"
+        items = f"'[' || string_agg({_leaf('item', kind)}, ',' ORDER BY position) || ']'"
+        listed = f"(SELECT coalesce({items}, '[]') FROM unnest({expression})"
+        listed += " WITH ORDINALITY AS listed(item, position))"
+        return f"CASE WHEN ({expression}) IS NULL THEN 'null' ELSE {listed} END"
+
+    def _one(
+        self, source: Source, node: GraphQLObjectType, details: FieldDetailsList, st: Statement
+    ) -> str:
+        row = source.alias
+        value = self._node(node, details, row, st)
+        found = f"SELECT {value} FROM {source.table} {row} WHERE {source.where}"
+        return f"coalesce(({found}), 'null')"
+
+    def _connection(
+        self,
+        source: Source,
+        field: GraphQLField,
+        connection: GraphQLObjectType,
+        details: FieldDetailsList,
+        st: Statement,
+    ) -> str:
+        arguments = self._arguments(field, details)
+        try:
+            page = page_request(arguments["first"], arguments.get("after"), self.max_page)
+        except Exception as exc:  # the Python path refuses it, with its own error
+            raise NotServed(str(exc)) from exc
+        alias, key = source.alias, f"{source.alias}.{source.key}"
+        where = source.where
+        if page.after is not None:
+            if len(page.after) != 1 or not isinstance(page.after[0], str):
+                raise NotServed("a cursor of another list")
+            where = f"({where}) AND {key} < {st.param(page.after[0])}"
+        first = st.param(page.limit)
+        rows = (
+            f"SELECT {alias}.*, row_number() OVER (ORDER BY {key} DESC) AS liaison_position"
+            f" FROM {source.table} {alias} WHERE {where} ORDER BY {key} DESC"
+            f" LIMIT {first}::int + 1"
+        )
+        page_row = st.alias()
+        on_page = f"{page_row}.liaison_position <= {first}::int"
+        cursor = _cursor(f"{page_row}.{source.key}")
+        parts = []
+        for response_key, field_details in self._subfields(connection, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                value = _literal(f'"{connection.name}"')
+            elif name == "totalCount":
+                count = f"SELECT count(*) FROM {source.table} {alias} WHERE {source.where}"
+                value = f"({count})::text"
+            elif name == "pageInfo":
+                value = self._page_info(connection, field_details, page_row, first, cursor)
+            else:
+                edge = self._edge(connection, field_details, page_row, cursor, st)
+                items = f"string_agg({edge}, ',' ORDER BY {page_row}.liaison_position)"
+                value = f"coalesce('[' || {items} FILTER (WHERE {on_page}) || ']', '[]')"
+            parts.append((response_key, value))
+        # GROUP BY (): one row, also for an empty page whose selection has no aggregate.
+        return f"(SELECT {self._object(parts)} FROM ({rows}) {page_row} GROUP BY ())"
+
+    def _edge(
+        self,
+        connection: GraphQLObjectType,
+        details: FieldDetailsList,
+        row: str,
+        cursor: str,
+        st: Statement,
+    ) -> str:
+        edge = _object_type(connection.fields["edges"].type)
+        parts = []
+        for key, field_details in self._subfields(edge, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                parts.append((key, _literal(f'"{edge.name}"')))
+            elif name == "cursor":
+                parts.append((key, cursor))
+            else:
+                node = _object_type(edge.fields["node"].type)
+                parts.append((key, self._node(node, field_details, row, st)))
+        return self._object(parts)
+
+    def _page_info(
+        self,
+        connection: GraphQLObjectType,
+        details: FieldDetailsList,
+        row: str,
+        first: str,
+        cursor: str,
+    ) -> str:
+        """``pageInfo`` over the page's rows (``first`` + 1 of them when a next page exists)."""
+        on_page = f"{row}.liaison_position <= {first}::int"
+        info = _object_type(connection.fields["pageInfo"].type)
+        parts = []
+        for key, field_details in self._subfields(info, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                parts.append((key, _literal(f'"{info.name}"')))
+            elif name == "hasNextPage":
+                more = f"CASE WHEN count(*) > {first}::int THEN 'true' ELSE 'false' END"
+                parts.append((key, more))
+            else:
+                last = f"(array_agg({cursor} ORDER BY {row}.liaison_position DESC)"
+                last += f" FILTER (WHERE {on_page}))[1]"
+                parts.append((key, f"coalesce({last}, 'null')"))
+        return self._object(parts)

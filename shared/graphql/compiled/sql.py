@@ -1,0 +1,100 @@
+"""Where a field's value comes from in SQL, declared on the Strawberry field itself.
+
+A field of an object type is compiled by these rules:
+
+* a plain field (no resolver, no metadata) is the column of its Python name on the row of
+  its object (``created_at`` for ``createdAt``): the same row the type's ``from_model`` reads;
+* ``metadata=column("...")`` gives another SQL expression of that row;
+* ``metadata=to_one(...)`` / ``to_many(...)`` follow a relation to rows of another table;
+* ``metadata=root_one(...)`` / ``root_connection(...)`` mark a root field and name the
+  function (kept next to the service's repository) that says which rows it reads, with the
+  same visibility predicate the Python path uses;
+* a field with a resolver and none of these cannot be compiled: an operation selecting it
+  runs through Strawberry, so a field that gains Python logic falls back instead of
+  answering wrong.
+
+SQL fragments name the row they read with ``{row}`` (and a relation's target row with
+``{target}``); the compiler gives each row an alias of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from shared.auth import Principal
+
+SQL_METADATA = "liaison.sql"
+"""The key of a field's SQL in Strawberry's field ``metadata``."""
+
+
+@dataclass(frozen=True)
+class Column:
+    expression: str
+
+
+@dataclass(frozen=True)
+class ToOne:
+    """At most one row of ``table`` (null if none)."""
+
+    table: str
+    join: str
+
+
+@dataclass(frozen=True)
+class ToMany:
+    """Every row of ``table`` that ``join`` matches, in ``order``: for short lists only
+    (a list that grows with use is a connection)."""
+
+    table: str
+    join: str
+    order: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """The rows a root field reads: ``SELECT ... FROM {table} {alias} WHERE {where}``, whose
+    ``$1`` .. ``$n`` are ``params``. A connection pages them by ``key`` (one column, newest
+    first), as the Python path's keyset cursors do."""
+
+    table: str
+    alias: str
+    where: str
+    params: Sequence[Any]
+    key: str = "id"
+
+
+SourceBuilder = Callable[[Principal, Mapping[str, Any]], Source]
+"""From the caller and the field's coerced, cleaned arguments to the rows it reads."""
+
+
+@dataclass(frozen=True)
+class Root:
+    kind: Literal["one", "connection"]
+    source: SourceBuilder
+
+
+FieldSql = Column | ToOne | ToMany | Root
+
+
+def column(expression: str) -> dict[str, FieldSql]:
+    return {SQL_METADATA: Column(expression)}
+
+
+def to_one(table: str, join: str) -> dict[str, FieldSql]:
+    return {SQL_METADATA: ToOne(table, join)}
+
+
+def to_many(table: str, join: str, order: str) -> dict[str, FieldSql]:
+    return {SQL_METADATA: ToMany(table, join, order)}
+
+
+def root_one(source: SourceBuilder) -> dict[str, FieldSql]:
+    """A root field answering one row of ``source`` or null."""
+    return {SQL_METADATA: Root("one", source)}
+
+
+def root_connection(source: SourceBuilder) -> dict[str, FieldSql]:
+    """A root field answering a Relay connection over ``source`` (``first``, ``after``)."""
+    return {SQL_METADATA: Root("connection", source)}
