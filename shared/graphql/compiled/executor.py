@@ -95,7 +95,7 @@ class CompiledReads:
         settings = self.runtime.settings
         renderer = Renderer(self.schema, found, coerced, principal, settings.graphql_max_page)
         fields = renderer.root_fields()
-        statements = {key: renderer.root(details) for key, details in fields.items()}
+        statements = {key: renderer.root(key, details) for key, details in fields.items()}
         parts = []
         async with self.runtime.pool.acquire() as conn:
             for key, statement in statements.items():

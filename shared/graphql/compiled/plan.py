@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -20,7 +21,7 @@ from graphql import (
     visit,
 )
 from graphql.execution.collect_fields import FragmentDetails
-from graphql.language import DirectiveNode
+from graphql.language import DirectiveNode, VariableNode
 
 from shared.graphql.compiled.fields import (
     STRUCTURE_FIELDS,
@@ -35,11 +36,14 @@ CONDITIONS = frozenset({"skip", "include"})
 
 @dataclass(frozen=True)
 class Plan:
-    """A document the compiler serves: its operation and fragments."""
+    """A document the compiler serves: its operation and fragments, the variables its
+    ``@skip``/``@include`` read, and the statements written for it so far."""
 
     document: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDetails]
+    conditions: tuple[str, ...]
+    statements: dict[tuple[Any, ...], str] = field(default_factory=dict, compare=False)
 
 
 class _Check(Visitor):
@@ -49,10 +53,14 @@ class _Check(Visitor):
         super().__init__()
         self.schema, self.type_info = schema, type_info
         self.servable = True
+        self.conditions: dict[str, None] = {}
 
     def enter_directive(self, node: DirectiveNode, *_: object) -> None:
         if node.name.value not in CONDITIONS:
             self.servable = False
+        for argument in node.arguments or ():
+            if isinstance(argument.value, VariableNode):
+                self.conditions[argument.value.name.value] = None
 
     def enter_field(self, node: FieldNode, *_: object) -> None:
         if not self._servable(node):
@@ -91,4 +99,4 @@ def plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | No
         for d in document.definitions
         if isinstance(d, FragmentDefinitionNode)
     }
-    return Plan(document, operation, fragments)
+    return Plan(document, operation, fragments, tuple(check.conditions))

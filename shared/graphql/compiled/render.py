@@ -21,7 +21,7 @@ from shared.graphql.compiled.fields import Scalar, Shape, compiled_field, scalar
 from shared.graphql.compiled.plan import Plan
 from shared.graphql.compiled.sql import Column, Root, Source, ToMany, ToOne
 from shared.graphql.input_text import clean_arguments
-from shared.graphql.pagination import CURSOR_KEY, page_request
+from shared.graphql.pagination import CURSOR_KEY, PageRequest, page_request
 
 
 def _object_type(output: GraphQLOutputType) -> GraphQLObjectType:
@@ -94,6 +94,7 @@ class Renderer:
     ) -> None:
         self.schema, self.plan, self.variables = schema, plan, variables
         self.principal, self.max_page = principal, max_page
+        self.conditions = tuple(variables.coerced.get(name) for name in plan.conditions)
 
     def root_fields(self) -> dict[str, FieldDetailsList]:
         query = self.schema.query_type
@@ -103,8 +104,11 @@ class Renderer:
         )
         return collected.grouped_field_set
 
-    def root(self, details: FieldDetailsList) -> tuple[str, list[Any]] | str:
-        """The statement of one root field and its parameters, or its literal JSON."""
+    def root(self, key: str, details: FieldDetailsList) -> tuple[str, list[Any]] | str:
+        """The statement of one root field and its parameters, or its literal JSON. The
+        statement's text is kept on the plan: it depends only on the document, the values
+        of the ``@skip``/``@include`` variables, the root's rows and whether a page starts
+        after a cursor; the values themselves are parameters."""
         query = self.schema.query_type
         assert query is not None
         name = details[0].node.name.value
@@ -113,14 +117,34 @@ class Renderer:
         field = query.fields[name]
         root = field.extensions["strawberry-definition"].metadata["liaison.sql"]
         assert isinstance(root, Root)
-        source = root.source(self.principal, self._arguments(field, details))
-        statement = Statement(list(source.params))
-        named = _object_type(field.type)
-        if root.kind == "one":
-            value = self._one(source, named, details, statement)
-        else:
-            value = self._connection(source, field, named, details, statement)
-        return f"SELECT {value}", statement.params
+        arguments = self._arguments(field, details)
+        source = root.source(self.principal, arguments)
+        params = list(source.params)
+        page = None
+        if root.kind == "connection":
+            page = self._page(arguments)
+            params += [*(page.after or ()), page.limit]
+        variant = (key, self.conditions, source.table, source.where, page and page.after is None)
+        sql = self.plan.statements.get(variant)
+        if sql is None:
+            statement = Statement(list(source.params))
+            named = _object_type(field.type)
+            if page is None:
+                value = self._one(source, named, details, statement)
+            else:
+                value = self._connection(source, page, named, details, statement)
+            assert statement.params == params
+            sql = self.plan.statements[variant] = f"SELECT {value}"
+        return sql, params
+
+    def _page(self, arguments: Mapping[str, Any]) -> PageRequest:
+        try:
+            page = page_request(arguments["first"], arguments.get("after"), self.max_page)
+        except Exception as exc:  # the Python path refuses it, with its own error
+            raise NotServed(str(exc)) from exc
+        if page.after is not None and (len(page.after) != 1 or not isinstance(page.after[0], str)):
+            raise NotServed("a cursor of another list")
+        return page
 
     def _arguments(self, field: GraphQLField, details: FieldDetailsList) -> Mapping[str, Any]:
         arguments = get_argument_values(field, details[0].node, self.variables)
@@ -209,21 +233,14 @@ class Renderer:
     def _connection(
         self,
         source: Source,
-        field: GraphQLField,
+        page: PageRequest,
         connection: GraphQLObjectType,
         details: FieldDetailsList,
         st: Statement,
     ) -> str:
-        arguments = self._arguments(field, details)
-        try:
-            page = page_request(arguments["first"], arguments.get("after"), self.max_page)
-        except Exception as exc:  # the Python path refuses it, with its own error
-            raise NotServed(str(exc)) from exc
         alias, key = source.alias, f"{source.alias}.{source.key}"
         where = source.where
         if page.after is not None:
-            if len(page.after) != 1 or not isinstance(page.after[0], str):
-                raise NotServed("a cursor of another list")
             where = f"({where}) AND {key} < {st.param(page.after[0])}"
         first = st.param(page.limit)
         rows = (
