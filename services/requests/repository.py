@@ -23,7 +23,7 @@ from services.requests.models import (
 )
 from shared.auth import Principal
 from shared.db import Connection
-from shared.graphql.compiled.sql import Source
+from shared.graphql.compiled.sql import Entity, Source
 from shared.ids import new_id
 
 # --- requests -------------------------------------------------------------------------------
@@ -225,14 +225,19 @@ _VISIBLE_ONE = f"""({_VISIBLE} OR r.approver_id = $3)"""
 must read it to decide it."""
 
 
-def request_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
-    """The row of ``request(id)`` for the compiled read path, if the caller may see it."""
-    return Source(
+def request_entity(principal: Principal) -> Entity:
+    """A request by its id for the compiled read path, if the caller may see it."""
+    return Entity(
         "collab_requests",
         "r",
-        f"r.id = $4 AND {_VISIBLE_ONE}",
-        [principal.sees_everything, list(principal.departments), principal.sub, arguments["id"]],
+        f"r.id = {{key}} AND {_VISIBLE_ONE}",
+        [principal.sees_everything, list(principal.departments), principal.sub],
     )
+
+
+def request_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
+    """The row of ``request(id)``: :func:`request_entity` with the id as ``$4``."""
+    return request_entity(principal).by_key("$4", [arguments["id"]])
 
 
 async def list_requests(

@@ -169,6 +169,7 @@ class ResourceNeed:
         return await department_or_none(info, self.provider_department_id)
 
 
+@sql.entity(repo.request_entity)
 @strawberry.federation.type(
     keys=["id"], description="A cross-department collaboration request (handbook template 1)."
 )

@@ -118,6 +118,18 @@ class Selections:
         head = "query Generated($flag: Boolean!)"
         return f"{head} {{ {root}{arguments} {body} }} " + " ".join(self.fragments)
 
+    def entities(self, typenames: list[str]) -> str:
+        """An ``_entities`` call as the gateway makes it, with a selection per type."""
+        self.fragments = []
+        parts = []
+        for typename in typenames:
+            named = self.schema.type_map[typename]
+            assert isinstance(named, GraphQLObjectType)
+            parts.append(f"... on {typename} {self._selection(named, depth=0)}")
+        head = "query Generated($flag: Boolean!, $representations: [_Any!]!)"
+        body = "_entities(representations: $representations) { __typename " + " ".join(parts)
+        return f"{head} {{ {body} }} }} " + " ".join(self.fragments)
+
     def _selection(self, parent: GraphQLObjectType, depth: int) -> str:
         fields = [name for name, field in parent.fields.items() if not field.args]
         if depth >= 3:  # deep enough: leaves only

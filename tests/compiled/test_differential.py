@@ -34,7 +34,7 @@ CALLERS = (PMO, LI, ANNA, ZHAO, APPROVER)
 """Sees everything; leads all; takes part in most; takes part in one; decides all."""
 GENERATED = 120
 SEED = 20261203
-SERVED_AT_LEAST = {"requests": 30, "request": 10}
+SERVED_AT_LEAST = {"requests": 30, "request": 10, "_entities": 3}
 """Calls the compiled path must have served, so the comparison is not vacuous (a generated
 selection often reaches a field that has no SQL yet, and then both answers are Strawberry's)."""
 
@@ -112,3 +112,36 @@ async def test_generated_selections_answer_the_same_both_ways(paths: Paths, root
         for caller in CALLERS[number % 2 :: 2]:
             served += await _both(paths, operation, caller)
     assert served >= SERVED_AT_LEAST[root], served
+
+
+async def test_entity_batches_answer_the_same_both_ways(paths: Paths) -> None:
+    """The gateway's ``_entities`` calls: requests the caller may see and may not, one that
+    does not exist, departments; in the order given."""
+    ids = [
+        r["id"] for r in await paths.compiled.runtime.pool.fetch("SELECT id FROM collab_requests")
+    ]
+    representations = [
+        *({"__typename": "CollabRequest", "id": i} for i in ids),
+        {"__typename": "Department", "id": "mkt"},
+        {"__typename": "CollabRequest", "id": "01a00000-0000-7000-8000-000000000000"},
+        {"__typename": "Department", "id": "nowhere"},
+        {"__typename": "Department", "id": "legal"},
+    ]
+    gateway_like = (
+        "query($representations: [_Any!]!) { _entities(representations: $representations) {"
+        " __typename ... on CollabRequest { id code title status leadDepartment { name }"
+        " goals { metric target } } ... on Department { id name } } }"
+    )
+    for caller in CALLERS:
+        fixed = Operation(gateway_like, None, {"representations": representations}, "fixed")
+        assert await _both(paths, fixed, caller), caller
+    schema = create_schema(paths.compiled.runtime.settings)._schema
+    selections = Selections(schema, SEED)
+    served = 0
+    for number in range(GENERATED // 4):
+        query = selections.entities(["CollabRequest", "Department"])
+        variables = {"flag": number % 2 == 0, "representations": representations[number % 3 :]}
+        operation = Operation(query, "Generated", variables, f"generated entities #{number}")
+        for caller in CALLERS:
+            served += await _both(paths, operation, caller)
+    assert served >= SERVED_AT_LEAST["_entities"], served

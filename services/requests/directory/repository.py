@@ -7,6 +7,7 @@ from typing import Any
 
 from services.requests.models import Department, Person, Region
 from shared.db import Connection
+from shared.graphql.compiled.sql import Entity
 
 
 async def upsert_region(conn: Connection, region: Region) -> None:
@@ -124,3 +125,7 @@ async def ancestor_ids(conn: Connection, department_id: str) -> list[str]:
         department_id,
     )
     return [r["id"] for r in rows]
+
+
+DEPARTMENT_ENTITY = Entity("departments", "d", "d.id = {key}", ())
+"""A department by its id for the compiled read path (everyone may read departments)."""

@@ -8,6 +8,7 @@ import strawberry
 
 from services.requests import models
 from services.requests.directory import repository as directory_repo
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.loaders import one_per_key
 
@@ -67,6 +68,7 @@ class Region:
         return cls.from_model(region) if region else None
 
 
+@sql.entity(lambda principal: directory_repo.DEPARTMENT_ENTITY)
 @strawberry.federation.type(keys=["id"], description="A department, e.g. East China Sales.")
 class Department:
     id: strawberry.ID = strawberry.field(description="Opaque id.")

@@ -68,16 +68,16 @@ class _Check(Visitor):
 
     def _servable(self, node: FieldNode) -> bool:
         name = node.name.value
+        if name == "__typename":  # also on the `_Entity` union
+            return True
         parent = self.type_info.get_parent_type()
         if not isinstance(parent, GraphQLObjectType):
             return False
-        if name == "__typename":
-            return True
         field = parent.fields.get(name)
         if field is None:
             return False
         if parent is self.schema.query_type:
-            return isinstance(field_sql(field), Root)
+            return name == "_entities" or isinstance(field_sql(field), Root)
         structure = structure_of(parent)
         if structure is not None:
             return name in STRUCTURE_FIELDS[structure]

@@ -9,6 +9,7 @@ so it follows the specification exactly as the Python path does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,16 @@ from graphql.execution.values import VariableValues, get_argument_values
 from shared.auth import Principal
 from shared.graphql.compiled.fields import Scalar, Shape, compiled_field, scalar_kind, shape_of
 from shared.graphql.compiled.plan import Plan
-from shared.graphql.compiled.sql import Column, Root, Source, ToMany, ToOne
+from shared.graphql.compiled.sql import (
+    ENTITY_ATTRIBUTE,
+    Column,
+    Entity,
+    EntityBuilder,
+    Root,
+    Source,
+    ToMany,
+    ToOne,
+)
 from shared.graphql.input_text import clean_arguments
 from shared.graphql.pagination import CURSOR_KEY, PageRequest, page_request
 
@@ -34,6 +44,14 @@ def _object_type(output: GraphQLOutputType) -> GraphQLObjectType:
 
 class NotServed(Exception):
     """This request's arguments are refused: the Python path answers, with its own error."""
+
+
+ENTITIES = "_entities"
+
+
+def _shift(sql: str, offset: int) -> str:
+    """``sql`` with its parameters ``$1`` .. ``$n`` renumbered from ``offset + 1``."""
+    return re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + offset}", sql)
 
 
 def _literal(text: str) -> str:
@@ -114,6 +132,8 @@ class Renderer:
         name = details[0].node.name.value
         if name == "__typename":
             return '"Query"'
+        if name == ENTITIES:
+            return self._entities(key, details)
         field = query.fields[name]
         root = field.extensions["strawberry-definition"].metadata["liaison.sql"]
         assert isinstance(root, Root)
@@ -136,6 +156,62 @@ class Renderer:
             assert statement.params == params
             sql = self.plan.statements[variant] = f"SELECT {value}"
         return sql, params
+
+    def _entities(self, key: str, details: FieldDetailsList) -> tuple[str, list[Any]]:
+        """``_entities``: one statement for every representation, in their order; null for
+        one that is not found or not visible, as ``resolve_reference`` answers."""
+        query = self.schema.query_type
+        assert query is not None
+        representations = self._arguments(query.fields[ENTITIES], details)["representations"]
+        typenames: list[str] = []
+        keys: list[str] = []
+        for representation in representations:
+            if not isinstance(representation, dict):
+                raise NotServed("a representation the Python path refuses")
+            typename = representation.get("__typename")
+            if not isinstance(typename, str) or not isinstance(representation.get("id"), str):
+                raise NotServed("a representation the Python path refuses")
+            typenames.append(typename)
+            keys.append(representation["id"])
+        found: dict[str, Entity] = {}
+        for typename in dict.fromkeys(typenames):
+            builder = self._entity_builder(typename)
+            if builder is None:
+                raise NotServed(f"no SQL for entities of {typename}")
+            found[typename] = builder(self.principal)
+        params: list[Any] = [typenames, keys]
+        for entity in found.values():
+            params += entity.params
+        variant = (key, self.conditions, tuple((t, e.where) for t, e in found.items()))
+        sql = self.plan.statements.get(variant)
+        if sql is None:
+            sql = self.plan.statements[variant] = self._entities_sql(found, details)
+        return sql, params
+
+    def _entity_builder(self, typename: str) -> EntityBuilder | None:
+        named = self.schema.type_map.get(typename)
+        definition = named.extensions.get("strawberry-definition") if named else None
+        builder = getattr(getattr(definition, "origin", None), ENTITY_ATTRIBUTE, None)
+        return builder if isinstance(named, GraphQLObjectType) else None
+
+    def _entities_sql(self, found: dict[str, Entity], details: FieldDetailsList) -> str:
+        statement = Statement([None, None])
+        cases = []
+        for typename, entity in found.items():
+            offset = len(statement.params)
+            where = _shift(entity.where, offset)
+            statement.params += list(entity.params)
+            source = Entity(entity.table, entity.alias, where, ()).by_key("reps.key")
+            named = self.schema.type_map[typename]
+            assert isinstance(named, GraphQLObjectType)
+            value = self._one(source, named, details, statement)
+            cases.append(f"WHEN {_literal(typename)} THEN {value}")
+        items = f"CASE reps.typename {' '.join(cases)} ELSE 'null' END"
+        listed = f"string_agg({items}, ',' ORDER BY reps.position)"
+        return (
+            f"SELECT coalesce('[' || {listed} || ']', '[]') FROM unnest($1::text[], $2::text[])"
+            " WITH ORDINALITY AS reps(typename, key, position)"
+        )
 
     def _page(self, arguments: Mapping[str, Any]) -> PageRequest:
         try:

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from shared.auth import Principal
+
+T = TypeVar("T")
 
 SQL_METADATA = "liaison.sql"
 """The key of a field's SQL in Strawberry's field ``metadata``."""
@@ -63,6 +65,39 @@ class Source:
     where: str
     params: Sequence[Any]
     key: str = "id"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """How ``_entities`` finds one row of a type for the gateway: ``where`` reads the
+    representation's key as ``{key}``; ``$1`` .. ``$n`` are ``params``."""
+
+    table: str
+    alias: str
+    where: str
+    params: Sequence[Any]
+
+    def by_key(self, key: str, extra: Sequence[Any] = ()) -> Source:
+        """The same rows as a :class:`Source` whose key is ``key`` (SQL), with ``extra``
+        parameters after the entity's own."""
+        return Source(self.table, self.alias, self.where.format(key=key), [*self.params, *extra])
+
+
+EntityBuilder = Callable[[Principal], Entity]
+"""From the caller to how the type's entities are found (the visibility predicate is in it)."""
+
+ENTITY_ATTRIBUTE = "liaison_entity_sql"
+
+
+def entity(builder: EntityBuilder) -> Callable[[type[T]], type[T]]:
+    """Class decorator of a federation type: its entities are found by ``builder``, the
+    same rows its ``resolve_reference`` answers."""
+
+    def mark(cls: type[T]) -> type[T]:
+        setattr(cls, ENTITY_ATTRIBUTE, builder)
+        return cls
+
+    return mark
 
 
 SourceBuilder = Callable[[Principal, Mapping[str, Any]], Source]
