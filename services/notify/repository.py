@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from services.notify.models import (
@@ -13,7 +13,9 @@ from services.notify.models import (
     QuietHours,
     Urgency,
 )
+from shared.auth import Principal
 from shared.db import Connection
+from shared.graphql.compiled.sql import Entity, Source
 from shared.ids import new_id
 
 _COLUMNS = """id, recipient_id, type, title, body, link, urgency, source_event_id,
@@ -63,6 +65,20 @@ async def notifications_of(
     return {r["id"]: _notification(r) for r in rows}
 
 
+_INBOX = "recipient_id = $1 AND (NOT $2 OR read_at IS NULL)"
+"""A person's notifications ($1), only the unread ones if $2."""
+
+
+def inbox_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
+    """The rows of ``myNotifications`` for the compiled read path."""
+    return Source("notifications", "n", _INBOX, [principal.sub, arguments["unreadOnly"]])
+
+
+def notification_entity(principal: Principal) -> Entity:
+    """A notification by its id, for its recipient only."""
+    return Entity("notifications", "n", "n.id = {key} AND n.recipient_id = $1", [principal.sub])
+
+
 async def list_notifications(
     conn: Connection, recipient_id: str, *, unread_only: bool, after_id: str | None, limit: int
 ) -> list[Notification]:
@@ -70,8 +86,7 @@ async def list_notifications(
     rows = await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM notifications
-         WHERE recipient_id = $1
-           AND (NOT $2 OR read_at IS NULL)
+         WHERE {_INBOX}
            AND ($3::text IS NULL OR id < $3)
          ORDER BY id DESC
          LIMIT $4
@@ -86,8 +101,7 @@ async def list_notifications(
 
 async def count_notifications(conn: Connection, recipient_id: str, *, unread_only: bool) -> int:
     count: int = await conn.fetchval(
-        "SELECT count(*) FROM notifications"
-        " WHERE recipient_id = $1 AND (NOT $2 OR read_at IS NULL)",
+        f"SELECT count(*) FROM notifications WHERE {_INBOX}",
         recipient_id,
         unread_only,
     )

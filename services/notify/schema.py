@@ -15,6 +15,7 @@ from services.notify.models import PersonalChannel
 from services.notify.preferences import set_preferences
 from services.notify.types import Notification, NotificationPreferences, Person
 from services.notify.webhooks.schema import WebhookMutation, WebhookQuery, WebhookSubscription
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
@@ -89,7 +90,10 @@ class SetNotificationPreferencesPayload:
 
 @strawberry.type
 class InboxQuery:
-    @strawberry.field(description="The caller's notifications, newest first.")
+    @strawberry.field(
+        description="The caller's notifications, newest first.",
+        metadata=sql.root_connection(repo.inbox_source),
+    )
     async def my_notifications(
         self,
         info: Info,

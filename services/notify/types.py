@@ -10,6 +10,7 @@ from strawberry.federation.types import FieldSet
 
 from services.notify import models
 from services.notify import repository as repo
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.loaders import one_per_key
 
@@ -28,6 +29,7 @@ class Person:
     id: strawberry.ID = strawberry.field(description="Opaque id; the `sub` of their token.")
 
 
+@sql.entity(repo.notification_entity)
 @strawberry.federation.type(keys=["id"], description="A message in one person's inbox.")
 class Notification:
     id: strawberry.ID = strawberry.field(description="Opaque id; sorts by creation time.")
@@ -66,7 +68,10 @@ class Notification:
             return None
         return cls.from_model(found)
 
-    @strawberry.field(description="The person it is addressed to.")
+    @strawberry.field(
+        description="The person it is addressed to.",
+        metadata=sql.to_one("(SELECT {row}.recipient_id AS id)", "true"),
+    )
     def recipient(self) -> Person:
         return Person(id=strawberry.ID(self.recipient_id))
 

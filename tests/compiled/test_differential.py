@@ -8,15 +8,12 @@ The same subgraph runs twice on one database: as configured (compiled reads on) 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
 
-import orjson
 import pytest
 
 from services.requests.schema import create_schema
-from shared.graphql.view import EXECUTION_HEADER
+from tests.compiled.compare import Paths, both, both_paths
 from tests.compiled.operations import Operation, Selections, collected
 from tests.requests.helpers import (
     ANNA,
@@ -28,7 +25,7 @@ from tests.requests.helpers import (
     create_request,
     load_directory,
 )
-from tests.support import Caller, SubgraphClient
+from tests.support import SubgraphClient
 
 CALLERS = (PMO, LI, ANNA, ZHAO, APPROVER)
 """Sees everything; leads all; takes part in most; takes part in one; decides all."""
@@ -37,13 +34,6 @@ SEED = 20261203
 SERVED_AT_LEAST = {"requests": 30, "request": 10, "_entities": 3}
 """Calls the compiled path must have served, so the comparison is not vacuous (a generated
 selection often reaches a field that has no SQL yet, and then both answers are Strawberry's)."""
-
-
-@dataclasses.dataclass
-class Paths:
-    compiled: SubgraphClient
-    python: SubgraphClient
-    sample: dict[str, Any]
 
 
 @pytest.fixture
@@ -55,33 +45,9 @@ async def paths(requests_api: SubgraphClient) -> AsyncIterator[Paths]:
     await create_request(api, participantDepartmentIds=["legal"])
     for _ in range(3):
         await create_request(api, kind="OPERATIONS")
-    settings = api.runtime.settings.model_copy(update={"graphql_compiled": False})
-    python_path = dataclasses.replace(api.runtime, settings=settings)
     sample = {"ID": first["id"], "id": first["id"], "Int": 3, "String": "Q4", "Boolean": True}
-    async with SubgraphClient.open("requests", python_path) as python:
-        yield Paths(api, python, sample)
-
-
-async def _both(paths: Paths, operation: Operation, caller: Caller) -> bool:
-    """Run ``operation`` both ways and compare; whether the compiled path served it."""
-    body = {
-        "query": operation.query,
-        "variables": operation.variables,
-        "operationName": operation.operation_name,
-    }
-    headers = await paths.compiled.headers(caller)
-    fast = await paths.compiled.http.post("/graphql", json=body, headers=headers)
-    slow = await paths.python.http.post("/graphql", json=body, headers=headers)
-    where = f"{operation.origin}: {operation.query[:300]} as {caller.sub}"
-    assert fast.status_code == slow.status_code, where
-    fast_body, slow_body = fast.json(), slow.json()
-    assert fast_body.get("errors") == slow_body.get("errors"), where
-    # Byte for byte: the data as each path wrote it (the Python path's through orjson).
-    assert orjson.dumps(fast_body.get("data")) == orjson.dumps(slow_body.get("data")), where
-    compiled: bool = fast.headers.get(EXECUTION_HEADER) == "compiled"
-    if compiled:
-        assert fast.content == slow.content, where
-    return compiled
+    async with both_paths("requests", api, sample) as paths:
+        yield paths
 
 
 async def test_every_read_operation_of_the_suite_answers_the_same_both_ways(
@@ -92,7 +58,7 @@ async def test_every_read_operation_of_the_suite_answers_the_same_both_ways(
     served = set()
     for operation in operations:
         for caller in CALLERS:
-            if await _both(paths, operation, caller):
+            if await both(paths, operation, caller):
                 served.add(operation.query)
     # Not vacuous: the suite's page and detail queries of requests are served compiled.
     assert len(operations) > 20
@@ -110,7 +76,7 @@ async def test_generated_selections_answer_the_same_both_ways(paths: Paths, root
         flag = number % 2 == 0
         operation = Operation(query, "Generated", {"flag": flag}, f"generated #{number}")
         for caller in CALLERS[number % 2 :: 2]:
-            served += await _both(paths, operation, caller)
+            served += await both(paths, operation, caller)
     assert served >= SERVED_AT_LEAST[root], served
 
 
@@ -134,7 +100,7 @@ async def test_entity_batches_answer_the_same_both_ways(paths: Paths) -> None:
     )
     for caller in CALLERS:
         fixed = Operation(gateway_like, None, {"representations": representations}, "fixed")
-        assert await _both(paths, fixed, caller), caller
+        assert await both(paths, fixed, caller), caller
     schema = create_schema(paths.compiled.runtime.settings)._schema
     selections = Selections(schema, SEED)
     served = 0
@@ -143,5 +109,5 @@ async def test_entity_batches_answer_the_same_both_ways(paths: Paths) -> None:
         variables = {"flag": number % 2 == 0, "representations": representations[number % 3 :]}
         operation = Operation(query, "Generated", variables, f"generated entities #{number}")
         for caller in CALLERS:
-            served += await _both(paths, operation, caller)
+            served += await both(paths, operation, caller)
     assert served >= SERVED_AT_LEAST["_entities"], served

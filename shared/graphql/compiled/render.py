@@ -280,12 +280,13 @@ class Renderer:
         target = st.alias()
         where = sql.join.format(row=row, target=target)
         node = self._node(named, details, target, st)
+        table = sql.table.format(row=row)  # a derived table may read the row it hangs off
         if isinstance(sql, ToOne):
-            return f"coalesce((SELECT {node} FROM {sql.table} {target} WHERE {where}), 'null')"
+            return f"coalesce((SELECT {node} FROM {table} {target} WHERE {where}), 'null')"
         assert isinstance(sql, ToMany)
         order = sql.order.format(target=target)
         items = f"'[' || string_agg({node}, ',' ORDER BY {order}) || ']'"
-        return f"coalesce((SELECT {items} FROM {sql.table} {target} WHERE {where}), '[]')"
+        return f"coalesce((SELECT {items} FROM {table} {target} WHERE {where}), '[]')"
 
     @staticmethod
     def _column(expression: str, shape: Shape) -> str:

@@ -14,7 +14,8 @@ A field of an object type is compiled by these rules:
   answering wrong.
 
 SQL fragments name the row they read with ``{row}`` (and a relation's target row with
-``{target}``); the compiler gives each row an alias of its own.
+``{target}``); the compiler gives each row an alias of its own. A relation's ``table`` may be
+a derived table reading ``{row}`` (a stub of another subgraph's entity made from a column).
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def entity(builder: EntityBuilder) -> Callable[[type[T]], type[T]]:
 
 
 SourceBuilder = Callable[[Principal, Mapping[str, Any]], Source]
-"""From the caller and the field's coerced, cleaned arguments to the rows it reads."""
+"""From the caller and the field's coerced, cleaned arguments (by their GraphQL names, e.g.
+``unreadOnly``) to the rows it reads."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,54 @@
+"""Running one operation on both read paths of a subgraph and comparing the answers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+
+from shared.graphql.view import EXECUTION_HEADER
+from tests.compiled.operations import Operation
+from tests.support import Caller, SubgraphClient
+
+
+@dataclasses.dataclass
+class Paths:
+    compiled: SubgraphClient
+    python: SubgraphClient
+    sample: dict[str, Any]
+
+
+@asynccontextmanager
+async def both_paths(
+    service: str, api: SubgraphClient, sample: dict[str, Any]
+) -> AsyncIterator[Paths]:
+    """``api`` (compiled reads on) and the same subgraph on the same database with them off."""
+    settings = api.runtime.settings.model_copy(update={"graphql_compiled": False})
+    python_path = dataclasses.replace(api.runtime, settings=settings)
+    async with SubgraphClient.open(service, python_path) as python:
+        yield Paths(api, python, sample)
+
+
+async def both(paths: Paths, operation: Operation, caller: Caller) -> bool:
+    """Run ``operation`` both ways and compare; whether the compiled path served it."""
+    body = {
+        "query": operation.query,
+        "variables": operation.variables,
+        "operationName": operation.operation_name,
+    }
+    headers = await paths.compiled.headers(caller)
+    fast = await paths.compiled.http.post("/graphql", json=body, headers=headers)
+    slow = await paths.python.http.post("/graphql", json=body, headers=headers)
+    where = f"{operation.origin}: {operation.query[:300]} as {caller.sub}"
+    assert fast.status_code == slow.status_code, where
+    fast_body, slow_body = fast.json(), slow.json()
+    assert fast_body.get("errors") == slow_body.get("errors"), where
+    # Byte for byte: the data as each path wrote it (the Python path's through orjson).
+    assert orjson.dumps(fast_body.get("data")) == orjson.dumps(slow_body.get("data")), where
+    compiled: bool = fast.headers.get(EXECUTION_HEADER) == "compiled"
+    if compiled:
+        assert fast.content == slow.content, where
+    return compiled
