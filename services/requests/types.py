@@ -245,7 +245,10 @@ class CollabRequest:
         needs = await info.context.loader(load_resource_needs).load(self.id)
         return [ResourceNeed.from_model(n) for n in needs]
 
-    @strawberry.field(description="The director or PMO member who decides the request.")
+    @strawberry.field(
+        description="The director or PMO member who decides the request.",
+        metadata=sql.to_one("people", "{target}.id = {row}.approver_id"),
+    )
     async def approver(self, info: Info) -> Person | None:
         return await person_or_none(info, self.approver_id)
 

@@ -92,11 +92,16 @@ async def test_entity_batches_answer_the_same_both_ways(paths: Paths) -> None:
         {"__typename": "CollabRequest", "id": "01a00000-0000-7000-8000-000000000000"},
         {"__typename": "Department", "id": "nowhere"},
         {"__typename": "Department", "id": "legal"},
+        {"__typename": "Person", "id": "li"},
+        {"__typename": "Person", "id": "nobody"},
+        {"__typename": "Region", "id": "hq"},
     ]
     gateway_like = (
         "query($representations: [_Any!]!) { _entities(representations: $representations) {"
         " __typename ... on CollabRequest { id code title status leadDepartment { name }"
-        " goals { metric target } } ... on Department { id name } } }"
+        " goals { metric target } approver { name roles department { code } } }"
+        " ... on Department { id name head { email } parent { id } }"
+        " ... on Person { id name active region { code timeZone } } } }"
     )
     for caller in CALLERS:
         fixed = Operation(gateway_like, None, {"representations": representations}, "fixed")
@@ -105,7 +110,7 @@ async def test_entity_batches_answer_the_same_both_ways(paths: Paths) -> None:
     selections = Selections(schema, SEED)
     served = 0
     for number in range(GENERATED // 4):
-        query = selections.entities(["CollabRequest", "Department"])
+        query = selections.entities(["CollabRequest", "Department", "Person", "Region"])
         variables = {"flag": number % 2 == 0, "representations": representations[number % 3 :]}
         operation = Operation(query, "Generated", variables, f"generated entities #{number}")
         for caller in CALLERS:

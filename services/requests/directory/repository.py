@@ -128,4 +128,6 @@ async def ancestor_ids(conn: Connection, department_id: str) -> list[str]:
 
 
 DEPARTMENT_ENTITY = Entity("departments", "d", "d.id = {key}", ())
-"""A department by its id for the compiled read path (everyone may read departments)."""
+"""A department by its id for the compiled read path (the directory is open to everyone)."""
+PERSON_ENTITY = Entity("people", "p", "p.id = {key}", ())
+REGION_ENTITY = Entity("regions", "g", "g.id = {key}", ())

@@ -37,6 +37,7 @@ class WorkCalendar:
     )
 
 
+@sql.entity(lambda principal: directory_repo.REGION_ENTITY)
 @strawberry.federation.type(keys=["id"], description="A region: HQ, East China, an office abroad.")
 class Region:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
@@ -94,21 +95,31 @@ class Department:
         department = await info.context.loader(load_departments).load(id)
         return cls.from_model(department) if department else None
 
-    @strawberry.field(description="Region the department belongs to.")
+    @strawberry.field(
+        description="Region the department belongs to.",
+        metadata=sql.to_one("regions", "{target}.id = {row}.region_id"),
+    )
     async def region(self, info: Info) -> Region:
         region = await info.context.loader(load_regions).load(self.region_id)
         assert region is not None  # guaranteed by the foreign key
         return Region.from_model(region)
 
-    @strawberry.field(description="Head of the department, if named.")
+    @strawberry.field(
+        description="Head of the department, if named.",
+        metadata=sql.to_one("people", "{target}.id = {row}.head_id"),
+    )
     async def head(self, info: Info) -> Person | None:
         return await person_or_none(info, self.head_id)
 
-    @strawberry.field(description="Parent department in the hierarchy, if any.")
+    @strawberry.field(
+        description="Parent department in the hierarchy, if any.",
+        metadata=sql.to_one("departments", "{target}.id = {row}.parent_id"),
+    )
     async def parent(self, info: Info) -> Department | None:
         return await department_or_none(info, self.parent_id)
 
 
+@sql.entity(lambda principal: directory_repo.PERSON_ENTITY)
 @strawberry.federation.type(keys=["id"], description="A person in the directory.")
 class Person:
     id: strawberry.ID = strawberry.field(description="Opaque id; the `sub` of their token.")
@@ -147,11 +158,17 @@ class Person:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Person | None:
         return await person_or_none(info, id)
 
-    @strawberry.field(description="The person's home department.")
+    @strawberry.field(
+        description="The person's home department.",
+        metadata=sql.to_one("departments", "{target}.id = {row}.department_id"),
+    )
     async def department(self, info: Info) -> Department:
         return await department_of(info, self.department_id)
 
-    @strawberry.field(description="The region the person works in.")
+    @strawberry.field(
+        description="The region the person works in.",
+        metadata=sql.to_one("regions", "{target}.id = {row}.region_id"),
+    )
     async def region(self, info: Info) -> Region:
         region = await info.context.loader(load_regions).load(self.region_id)
         assert region is not None  # guaranteed by the foreign key
