@@ -198,6 +198,18 @@ REGISTRY.register(_PoolCollector())
 # -- GraphQL ------------------------------------------------------------------------------
 
 
+def name_operation_span(span: Any, name: str, kind: str) -> None:
+    span.update_name(f"{kind} {name}")
+    span.set_attribute("graphql.operation.name", name)
+    span.set_attribute("graphql.operation.type", kind)
+
+
+def record_operation(service: str, name: str, kind: str, seconds: float, failed: bool) -> None:
+    """Count and time one operation, whichever path executed it."""
+    GRAPHQL_DURATION.labels(service, name, kind).observe(seconds)
+    GRAPHQL_REQUESTS.labels(service, name, kind, "error" if failed else "ok").inc()
+
+
 class GraphQLMetrics(SchemaExtension):
     """Counts and times every operation by name, and wraps it in a span."""
 
@@ -215,11 +227,8 @@ class GraphQLMetrics(SchemaExtension):
             except Exception:  # the document did not parse: no operation type
                 kind = "unknown"
             failed = bool(ec.result and ec.result.errors) or bool(ec.pre_execution_errors)
-            span.update_name(f"{kind} {name}")
-            span.set_attribute("graphql.operation.name", name)
-            span.set_attribute("graphql.operation.type", kind)
-        GRAPHQL_DURATION.labels(service, name, kind).observe(time.perf_counter() - start)
-        GRAPHQL_REQUESTS.labels(service, name, kind, "error" if failed else "ok").inc()
+            name_operation_span(span, name, kind)
+        record_operation(service, name, kind, time.perf_counter() - start, failed)
 
 
 # -- serving --------------------------------------------------------------------------------

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.requests.schema import create_schema
+from shared.graphql.view import EXECUTION_HEADER
 from tests.compiled.compare import Paths, both, both_paths
 from tests.compiled.operations import Operation, Selections, collected
 from tests.requests.helpers import (
@@ -116,3 +118,26 @@ async def test_entity_batches_answer_the_same_both_ways(paths: Paths) -> None:
         for caller in CALLERS:
             served += await both(paths, operation, caller)
     assert served >= SERVED_AT_LEAST["_entities"], served
+
+
+async def test_a_compiled_answer_is_counted_and_marked(paths: Paths) -> None:
+    """Operators see it: the response header, the compiled counter, the usual operation
+    metrics; with compiled reads off, the same query is Strawberry's."""
+    query = "query Page { requests(first: 2) { edges { node { id code } } } }"
+    labels = {"service": "requests", "operation": "Page"}
+    ops = {**labels, "operation_type": "query", "outcome": "ok"}
+
+    def sample(name: str, which: dict[str, str]) -> float:
+        return REGISTRY.get_sample_value(name, which) or 0.0
+
+    before = sample("liaison_graphql_compiled_total", labels)
+    counted = sample("liaison_graphql_requests_total", ops)
+    headers = await paths.compiled.headers(PMO)
+    fast = await paths.compiled.http.post("/graphql", json={"query": query}, headers=headers)
+    assert fast.headers[EXECUTION_HEADER] == "compiled"
+    assert sample("liaison_graphql_compiled_total", labels) == before + 1
+    assert sample("liaison_graphql_requests_total", ops) == counted + 1
+    slow = await paths.python.http.post("/graphql", json={"query": query}, headers=headers)
+    assert EXECUTION_HEADER not in slow.headers
+    assert sample("liaison_graphql_compiled_total", labels) == before + 1
+    assert slow.content == fast.content

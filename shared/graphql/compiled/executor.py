@@ -9,6 +9,7 @@ outage included), is answered by Strawberry, whose errors are the contract's.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -20,7 +21,8 @@ from graphql.validation import ASTValidationRule
 from shared.auth import Principal
 from shared.graphql.compiled.plan import Plan, plan
 from shared.graphql.compiled.render import NotServed, Renderer
-from shared.observability.metrics import GRAPHQL_COMPILED
+from shared.observability.metrics import GRAPHQL_COMPILED, name_operation_span, record_operation
+from shared.observability.tracing import tracer
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -76,14 +78,21 @@ class CompiledReads:
         found = self.plan_for(request["query"], operation_name)
         if found is None:
             return None
-        try:
-            data = await self._data(found, variables, principal)
-        except NotServed:
-            return None
-        except Exception:  # an outage or a bug: the Python path answers (and reports it)
-            log.warning("compiled read failed; answered by Strawberry", exc_info=True)
-            return None
-        GRAPHQL_COMPILED.labels(self.runtime.service, operation_name or "anonymous").inc()
+        named = found.operation.name
+        name, service = named.value if named else "anonymous", self.runtime.service
+        started = time.perf_counter()
+        with tracer().start_as_current_span("graphql.operation") as span:
+            try:
+                data = await self._data(found, variables, principal)
+            except NotServed:
+                return None
+            except Exception:  # an outage or a bug: the Python path answers (and reports it)
+                log.warning("compiled read failed; answered by Strawberry", exc_info=True)
+                return None
+            name_operation_span(span, name, "query")
+            span.set_attribute("liaison.compiled", True)
+        record_operation(service, name, "query", time.perf_counter() - started, failed=False)
+        GRAPHQL_COMPILED.labels(service, name).inc()
         return b'{"data":' + data + b"}"
 
     async def _data(self, found: Plan, variables: dict[str, Any], principal: Principal) -> bytes:
