@@ -15,7 +15,7 @@
 // time from LIAISON_<NAME>_URL (see gateway.config.ts).
 //
 // Exit codes: 0 ok, 1 --check mismatch, 2 composition failed, 3 usage / input error.
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
@@ -144,6 +144,9 @@ if (opts.check) {
   }
   console.log(`compose: ${opts.out} is up to date`);
 } else {
-  writeFileSync(opts.out, supergraph);
+  // Written aside and renamed into place: a gateway watching the file never reads half of it.
+  const partial = `${opts.out}.${process.pid}.tmp`;
+  writeFileSync(partial, supergraph);
+  renameSync(partial, opts.out);
   console.log(`compose: wrote ${opts.out}`);
 }
