@@ -46,7 +46,8 @@ PIP_NOISE = re.compile(r"WARNING: Location '.*' is ignored")
 """This machine's pip configuration prints hundreds of these; the failure log leaves them out."""
 
 LAUNCH = """{ requests(first: 100) { edges { node {
-  id code title status tasks { id title } issues { id title status } } } } }"""
+  id code title status tasks { totalCount edges { node { id title } } }
+  issues { totalCount edges { node { id title status } } } } } } }"""
 CREATE_TASK = """mutation($input: CreateTaskInput!) {
   createTask(input: $input) { task { id } userErrors { code message } } }"""
 
@@ -230,7 +231,7 @@ def check_launch(url: str, token: str) -> dict[str, Any]:
         raise SmokeFailure(
             f"no request titled 'Q4 ...' among {[e['node']['title'] for e in edges]}"
         )
-    if len(launch["tasks"]) < 3 or len(launch["issues"]) < 1:
+    if launch["tasks"]["totalCount"] < 3 or launch["issues"]["totalCount"] < 1:
         raise SmokeFailure(f"the Q4 launch lacks the demo's 3 tasks and 1 issue: {launch}")
     return dict(launch)
 
@@ -528,7 +529,8 @@ def exercise(run: RunCommand, clock: Clock, before: set[tuple[int, str]]) -> Non
     """Banner, then the demo's data over HTTP, then a subscription over WebSocket."""
     url, token = wait_for_banner(run, clock)
     launch = check_launch(url, token)
-    clock.phase(f"Q4 launch: {len(launch['tasks'])} tasks, {len(launch['issues'])} issue(s)")
+    tasks, issues = launch["tasks"]["totalCount"], launch["issues"]["totalCount"]
+    clock.phase(f"Q4 launch: {tasks} tasks, {issues} issue(s)")
     check_subscription(url, token, launch["id"], clock)
 
 

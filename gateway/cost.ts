@@ -2,8 +2,8 @@
 // estimated cost is over LIAISON_GATEWAY_MAX_COST is refused with COST_LIMIT_EXCEEDED before
 // anything is fetched from a subgraph. Depth, alias and token limits bound the document; only
 // this bounds what the document makes the subgraphs do: 30 aliases of
-// `requests(first: 100) { edges { node { tasks { id } } } }` are a short, shallow document
-// asking for 300,000 tasks.
+// `requests(first: 100) { edges { node { tasks(first: 100) { edges { node { id } } } } } }`
+// are a short, shallow document asking for 300,000 tasks.
 //
 // The estimate, over the supergraph's API schema:
 //  - every field costs 1;

@@ -303,6 +303,11 @@ class StatementCount:
         return f"{self.fewest}..{self.most}"
 
 
+def nodes(connection: dict[str, Any]) -> list[Any]:
+    """The items of one page of a connection (``edges { node { ... } }``), in order."""
+    return [edge["node"] for edge in connection["edges"]]
+
+
 def assert_no_growth(small: StatementCount, large: StatementCount) -> None:
     """``large`` (more items) costs no more statements than ``small``."""
     if large.fewest > small.most:

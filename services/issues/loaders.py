@@ -12,16 +12,7 @@ from shared.replicas import load_requests
 load_issues = one_per_key(repo.issues_by_ids)
 
 
-load_issues_of_requests = many_per_key(repo.issues_by_request_ids)
-
-
-load_issues_of_tasks = many_per_key(repo.issues_by_task_ids)
-
-
 load_clocks = many_per_key(sla_repo.clocks_by_issue_ids)
-
-
-load_timelines = many_per_key(repo.timelines_by_issue_ids)
 
 
 # Stored calendar of each region (None until its event arrives).

@@ -18,6 +18,7 @@ from services.issues.models import (
     Severity,
     TimelineEntry,
 )
+from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.ids import new_id
 
@@ -149,61 +150,187 @@ async def issues_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Issue
     return {r["id"]: _issue(r) for r in rows}
 
 
-async def _grouped(conn: Connection, column: str, ids: Sequence[str]) -> dict[str, list[Issue]]:
-    rows = await conn.fetch(
-        f"SELECT {_ISSUE_COLUMNS} FROM issues i WHERE i.{column} = ANY($1) ORDER BY i.id DESC",
-        list(ids),
-    )
-    result: dict[str, list[Issue]] = {}
-    for row in rows:
-        result.setdefault(row[column], []).append(_issue(row))
-    return result
-
-
-async def issues_by_request_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Issue]]:
-    """Each request's issues, newest first."""
-    return await _grouped(conn, "request_id", ids)
-
-
-async def issues_by_task_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Issue]]:
-    """Each task's issues, newest first."""
-    return await _grouped(conn, "task_id", ids)
-
-
-# Visible: PMO/ADMIN ($1), or one of the caller's departments ($2) works on the issue (lead or
-# responsible, which may come from outside the request) or takes part in the request, as our
-# replica of the request says now (so a department added later sees older issues).
-VISIBLE = """($1 OR i.lead_department_id = ANY($2) OR i.responsible_department_id = ANY($2)
-    OR EXISTS (
+# The caller sees the request: PMO/ADMIN ($1), or one of the caller's departments ($2) takes
+# part in it, as our replica of the request says now (so a department added later sees older
+# issues).
+REQUEST_VISIBLE = """($1 OR EXISTS (
     SELECT 1 FROM request_replicas r
      WHERE r.id = i.request_id
        AND (r.lead_department_id = ANY($2) OR r.participant_department_ids && $2)))"""
 
+# Visible: the request is, or one of the caller's departments works on the issue (lead or
+# responsible, which may come from outside the request).
+VISIBLE = f"""(i.lead_department_id = ANY($2) OR i.responsible_department_id = ANY($2)
+    OR {REQUEST_VISIBLE})"""
 
-_ISSUE_FILTER = f"""{VISIBLE}
-           AND ($3::text[] IS NULL OR i.status = ANY($3))
-           AND ($4::text IS NULL OR i.request_id = $4)
-           AND ($5::text IS NULL OR i.responsible_department_id = $5)
-           AND ($6::boolean IS NULL OR i.urgent = $6)"""
-"""The filter of ``issues``: visibility ($1, $2), statuses, request, responsible, urgent."""
+_NEWEST_FIRST = (SortKey("i.id", name="id", descending=True),)
+
+ISSUES_OF_REQUESTS = ChildList(
+    source="issues i",
+    parent="i.request_id",
+    columns=_ISSUE_COLUMNS,
+    order=_NEWEST_FIRST,
+    to_model=_issue,
+)
+"""``CollabRequest.issues``: newest first (UUIDv7 ids sort by creation)."""
+
+ISSUES_OF_TASKS = ChildList(
+    source="issues i",
+    parent="i.task_id",
+    columns=_ISSUE_COLUMNS,
+    order=_NEWEST_FIRST,
+    to_model=_issue,
+    where=REQUEST_VISIBLE,
+)
+"""``Task.issues``: newest first, those on requests the caller sees (args: PMO/ADMIN and
+the caller's departments). A task names its request, but an issue names the task on its
+own, so visibility is judged issue by issue."""
 
 
-def _issue_filter_args(
-    sees_all: bool,
-    departments: Sequence[str],
-    statuses: Sequence[IssueStatus] | None,
+# --- the issues list ------------------------------------------------------------------------
+# A page is the newest `limit` visible issues that match the filter. What keeps it fast at any
+# size (the indexes are in migrations/0004_list_indexes.sql):
+# * only the filters given are in the SQL, each as an equality where it can be, so a
+#   (column, id) index walked newest first yields its matches in order and the walk stops
+#   after one page;
+# * the page's ids come from id-only queries, which those indexes answer alone (their INCLUDE
+#   columns test the other filters). Left to read whole rows, the planner walks the primary key
+#   newest first and reads rows until a page matches: most of the table when the matches are
+#   old (ARCHIVED) or absent;
+# * several statuses, and each way a department sees an issue, are branches of their own,
+#   each with an index; the page is the newest of their union;
+# * the statements are planned for their values (see _plan_with_values).
+
+_FEW_REQUESTS = 1000
+"""Up to this many requests seen by taking part are named in the page's statement, so their
+issues are found by index; past that, the caller sees so many issues that a walk of the
+newest ones soon finds a page."""
+
+_MAX_BRANCHES = 16
+"""More (statuses times ways of seeing) than this, and the statuses are one ANY condition
+instead: planning every branch would cost more than it saves."""
+
+
+class _Params:
+    """The parameters of a statement being written: each value added becomes the next $n."""
+
+    def __init__(self) -> None:
+        self.values: list[object] = []
+
+    def add(self, value: object) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+async def _plan_with_values(conn: Connection) -> None:
+    """Have the server plan each statement on ``conn`` for the values it runs with, until the
+    pool takes the connection back (its reset, RESET ALL, ends this).
+
+    After a few runs of a prepared statement the server may keep a generic plan, made for
+    average values: for these lists that is a walk of the newest issues even for a filter
+    or a department that matches nothing, which reads the whole table."""
+    await conn.execute("SET plan_cache_mode = force_custom_plan")
+
+
+def _status_values(statuses: Sequence[IssueStatus] | None) -> list[str]:
+    return list(dict.fromkeys(s.value for s in statuses or ()))
+
+
+def _any_status(params: _Params, chosen: list[str]) -> list[str]:
+    """The statuses filter as one condition (none if no status is chosen)."""
+    if len(chosen) == 1:
+        return [f"i.status = {params.add(chosen[0])}"]
+    return [f"i.status = ANY({params.add(chosen)}::text[])"] if chosen else []
+
+
+def _issue_conditions(
+    params: _Params,
     request_id: str | None,
     responsible_department_id: str | None,
     urgent: bool | None,
-) -> list[object]:
-    return [
-        sees_all,
+) -> list[str]:
+    """The other filters that are set, as plain conditions; those not set are left out."""
+    conditions = []
+    if request_id is not None:
+        conditions.append(f"i.request_id = {params.add(request_id)}")
+    if responsible_department_id is not None:
+        conditions.append(f"i.responsible_department_id = {params.add(responsible_department_id)}")
+    if urgent is not None:  # a literal: the partial index of urgent issues applies
+        conditions.append("i.urgent" if urgent else "NOT i.urgent")
+    return conditions
+
+
+def _takes_part(departments: str) -> str:
+    """One of ``departments`` leads or takes part in request ``r`` (as in REQUEST_VISIBLE)."""
+    return (
+        f"(r.lead_department_id = ANY({departments})"
+        f" OR r.participant_department_ids && {departments})"
+    )
+
+
+async def _requests_taken_part_in(conn: Connection, departments: Sequence[str]) -> list[str] | None:
+    """The requests ``departments`` take part in, as our replica says; None if too many."""
+    rows = await conn.fetch(
+        f"SELECT r.id FROM request_replicas r WHERE {_takes_part('$1')} LIMIT {_FEW_REQUESTS + 1}",
         list(departments),
-        [s.value for s in statuses] if statuses else None,
-        request_id,
-        responsible_department_id,
-        urgent,
-    ]
+    )
+    return None if len(rows) > _FEW_REQUESTS else [r["id"] for r in rows]
+
+
+def _ways_of_seeing(
+    params: _Params, departments: Sequence[str], requests: list[str] | None
+) -> list[str]:
+    """VISIBLE for a caller who does not see everything, as alternatives that each have an
+    index: lead, responsible (one department at a time, so the index keeps id order) and
+    the requests taken part in."""
+    ways = []
+    for department in dict.fromkeys(departments):
+        mine = params.add(department)
+        ways += [f"i.lead_department_id = {mine}", f"i.responsible_department_id = {mine}"]
+    if requests is None:
+        taking_part = _takes_part(params.add(list(departments)))
+        ways.append(
+            f"EXISTS (SELECT 1 FROM request_replicas r WHERE r.id = i.request_id AND {taking_part})"
+        )
+    elif requests:
+        ways.append(f"i.request_id = ANY({params.add(requests)}::text[])")
+    return ways
+
+
+def _seen_on_request(params: _Params, departments: Sequence[str], request_id: str) -> str:
+    """VISIBLE for the issues of one request, as one condition: the request's issues are
+    walked once in issues_request_list, which holds their departments, and whether the caller
+    takes part in the request is asked once."""
+    mine, request = params.add(list(departments)), params.add(request_id)
+    return (
+        f"(i.lead_department_id = ANY({mine}) OR i.responsible_department_id = ANY({mine})"
+        f" OR EXISTS (SELECT 1 FROM request_replicas r WHERE r.id = {request}"
+        f" AND {_takes_part(mine)}))"
+    )
+
+
+def _newest_ids(conditions: Sequence[str], limit: str) -> str:
+    where = " AND ".join(conditions) or "TRUE"
+    return f"SELECT i.id FROM issues i WHERE {where} ORDER BY i.id DESC LIMIT {limit}"
+
+
+def _page_ids(
+    params: _Params,
+    ways: list[list[str]],
+    chosen: list[str],
+    conditions: list[str],
+    limit: int,
+) -> str:
+    """The ids of the page: the newest of each branch (a way of seeing, a status), merged."""
+    if len(ways) * len(chosen) > _MAX_BRANCHES:
+        conditions, chosen = [*_any_status(params, chosen), *conditions], []
+    by_status = [[f"i.status = {params.add(s)}"] for s in chosen] or [[]]
+    page = params.add(limit)
+    branches = [[*way, *status, *conditions] for way in ways for status in by_status]
+    if len(branches) == 1:
+        return _newest_ids(branches[0], page)
+    union = " UNION ".join(f"({_newest_ids(b, page)})" for b in branches)
+    return f"SELECT id FROM ({union}) branch ORDER BY id DESC LIMIT {page}"
 
 
 async def list_issues(
@@ -219,19 +346,23 @@ async def list_issues(
     urgent: bool | None = None,
 ) -> list[Issue]:
     """Visible issues matching the filter, newest first (UUIDv7 ids sort by creation)."""
+    await _plan_with_values(conn)
+    params = _Params()
+    conditions = _issue_conditions(params, request_id, responsible_department_id, urgent)
+    if after_id is not None:
+        conditions.append(f"i.id < {params.add(after_id)}")
+    ways: list[list[str]] = [[]]  # who sees everything sees the issues one way
+    if not sees_all and request_id is not None:
+        ways = [[_seen_on_request(params, departments, request_id)]]
+    elif not sees_all:
+        requests = await _requests_taken_part_in(conn, departments) if departments else []
+        ways = [[way] for way in _ways_of_seeing(params, departments, requests)]
+        if not ways:
+            return []
+    ids = _page_ids(params, ways, _status_values(statuses), conditions, limit)
     rows = await conn.fetch(
-        f"""
-        SELECT {_ISSUE_COLUMNS} FROM issues i
-         WHERE {_ISSUE_FILTER}
-           AND ($7::text IS NULL OR i.id < $7)
-         ORDER BY i.id DESC
-         LIMIT $8
-        """,
-        *_issue_filter_args(
-            sees_all, departments, statuses, request_id, responsible_department_id, urgent
-        ),
-        after_id,
-        limit,
+        f"SELECT {_ISSUE_COLUMNS} FROM issues i WHERE i.id IN ({ids}) ORDER BY i.id DESC",
+        *params.values,
     )
     return [_issue(r) for r in rows]
 
@@ -247,12 +378,16 @@ async def count_issues(
     urgent: bool | None = None,
 ) -> int:
     """How many issues :func:`list_issues` pages through with the same filter."""
-    count: int = await conn.fetchval(
-        f"SELECT count(*) FROM issues i WHERE {_ISSUE_FILTER}",
-        *_issue_filter_args(
-            sees_all, departments, statuses, request_id, responsible_department_id, urgent
-        ),
-    )
+    params = _Params()
+    conditions = []
+    if not sees_all:  # VISIBLE reads $1 (sees all) and $2 (departments)
+        params.add(False)
+        params.add(list(departments))
+        conditions.append(VISIBLE)
+    conditions += _any_status(params, _status_values(statuses))
+    conditions += _issue_conditions(params, request_id, responsible_department_id, urgent)
+    where = " AND ".join(conditions) or "TRUE"
+    count: int = await conn.fetchval(f"SELECT count(*) FROM issues i WHERE {where}", *params.values)
     return count
 
 
@@ -285,27 +420,25 @@ async def add_timeline(
     )
 
 
-async def timelines_by_issue_ids(
-    conn: Connection, ids: Sequence[str]
-) -> dict[str, list[TimelineEntry]]:
-    """Each issue's timeline, oldest first."""
-    rows = await conn.fetch(
-        "SELECT seq, issue_id, at, actor_id, action, from_status, to_status, note"
-        " FROM issue_timeline WHERE issue_id = ANY($1) ORDER BY issue_id, seq",
-        list(ids),
+def _entry(row: Any) -> TimelineEntry:
+    return TimelineEntry(
+        **{
+            **dict(row),
+            "action": IssueAction(row["action"]),
+            "from_status": IssueStatus(row["from_status"]) if row["from_status"] else None,
+            "to_status": IssueStatus(row["to_status"]) if row["to_status"] else None,
+        }
     )
-    result: dict[str, list[TimelineEntry]] = {}
-    for row in rows:
-        entry = TimelineEntry(
-            **{
-                **dict(row),
-                "action": IssueAction(row["action"]),
-                "from_status": IssueStatus(row["from_status"]) if row["from_status"] else None,
-                "to_status": IssueStatus(row["to_status"]) if row["to_status"] else None,
-            }
-        )
-        result.setdefault(row["issue_id"], []).append(entry)
-    return result
+
+
+TIMELINES = ChildList(
+    source="issue_timeline",
+    parent="issue_id",
+    columns="seq, issue_id, at, actor_id, action, from_status, to_status, note",
+    order=(SortKey("seq", sql_type="bigint"),),
+    to_model=_entry,
+)
+"""``Issue.timeline``: each issue's entries, oldest first."""
 
 
 # --- directory replicas ---------------------------------------------------------------------

@@ -14,17 +14,17 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from services.issues import models
+from services.issues import repository as repo
 from services.issues.loaders import (
     load_clocks,
     load_issues,
-    load_issues_of_requests,
-    load_issues_of_tasks,
     load_region_calendars,
-    load_timelines,
     may_see_request,
 )
 from services.issues.sla.arithmetic import time_calendar
+from shared.graphql.child_pages import After, First, child_connection, empty_connection, page_of
 from shared.graphql.context import Info
+from shared.graphql.pagination import Connection
 
 # Registering the domain enums lets GraphQL fields use them directly.
 strawberry.enum(models.Severity, description="How badly an issue hurts the collaboration.")
@@ -77,12 +77,18 @@ class Task:
         return cls(id=id)
 
     @strawberry.field(
-        description="Issues raised on the task that the caller may see, newest first." + ISSUES_DOWN
+        description="Issues raised on the task, on requests the caller may see, newest first,"
+        " 20 per page by default." + ISSUES_DOWN
     )
-    async def issues(self, info: Info) -> list[Issue] | None:
-        found = await info.context.loader(load_issues_of_tasks).load(self.id)
-        visible = [i for i in found if await may_see_request(info, i.request_id)]
-        return [Issue.from_model(i) for i in visible]
+    async def issues(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Issue] | None:
+        page = page_of(info, first, after)
+        principal = info.context.principal
+        caller = (principal.sees_everything, tuple(principal.departments))
+        return await child_connection(
+            info, repo.ISSUES_OF_TASKS, self.id, page, Issue.from_model, args=caller
+        )
 
 
 @strawberry.federation.type(
@@ -95,12 +101,19 @@ class CollabRequest:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> CollabRequest:
         return cls(id=id)
 
-    @strawberry.field(description="Issues raised on the request, newest first." + ISSUES_DOWN)
-    async def issues(self, info: Info) -> list[Issue] | None:
+    @strawberry.field(
+        description="Issues raised on the request, newest first, 20 per page by default;"
+        " empty if the caller may not see the request." + ISSUES_DOWN
+    )
+    async def issues(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Issue] | None:
+        page = page_of(info, first, after)
         if not await may_see_request(info, self.id):
-            return []
-        found = await info.context.loader(load_issues_of_requests).load(self.id)
-        return [Issue.from_model(i) for i in found]
+            return empty_connection(info, page)
+        return await child_connection(
+            info, repo.ISSUES_OF_REQUESTS, self.id, page, Issue.from_model
+        )
 
 
 # --- issues ---------------------------------------------------------------------------------
@@ -291,10 +304,14 @@ class Issue:
         clocks = await info.context.loader(load_clocks).load(self.id)
         return [SlaClock.from_model(c) for c in clocks]
 
-    @strawberry.field(description="Every change of the issue, oldest first.")
-    async def timeline(self, info: Info) -> list[TimelineEntry]:
-        entries = await info.context.loader(load_timelines).load(self.id)
-        return [TimelineEntry.from_model(e) for e in entries]
+    @strawberry.field(
+        description="Every change of the issue, oldest first, 20 per page by default."
+    )
+    async def timeline(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[TimelineEntry]:
+        page = page_of(info, first, after)
+        return await child_connection(info, repo.TIMELINES, self.id, page, TimelineEntry.from_model)
 
 
 async def visible_issue(info: Info, issue_id: str) -> Issue | None:

@@ -28,14 +28,16 @@ from shared.settings import Settings
 @strawberry.input(description="Which notifications to mark read.")
 class MarkReadInput:
     ids: list[strawberry.ID] = strawberry.field(
-        description="Ids of the caller's notifications; if any is not theirs, none is marked."
+        description="Ids of the caller's notifications, at most LIAISON_GRAPHQL_MAX_PAGE (100"
+        " by default) different ones; if any is not theirs, none is marked."
     )
 
 
 @strawberry.type(description="Result of `markRead`.")
 class MarkReadPayload:
     notifications: list[Notification] | None = strawberry.field(
-        default=None, description="The notifications, now read, in the order asked."
+        default=None,
+        description="The notifications, now read, in the order asked (as many as the ids).",
     )
     user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
 

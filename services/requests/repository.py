@@ -22,6 +22,7 @@ from services.requests.models import (
     ResourceNeedDraft,
 )
 from shared.auth import Principal
+from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.graphql.compiled.sql import Entity, Source
 from shared.ids import new_id
@@ -240,6 +241,66 @@ def request_source(principal: Principal, arguments: Mapping[str, Any]) -> Source
     return request_entity(principal).by_key("$4", [arguments["id"]])
 
 
+# --- the requests list ----------------------------------------------------------------------
+# The Python path of `requests` (the compiled one reads requests_source). As for the issues
+# list (services/issues/repository.py): only the filters given are in the SQL, as equalities,
+# so a (column, id) index walked newest first yields a page and stops
+# (migrations/0010_list_indexes.sql); the page's ids come from id-only queries, which those
+# indexes answer alone instead of the primary key walk reading rows until a page matches (most
+# of the table when the matches are old, e.g. CLOSED, or absent); each way a department sees a
+# request is a branch with an index of its own; statements are planned for their values.
+
+
+class _Params:
+    """The parameters of a statement being written: each value added becomes the next $n."""
+
+    def __init__(self) -> None:
+        self.values: list[object] = []
+
+    def add(self, value: object) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+async def _plan_with_values(conn: Connection) -> None:
+    """Have the server plan each statement on ``conn`` for the values it runs with, until the
+    pool takes the connection back (its reset, RESET ALL, ends this): a generic plan, kept
+    after a few runs of a prepared statement, walks the newest requests even for a filter
+    that matches nothing."""
+    await conn.execute("SET plan_cache_mode = force_custom_plan")
+
+
+def _request_conditions(
+    params: _Params, kind: RequestKind | None, status: RequestStatus | None
+) -> list[str]:
+    """The filters that are set, as plain conditions; those not set are left out."""
+    conditions = []
+    if kind is not None:
+        conditions.append(f"r.kind = {params.add(kind.value)}")
+    if status is not None:
+        conditions.append(f"r.status = {params.add(status.value)}")
+    return conditions
+
+
+def _ways_of_seeing(params: _Params, departments: Sequence[str]) -> list[str]:
+    """_VISIBLE for a caller who does not see everything, as alternatives that each keep id
+    order in an index: each department leading the request, or taking part in it."""
+    ways = []
+    for department in dict.fromkeys(departments):
+        mine = params.add(department)
+        ways.append(f"r.lead_department_id = {mine}")
+        ways.append(
+            "EXISTS (SELECT 1 FROM request_participants p"
+            f" WHERE p.request_id = r.id AND p.department_id = {mine})"
+        )
+    return ways
+
+
+def _newest_ids(conditions: Sequence[str], limit: str) -> str:
+    where = " AND ".join(conditions) or "TRUE"
+    return f"SELECT r.id FROM collab_requests r WHERE {where} ORDER BY r.id DESC LIMIT {limit}"
+
+
 async def list_requests(
     conn: Connection,
     *,
@@ -251,20 +312,23 @@ async def list_requests(
     limit: int,
 ) -> list[CollabRequest]:
     """Visible requests, newest first (ids are UUIDv7, so they sort by creation time)."""
+    await _plan_with_values(conn)
+    params = _Params()
+    conditions = _request_conditions(params, kind, status)
+    if after_id is not None:
+        conditions.append(f"r.id < {params.add(after_id)}")
+    page = params.add(limit)
+    if sees_all:
+        ids = _newest_ids(conditions, page)
+    else:
+        ways = _ways_of_seeing(params, departments)
+        if not ways:
+            return []
+        union = " UNION ".join(f"({_newest_ids([w, *conditions], page)})" for w in ways)
+        ids = f"SELECT id FROM ({union}) seen ORDER BY id DESC LIMIT {page}"
     rows = await conn.fetch(
-        f"""
-        SELECT {_REQUEST_COLUMNS} FROM collab_requests r
-         WHERE {_REQUEST_FILTER}
-           AND ($5::text IS NULL OR r.id < $5)
-         ORDER BY r.id DESC
-         LIMIT $6
-        """,
-        sees_all,
-        list(departments),
-        kind.value if kind else None,
-        status.value if status else None,
-        after_id,
-        limit,
+        f"SELECT {_REQUEST_COLUMNS} FROM collab_requests WHERE id IN ({ids}) ORDER BY id DESC",
+        *params.values,
     )
     return [_request(r) for r in rows]
 
@@ -278,12 +342,16 @@ async def count_requests(
     status: RequestStatus | None,
 ) -> int:
     """How many requests :func:`list_requests` pages through with the same filter."""
+    params = _Params()
+    conditions = []
+    if not sees_all:  # _VISIBLE reads $1 (sees all) and $2 (departments)
+        params.add(False)
+        params.add(list(departments))
+        conditions.append(_VISIBLE)
+    conditions += _request_conditions(params, kind, status)
+    where = " AND ".join(conditions) or "TRUE"
     count: int = await conn.fetchval(
-        f"SELECT count(*) FROM collab_requests r WHERE {_REQUEST_FILTER}",
-        sees_all,
-        list(departments),
-        kind.value if kind else None,
-        status.value if status else None,
+        f"SELECT count(*) FROM collab_requests r WHERE {where}", *params.values
     )
     return count
 
@@ -381,25 +449,38 @@ async def insert_history(
     )
 
 
-async def history_by_request_ids(
-    conn: Connection, ids: Sequence[str]
-) -> dict[str, list[HistoryEntry]]:
-    rows = await conn.fetch(
-        "SELECT id, request_id, action, from_status, to_status, actor_id, comment, at"
-        " FROM request_history WHERE request_id = ANY($1) ORDER BY request_id, id",
-        list(ids),
+def _history_entry(row: Any) -> HistoryEntry:
+    return HistoryEntry(
+        **{
+            **dict(row),
+            "from_status": RequestStatus(row["from_status"]) if row["from_status"] else None,
+            "to_status": RequestStatus(row["to_status"]),
+        }
     )
-    result: dict[str, list[HistoryEntry]] = {}
-    for row in rows:
-        entry = HistoryEntry(
-            **{
-                **dict(row),
-                "from_status": RequestStatus(row["from_status"]) if row["from_status"] else None,
-                "to_status": RequestStatus(row["to_status"]),
-            }
-        )
-        result.setdefault(row["request_id"], []).append(entry)
-    return result
+
+
+_HISTORY_COLUMNS = "id, request_id, action, from_status, to_status, actor_id, comment, at"
+
+HISTORY = ChildList(
+    source="request_history",
+    parent="request_id",
+    columns=_HISTORY_COLUMNS,
+    order=(SortKey("id", sql_type="bigint"),),
+    to_model=_history_entry,
+)
+"""``CollabRequest.history``: every move and edit, oldest first."""
+
+DECISION_ACTIONS = ("APPROVED", "REJECTED", "CHANGES_REQUESTED")
+
+DECISIONS = ChildList(
+    source="request_history",
+    parent="request_id",
+    columns=_HISTORY_COLUMNS,
+    order=(SortKey("id", sql_type="bigint"),),
+    to_model=_history_entry,
+    where="action IN (" + ", ".join(f"'{a}'" for a in DECISION_ACTIONS) + ")",
+)
+"""``CollabRequest.decisions``: the approver's decisions, oldest first."""
 
 
 async def current_form(conn: Connection, request: CollabRequest) -> NewRequest:

@@ -18,10 +18,12 @@ from services.requests.directory.types import (
     load_departments,
     person_or_none,
 )
+from shared.graphql.child_pages import After, First, child_connection, page_of
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError
 from shared.graphql.loaders import many_per_key, one_per_key
+from shared.graphql.pagination import Connection
 
 if TYPE_CHECKING:
     from services.requests.acceptance.types import Acceptance, Lesson
@@ -54,11 +56,6 @@ load_participants = many_per_key(repo.participants_by_request_ids)
 
 
 load_milestones = many_per_key(repo.milestones_by_request_ids)
-
-
-load_history = many_per_key(repo.history_by_request_ids)
-
-DECISION_ACTIONS = frozenset({"APPROVED", "REJECTED", "CHANGES_REQUESTED"})
 
 
 load_goals = many_per_key(repo.goals_by_request_ids)
@@ -260,14 +257,19 @@ class CollabRequest:
         found = await info.context.loader(load_milestones).load(self.id)
         return [Milestone.from_model(m) for m in found]
 
-    @strawberry.field(description="Meetings of the request, by start time.")
+    @strawberry.field(
+        description="Meetings of the request, earliest start first, 20 per page by default."
+    )
     async def meetings(
-        self, info: Info
-    ) -> list[Annotated[Meeting, strawberry.lazy("services.requests.meetings.types")]]:
-        from services.requests.meetings.types import Meeting, load_request_meetings
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Annotated[Meeting, strawberry.lazy("services.requests.meetings.types")]]:
+        from services.requests.meetings import repository as meetings_repo
+        from services.requests.meetings.types import Meeting
 
-        found = await info.context.loader(load_request_meetings).load(self.id)
-        return [Meeting.from_model(m) for m in found]
+        page = page_of(info, first, after)
+        return await child_connection(
+            info, meetings_repo.MEETINGS_OF_REQUESTS, self.id, page, Meeting.from_model
+        )
 
     @strawberry.field(description="Communication plan agreed at the kickoff, if set.")
     async def communication_plan(
@@ -278,11 +280,15 @@ class CollabRequest:
         found = await info.context.loader(load_plans).load(self.id)
         return CommunicationPlan.from_model(found) if found else None
 
-    @strawberry.field(description="The risk register, oldest first.")
-    async def risks(self, info: Info) -> list[Annotated[Risk, strawberry.lazy(KICKOFF)]]:
-        from services.requests.kickoff.types import Risk, load_risks
+    @strawberry.field(description="The risk register, oldest first, 20 per page by default.")
+    async def risks(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Annotated[Risk, strawberry.lazy(KICKOFF)]]:
+        from services.requests.kickoff import repository as kickoff_repo
+        from services.requests.kickoff.types import Risk
 
-        return [Risk.from_model(r) for r in await info.context.loader(load_risks).load(self.id)]
+        page = page_of(info, first, after)
+        return await child_connection(info, kickoff_repo.RISKS, self.id, page, Risk.from_model)
 
     @strawberry.field(
         description="Chat channel names `[title]-[phase]-[department]` for every phase and "
@@ -315,32 +321,50 @@ class CollabRequest:
         started = self.status in (models.RequestStatus.IN_ACCEPTANCE, models.RequestStatus.CLOSED)
         return Acceptance(tolerance_percent=self.tolerance, request_id=self.id) if started else None
 
-    @strawberry.field(description="Lessons learned on this request, oldest first.")
-    async def lessons(self, info: Info) -> list[Annotated[Lesson, strawberry.lazy(ACCEPTANCE)]]:
-        from services.requests.acceptance.types import Lesson, load_lessons
+    @strawberry.field(
+        description="Lessons learned on this request, oldest first, 20 per page by default."
+    )
+    async def lessons(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Annotated[Lesson, strawberry.lazy(ACCEPTANCE)]]:
+        from services.requests.acceptance import repository as acceptance_repo
+        from services.requests.acceptance.types import Lesson
 
-        return [Lesson.from_model(x) for x in await info.context.loader(load_lessons).load(self.id)]
+        page = page_of(info, first, after)
+        return await child_connection(
+            info, acceptance_repo.LESSONS_OF_REQUESTS, self.id, page, Lesson.from_model
+        )
 
-    @strawberry.field(description="Document folders the caller is on a view or edit list of.")
+    @strawberry.field(
+        description="Document folders the caller is on a view or edit list of (PMO and ADMIN:"
+        " every folder), by path, 20 per page by default."
+    )
     async def folders(
-        self, info: Info
-    ) -> list[Annotated[DocumentFolder, strawberry.lazy("services.requests.folders.schema")]]:
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Annotated[DocumentFolder, strawberry.lazy("services.requests.folders.schema")]]:
         from services.requests.folders.schema import visible_folders
 
-        return await visible_folders(info, self.id)
+        return await visible_folders(info, self.id, page_of(info, first, after))
 
-    @strawberry.field(description="Every move and edit, oldest first: who, when, why.")
-    async def history(self, info: Info) -> list[HistoryEntry]:
-        found = await info.context.loader(load_history).load(self.id)
-        return [HistoryEntry.from_model(e) for e in found]
+    @strawberry.field(
+        description="Every move and edit, oldest first: who, when, why; 20 per page by default."
+    )
+    async def history(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[HistoryEntry]:
+        page = page_of(info, first, after)
+        return await child_connection(info, repo.HISTORY, self.id, page, HistoryEntry.from_model)
 
     @strawberry.field(
         description="The approver's decisions (approve, reject, request changes), oldest "
-        "first, with their comments; meeting decisions are in each meeting's minutes."
+        "first, with their comments, 20 per page by default; meeting decisions are in each "
+        "meeting's minutes."
     )
-    async def decisions(self, info: Info) -> list[HistoryEntry]:
-        found = await info.context.loader(load_history).load(self.id)
-        return [HistoryEntry.from_model(e) for e in found if e.action in DECISION_ACTIONS]
+    async def decisions(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[HistoryEntry]:
+        page = page_of(info, first, after)
+        return await child_connection(info, repo.DECISIONS, self.id, page, HistoryEntry.from_model)
 
 
 async def visible_request(info: Info, request_id: str) -> CollabRequest | None:

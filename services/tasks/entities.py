@@ -3,30 +3,43 @@ its tasks, RACI matrix, reports and recurring operations; ``Person`` with assign
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 import strawberry
 
 from services.tasks import models
+from services.tasks import repository as repo
 from services.tasks.raci.types import (
     PersonAssignment,
     RaciMatrix,
     load_person_assignments,
     matrix_of,
 )
-from services.tasks.recurring.types import RecurringTask, load_request_series
+from services.tasks.recurring import repository as recurring_repo
+from services.tasks.recurring.types import RecurringTask
+from services.tasks.reports import repository as reports_repo
 from services.tasks.reports.periods import deadline_of, period_of
 from services.tasks.reports.timers import reporting_departments
 from services.tasks.reports.types import (
     DepartmentReportingState,
     ProgressReport,
     ReportingStatus,
+    load_period_reports,
     load_plans,
-    load_request_reports,
 )
-from services.tasks.types import Department, Task, load_request_tasks, may_see_request
+from services.tasks.types import Department, Task, may_see_request
+from shared.child_lists import ChildList
+from shared.graphql.child_pages import (
+    After,
+    First,
+    child_connection,
+    empty_connection,
+    page_of,
+)
 from shared.graphql.context import Info
-from shared.graphql.pagination import Connection, build_connection, page_request
+from shared.graphql.pagination import Connection, PageRequest, build_connection
 from shared.replicas import load_requests
 
 
@@ -43,6 +56,22 @@ TASKS_DOWN = (
     " Null, with an error naming the service, only while the tasks service is not answering."
 )
 
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+async def visible_children(
+    info: Info,
+    request_id: str,
+    children: ChildList[R],
+    page: PageRequest,
+    to_node: Callable[[R], T],
+) -> Connection[T]:
+    """A page of one of the request's lists; an empty one if the caller may not see it."""
+    if not await may_see_request(info, request_id):
+        return empty_connection(info, page)
+    return await child_connection(info, children, request_id, page, to_node)
+
 
 @strawberry.federation.type(
     keys=["id"], description="A collaboration request (requests subgraph), with its tasks."
@@ -56,13 +85,14 @@ class CollabRequest:
         return cls(id=id)
 
     @strawberry.field(
-        description="Tasks of the request in creation order; empty if not visible." + TASKS_DOWN
+        description="Tasks of the request, oldest first (creation order), 20 per page by"
+        " default; empty if the caller may not see the request." + TASKS_DOWN
     )
-    async def tasks(self, info: Info) -> list[Task] | None:
-        if not await may_see_request(info, self.id):
-            return []
-        tasks = await info.context.loader(load_request_tasks).load(self.id)
-        return [Task.from_model(t) for t in tasks]
+    async def tasks(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Task] | None:
+        page = page_of(info, first, after)
+        return await visible_children(info, self.id, repo.TASKS_OF_REQUESTS, page, Task.from_model)
 
     @strawberry.field(description="The RACI matrix (template 2) and its gaps; null if not visible.")
     async def raci_matrix(self, info: Info) -> RaciMatrix | None:
@@ -72,24 +102,25 @@ class CollabRequest:
         return RaciMatrix.from_matrix(matrix) if matrix else None
 
     @strawberry.field(
-        description="Progress reports (template 3), newest period first." + TASKS_DOWN
+        description="Progress reports (template 3), newest period first, then by department,"
+        " 20 per page by default; empty if the caller may not see the request." + TASKS_DOWN
     )
-    async def progress_reports(self, info: Info) -> list[ProgressReport] | None:
-        if not await may_see_request(info, self.id):
-            return []
-        reports = await info.context.loader(load_request_reports).load(self.id)
-        return [ProgressReport.from_model(r) for r in reports]
+    async def progress_reports(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[ProgressReport] | None:
+        page = page_of(info, first, after)
+        return await visible_children(
+            info, self.id, reports_repo.REPORTS_OF_REQUESTS, page, ProgressReport.from_model
+        )
 
     @strawberry.field(description="Which executing departments have reported for a period.")
     async def reporting_status(self, info: Info, period: PeriodInput) -> ReportingStatus | None:
         request = await info.context.loader(load_requests).load(self.id)
         if request is None or not await may_see_request(info, self.id):
             return None
-        reports = await info.context.loader(load_request_reports).load(self.id)
+        key = (str(self.id), period.start, period.end)
         mine = {
-            r.department_id: r
-            for r in reports
-            if (r.period_start, r.period_end) == (period.start, period.end)
+            r.department_id: r for r in await info.context.loader(load_period_reports).load(key)
         }
         plan = await info.context.loader(load_plans).load(self.id)
         deadline = None
@@ -112,12 +143,17 @@ class CollabRequest:
             ],
         )
 
-    @strawberry.field(description="Recurring operations of the request." + TASKS_DOWN)
-    async def recurring_tasks(self, info: Info) -> list[RecurringTask] | None:
-        if not await may_see_request(info, self.id):
-            return []
-        series = await info.context.loader(load_request_series).load(self.id)
-        return [RecurringTask.from_model(s) for s in series]
+    @strawberry.field(
+        description="Recurring operations of the request, oldest first (creation order), 20"
+        " per page by default; empty if the caller may not see the request." + TASKS_DOWN
+    )
+    async def recurring_tasks(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[RecurringTask] | None:
+        page = page_of(info, first, after)
+        return await visible_children(
+            info, self.id, recurring_repo.SERIES_OF_REQUESTS, page, RecurringTask.from_model
+        )
 
 
 @strawberry.federation.type(keys=["id"], description="A person (requests subgraph), with tasks.")
@@ -140,7 +176,7 @@ class Person:
         first: int = 50,
         after: str | None = None,
     ) -> Connection[PersonAssignment] | None:
-        page = page_request(first, after, info.context.runtime.settings.graphql_max_page)
+        page = page_of(info, first, after)
         held = await info.context.loader(load_person_assignments).load(str(self.id))
         chosen = [(r, t) for r, t in held if role is None or r is role]
         requests = await info.context.loader(load_requests).load_many(

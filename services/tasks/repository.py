@@ -16,6 +16,7 @@ from services.tasks.models import (
     TaskSource,
     TaskStatus,
 )
+from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.ids import new_id
 
@@ -35,6 +36,25 @@ def task_from_row(row: Any) -> Task:
             "reminder_offsets": tuple(offsets) if offsets is not None else None,
         }
     )
+
+
+TASKS_OF_REQUESTS = ChildList(
+    source="tasks",
+    parent="request_id",
+    columns=TASK_COLUMNS,
+    order=(SortKey("id"),),
+    to_model=task_from_row,
+)
+"""``CollabRequest.tasks``: each request's tasks in creation order (ids are UUIDv7)."""
+
+CHILDREN_OF_TASKS = ChildList(
+    source="tasks",
+    parent="parent_id",
+    columns=TASK_COLUMNS,
+    order=(SortKey("id"),),
+    to_model=task_from_row,
+)
+"""``Task.children``: each task's subtasks in creation order."""
 
 
 async def insert_task(conn: Connection, command: NewTask, *, created_by: str) -> Task | None:
@@ -214,22 +234,48 @@ async def reaches(conn: Connection, start_ids: Sequence[str], target_id: str, ed
     return bool(found)
 
 
+_HELD_BY_PEOPLE = """
+    SELECT DISTINCT a.person_id AS assignee, a.role, a.task_id
+      FROM raci_assignments a
+     WHERE a.person_id = ANY($1)"""
+
+# Department ($2) and its head ($3), side by side; the ANY names the departments to the
+# planner, which then knows how many entries each has.
+_HELD_BY_HEADS = """
+    SELECT h.head_id, a.role, a.task_id
+      FROM unnest($2::text[], $3::text[]) h (department_id, head_id)
+      JOIN raci_assignments a ON a.department_id = h.department_id
+     WHERE a.department_id = ANY($2) AND a.person_id IS NULL"""
+
+
 async def tasks_by_person(conn: Connection, person_ids: Sequence[str]) -> list[Any]:
     """Every (person, role, task) assignment of the given people, newest task first.
 
     An entry that names only a department is its head's, as for alerts
     (:func:`services.tasks.parties.people_in_roles`).
     """
+    # The people's own entries and those of the departments they head, each found by an
+    # index (raci_person, raci_department); as one join with an OR across its sides, this
+    # read every assignment and every task. The departments are looked up first: joined in,
+    # every caller looks to the planner like the head of an average department, thousands
+    # of entries, and is planned (and JIT-compiled) for those. Each task is then read by its
+    # key (LIMIT 1 keeps it a lookup), never by a walk of the tasks table.
+    people = list(person_ids)
+    headed = await conn.fetch(
+        "SELECT id, head_id FROM department_replicas WHERE head_id = ANY($1)", people
+    )
+    held, args = _HELD_BY_PEOPLE, [people]
+    if headed:
+        held += f" UNION {_HELD_BY_HEADS}"
+        args += [[r["id"] for r in headed], [r["head_id"] for r in headed]]
     rows = await conn.fetch(
         f"""
-        WITH headed AS (SELECT id, head_id FROM department_replicas WHERE head_id = ANY($1))
-        SELECT DISTINCT COALESCE(a.person_id, h.head_id) AS assignee, a.role AS assigned_role,
-               {", ".join("t." + c.strip() for c in TASK_COLUMNS.split(","))}
-          FROM raci_assignments a JOIN tasks t ON t.id = a.task_id
-          LEFT JOIN headed h ON a.person_id IS NULL AND h.id = a.department_id
-         WHERE a.person_id = ANY($1) OR h.id IS NOT NULL
-         ORDER BY assignee, t.id DESC, a.role DESC
+        WITH held AS ({held})
+        SELECT held.assignee, held.role AS assigned_role, t.*
+          FROM held CROSS JOIN LATERAL (
+               SELECT {TASK_COLUMNS} FROM tasks WHERE tasks.id = held.task_id LIMIT 1) t
+         ORDER BY held.assignee, t.id DESC, held.role DESC
         """,
-        list(person_ids),
+        *args,
     )
     return list(rows)

@@ -15,8 +15,10 @@ from strawberry.federation.types import FieldSet
 
 from services.tasks import models
 from services.tasks import repository as repo
+from shared.graphql.child_pages import After, First, child_connection, page_of
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key, one_per_key
+from shared.graphql.pagination import Connection
 from shared.replicas import load_requests
 
 if TYPE_CHECKING:
@@ -44,9 +46,6 @@ load_tasks = one_per_key(repo.tasks_by_ids)
 
 
 load_request_tasks = many_per_key(repo.tasks_by_request_ids)
-
-
-load_children = many_per_key(repo.children_by_parent_ids)
 
 
 load_dependencies = many_per_key(repo.dependencies_by_task_ids)
@@ -165,11 +164,16 @@ class Task:
         parent = await info.context.loader(load_tasks).load(self.model.parent_id)
         return Task.from_model(parent) if parent else None
 
-    @strawberry.field(description="Subtasks, in creation order.")
-    async def children(self, info: Info) -> list[Task]:
-        return [
-            Task.from_model(t) for t in await info.context.loader(load_children).load(self.model.id)
-        ]
+    @strawberry.field(
+        description="Subtasks, oldest first (creation order), 20 per page by default."
+    )
+    async def children(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Task]:
+        page = page_of(info, first, after)
+        return await child_connection(
+            info, repo.CHILDREN_OF_TASKS, self.model.id, page, Task.from_model
+        )
 
     @strawberry.field(
         description="Finish-to-start: tasks that must be DONE before this starts; a CANCELLED"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.gateway_client import GatewayClient
 from tests.e2e.test_walking_skeleton import LI, SUN, create_request
-from tests.support import Caller
+from tests.support import Caller, nodes
 
 LIU = Caller("liu", departments=("mkt",))  # a colleague of Li's
 PMO = Caller("zhou", roles=("PMO",))
@@ -37,9 +37,9 @@ query($id: ID!) {
   issue(id: $id) {
     code status plan resolution
     owner { id name } responsibleDepartment { id name } leadDepartment { name }
-    request { id title issues { id } }
+    request { id title issues { edges { node { id } } } }
     slaClocks { metric calendar state targetMinutes }
-    timeline { action actor { id name } }
+    timeline { totalCount edges { node { action actor { id name } } } }
   }
 }
 """
@@ -120,12 +120,12 @@ async def test_urgent_issue_closes_the_loop_through_the_gateway(gateway: Gateway
     assert issue["responsibleDepartment"] == {"id": "rd", "name": "R&D"}
     assert issue["leadDepartment"] == {"name": "Marketing"}
     assert issue["request"]["title"] == "Batch quality complaint in East China"
-    assert {"id": issue_id} in issue["request"]["issues"]
+    assert {"id": issue_id} in nodes(issue["request"]["issues"])
     assert [(c["metric"], c["calendar"], c["state"]) for c in issue["slaClocks"]] == [
         ("RESPONSE", "AROUND_THE_CLOCK", "MET"),
         ("PLAN", "AROUND_THE_CLOCK", "MET"),
     ]
-    assert [(e["action"], e["actor"]["id"]) for e in issue["timeline"]] == [
+    assert [(e["action"], e["actor"]["id"]) for e in nodes(issue["timeline"])] == [
         ("REPORTED", "sun"),
         ("ACKNOWLEDGED", "li"),
         ("PLAN_PROPOSED", "sun"),
@@ -133,10 +133,10 @@ async def test_urgent_issue_closes_the_loop_through_the_gateway(gateway: Gateway
         ("WAITING", "sun"),
         ("RESUMED", "sun"),
         ("RESOLVED", "sun"),
-        ("VERIFIED", issue["timeline"][7]["actor"]["id"]),
+        ("VERIFIED", nodes(issue["timeline"])[7]["actor"]["id"]),
         ("ARCHIVED", "li"),
     ]
-    assert issue["timeline"][0]["actor"]["name"] == "Sun Yu"
+    assert nodes(issue["timeline"])[0]["actor"]["name"] == "Sun Yu"
 
     today = datetime.now(UTC)
     period = {

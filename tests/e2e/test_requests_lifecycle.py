@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.gateway_client import GatewayClient
-from tests.support import ADMIN, Caller
+from tests.support import ADMIN, Caller, nodes
 
 # Own ids, so this file and the walking skeleton can share one e2e stack.
 LEAD = Caller("e2e-lead", departments=("e2e-mkt",), roles=("DEPARTMENT_HEAD",))
@@ -42,7 +42,10 @@ mutation {
 }
 """
 
-STATE = "request { id status phase history { action actor { id } } } userErrors { code message }"
+STATE = """
+request { id status phase history { edges { node { action actor { id } } } } }
+userErrors { code message }
+"""
 
 
 def move(name: str, input_type: str) -> str:
@@ -67,7 +70,7 @@ mutation($input: PublishMinutesInput!) {
   publishMinutes(input: $input) { meeting { minutes { actionItems { id } } } userErrors { code } }
 }
 """
-TASKS = "query($id: ID!) { request(id: $id) { tasks { title source } } }"
+TASKS = "query($id: ID!) { request(id: $id) { tasks { edges { node { title source } } } } }"
 
 
 async def run(
@@ -109,7 +112,7 @@ async def active_request(gateway: GatewayClient) -> dict[str, Any]:
 async def test_lifecycle_to_closing_through_the_gateway(gateway: GatewayClient) -> None:
     request = await active_request(gateway)
     rid = request["id"]
-    assert [(h["action"], h["actor"]["id"]) for h in request["history"]] == [
+    assert [(h["action"], h["actor"]["id"]) for h in nodes(request["history"])] == [
         ("CREATED", "e2e-lead"),
         ("SUBMITTED", "e2e-lead"),
         ("APPROVED", "e2e-dir"),
@@ -197,6 +200,6 @@ async def test_minutes_action_items_become_tasks(gateway: GatewayClient) -> None
     tasks: list[dict[str, Any]] = []
     while time.monotonic() < deadline and not tasks:
         data = await gateway.execute(TASKS, {"id": rid}, caller=LEAD)
-        tasks = data["request"]["tasks"]
+        tasks = nodes(data["request"]["tasks"])
         await asyncio.sleep(0.2)
     assert tasks == [{"title": "Translate the campaign", "source": "ACTION_ITEM"}]

@@ -23,7 +23,7 @@ from tests.e2e.test_requests_lifecycle import (
     SUBMIT,
     run,
 )
-from tests.support import ADMIN, Caller
+from tests.support import ADMIN, Caller, nodes
 
 T = TypeVar("T")
 
@@ -142,7 +142,9 @@ DIRECTORY_VIEW = """
   regions { id timeZone calendar { holidayCountry extraHolidays extraWorkdays
                                    workingHours { weekday start end } } }
   departments { id name parent { id } head { id } region { id } }
-  people(departmentId: "rm-south") { id roles timeZone dingtalkId wecomId feishuId }
+  people(departmentId: "rm-south") {
+    edges { node { id roles timeZone dingtalkId wecomId feishuId } }
+  }
 }
 """
 
@@ -223,7 +225,7 @@ async def test_directory_is_kept_by_admins_and_refused_to_others(gateway: Gatewa
     }
     [mkt] = [d for d in view["departments"] if d["id"] == "rm-mkt"]
     assert mkt["parent"] is None
-    assert view["people"] == [
+    assert nodes(view["people"]) == [
         {
             "id": "rm-zhou",
             "roles": ["DEPARTMENT_HEAD"],
@@ -237,12 +239,15 @@ async def test_directory_is_kept_by_admins_and_refused_to_others(gateway: Gatewa
 
 # --- editing and cancelling ------------------------------------------------------------------
 
-FORM = "request { title background status goals { metric unit } history { action actor { id } } }"
+FORM = """
+request { title background status goals { metric unit }
+          history { edges { node { action actor { id } } } } }
+"""
 UPDATE = mutation("updateRequest", "UpdateRequestInput", FORM)
 CANCEL = mutation(
     "cancelRequest",
     "CancelRequestInput",
-    "request { status phase history { action comment actor { id } } }",
+    "request { status phase history { edges { node { action comment actor { id } } } } }",
 )
 READ_FORM = "query($id: ID!) { request(id: $id) { title status } }"
 
@@ -268,7 +273,8 @@ async def test_draft_is_edited_by_the_lead_and_frozen_once_submitted(
     assert edited["request"]["title"] == TITLE  # left out, so kept
     assert edited["request"]["background"] == "Dealers in Poland and Czechia"
     assert edited["request"]["goals"] == [{"metric": "signed dealers", "unit": "dealer"}]
-    assert edited["request"]["history"][-1] == {"action": "EDITED", "actor": {"id": "rm-chen"}}
+    last = nodes(edited["request"]["history"])[-1]
+    assert last == {"action": "EDITED", "actor": {"id": "rm-chen"}}
 
     by_participant = await run(gateway, UPDATE, ANNA, requestId=request_id, title="Ours now")
     assert codes(by_participant) == ["NOT_LEAD_DEPARTMENT"]
@@ -303,7 +309,7 @@ async def test_cancelling_needs_a_reason_and_the_lead_department(gateway: Gatewa
         "CANCELLED",
         "CLOSED",
     )
-    assert cancelled["request"]["history"][-1] == {
+    assert nodes(cancelled["request"]["history"])[-1] == {
         "action": "CANCELLED",
         "comment": "budget frozen",
         "actor": {"id": "rm-li"},
@@ -323,7 +329,7 @@ query($id: ID!) {
   meeting(id: $id) {
     agendaSentAt materials { title }
     agenda { title minutes presenter { id } }
-    attendees { required person { id } }
+    attendees { edges { node { required person { id } } } }
   }
 }
 """
@@ -383,11 +389,12 @@ async def test_agenda_and_materials_are_sent_by_the_lead(gateway: GatewayClient)
         ("目标与分工", 30, "rm-li"),
         ("Reporting rhythm", 20, "rm-anna"),
     ]
-    assert [(a["person"]["id"], a["required"]) for a in seen["attendees"]][-1] == (
+    attendees = nodes(seen["attendees"])
+    assert [(a["person"]["id"], a["required"]) for a in attendees][-1] == (
         "rm-max",
         False,
     )  # required attendees first
-    assert {a["person"]["id"] for a in seen["attendees"]} == {"rm-li", "rm-anna", "rm-max"}
+    assert {a["person"]["id"] for a in attendees} == {"rm-li", "rm-anna", "rm-max"}
 
     bare = await schedule(gateway, request_id, kind="PROGRESS", title="Weekly")
     empty = await run(gateway, SEND_AGENDA, LI, meetingId=bare)
@@ -410,7 +417,7 @@ KICKOFF = f"""
 query($id: ID!) {{
   request(id: $id) {{
     communicationPlan {{ {PLAN_FIELDS} }}
-    risks {{ description status owner {{ name }} }}
+    risks {{ edges {{ node {{ description status owner {{ name }} }} }} }}
     reportingStatus(period: {{start: "2027-01-04", end: "2027-01-10"}}) {{ deadline }}
   }}
 }}
@@ -483,7 +490,7 @@ async def test_kickoff_plan_and_risk_register(gateway: GatewayClient) -> None:
         )
     )["request"]
     assert seen["communicationPlan"] == expected_plan
-    assert seen["risks"] == [
+    assert nodes(seen["risks"]) == [
         {
             "description": "Dealers wait for the spring fair",
             "status": "MITIGATED",
@@ -499,7 +506,7 @@ async def test_kickoff_plan_and_risk_register(gateway: GatewayClient) -> None:
 TOLERANCE = mutation(
     "setAcceptanceTolerance",
     "SetAcceptanceToleranceInput",
-    "request { status history { action actor { id } } }",
+    "request { status history { edges { node { action actor { id } } } } }",
 )
 ACCEPTANCE = """
 query($id: ID!) {
@@ -533,7 +540,8 @@ async def test_acceptance_tolerance_is_the_approvers_to_set(gateway: GatewayClie
         gateway, TOLERANCE, DIRECTOR, requestId=request_id, tolerancePercent="10", comment="fair"
     )
     assert loose["userErrors"] == []
-    assert loose["request"]["history"][-1] == {"action": "TOLERANCE_SET", "actor": {"id": "rm-dir"}}
+    last = nodes(loose["request"]["history"])[-1]
+    assert last == {"action": "TOLERANCE_SET", "actor": {"id": "rm-dir"}}
 
     assert (await run(gateway, START_ACCEPTANCE, LI, requestId=request_id))["userErrors"] == []
     goal_id = (await acceptance(gateway, request_id))["goals"][0]["id"]
@@ -644,17 +652,18 @@ async def test_secondment_needs_both_department_heads(gateway: GatewayClient) ->
 # --- document folders --------------------------------------------------------------------------
 
 FOLDER = """
-folder { id path canEdit access { kind granteeId access } links { id title addedBy { id } } }
+folder { id path canEdit access { kind granteeId access }
+         links { edges { node { id title addedBy { id } } } } }
 """
 CREATE_FOLDER = mutation("createFolder", "CreateFolderInput", FOLDER)
 ADD_LINK = mutation("addFolderLink", "AddFolderLinkInput", FOLDER)
 REMOVE_LINK = mutation("removeFolderLink", "RemoveFolderLinkInput", FOLDER)
-FOLDERS = "query($id: ID!) { request(id: $id) { folders { path } } }"
+FOLDERS = "query($id: ID!) { request(id: $id) { folders { edges { node { path } } } } }"
 
 
 async def listed(gateway: GatewayClient, request_id: str, caller: Caller) -> list[str]:
     data = await gateway.execute(FOLDERS, {"id": request_id}, caller=caller)
-    return [f["path"] for f in data["request"]["folders"]]
+    return [f["path"] for f in nodes(data["request"]["folders"])]
 
 
 @pytest.mark.timeout(120)
@@ -689,7 +698,7 @@ async def test_document_folders_enforce_their_lists(gateway: GatewayClient) -> N
 
     link = {"folderId": folder_id, "title": "Dealer contract", "url": "https://drive.example/c"}
     added = await run(gateway, ADD_LINK, LI, **link)
-    assert [(x["title"], x["addedBy"]["id"]) for x in added["folder"]["links"]] == [
+    assert [(x["title"], x["addedBy"]["id"]) for x in nodes(added["folder"]["links"])] == [
         ("Dealer contract", "rm-li")
     ]
     viewer = await run(gateway, ADD_LINK, ANNA, **link)
@@ -698,12 +707,12 @@ async def test_document_folders_enforce_their_lists(gateway: GatewayClient) -> N
     ]
     hidden = await run(gateway, ADD_LINK, CHEN, **link)
     assert codes(hidden) == ["FOLDER_NOT_FOUND"]
-    link_id = added["folder"]["links"][0]["id"]
+    link_id = nodes(added["folder"]["links"])[0]["id"]
     viewer_removes = await run(gateway, REMOVE_LINK, ANNA, folderId=folder_id, linkId=link_id)
     assert codes(viewer_removes) == ["FOLDER_READ_ONLY"]
     removed = await run(gateway, REMOVE_LINK, LI, folderId=folder_id, linkId=link_id)
     assert removed["userErrors"] == []
-    assert removed["folder"]["links"] == []
+    assert nodes(removed["folder"]["links"]) == []
     gone = await run(gateway, REMOVE_LINK, LI, folderId=folder_id, linkId=link_id)
     assert [(e["field"], e["code"]) for e in gone["userErrors"]] == [("linkId", "LINK_NOT_FOUND")]
 

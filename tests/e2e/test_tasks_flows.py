@@ -9,6 +9,10 @@ import pytest
 
 from tests.e2e.gateway_client import GatewayClient
 from tests.e2e.test_walking_skeleton import LI, SUN, WANG, create_request, retry_while_unknown
+from tests.support import Caller, nodes
+
+OUTSIDER = Caller("e2e-dash-outsider", departments=("e2e-dash-legal",))
+"""Of a department that takes part in no request here."""
 
 CREATE_TASK = """
 mutation($input: CreateTaskInput!) {
@@ -32,8 +36,11 @@ PLAN = """
 query($id: ID!) {
   request(id: $id) {
     code
-    tasks { title status dependsOn { title } raci { role person { name } } }
-    raciMatrix { columns { key person { name } } problems { code department { name } } }
+    tasks { edges { node { title status dependsOn { title } raci { role person { name } } } } }
+    raciMatrix {
+      columns { key person { name } }
+      problems { totalCount edges { node { code department { name } } } }
+    }
   }
 }
 """
@@ -135,15 +142,17 @@ async def test_plan_raci_matrix_and_assignments_through_the_gateway(
     assert good_raci["setRaci"]["userErrors"] == []
 
     plan = (await gateway.execute(PLAN, {"id": request["id"]}, caller=LI))["request"]
-    assert [t["title"] for t in plan["tasks"]] == ["Design the campaign", "Produce the materials"]
-    assert plan["tasks"][1]["dependsOn"] == [{"title": "Design the campaign"}]
-    assert {(r["role"], r["person"]["name"]) for r in plan["tasks"][1]["raci"] if r["person"]} == {
+    tasks = nodes(plan["tasks"])
+    assert [t["title"] for t in tasks] == ["Design the campaign", "Produce the materials"]
+    assert tasks[1]["dependsOn"] == [{"title": "Design the campaign"}]
+    assert {(r["role"], r["person"]["name"]) for r in tasks[1]["raci"] if r["person"]} == {
         ("A", "Li Na"),
         ("R", "Sun Yu"),
     }
     names = {c["person"]["name"] for c in plan["raciMatrix"]["columns"] if c["person"]}
     assert names == {"Li Na", "Wang Lei", "Sun Yu"}
-    assert plan["raciMatrix"]["problems"] == []  # rd holds roles; mkt is the lead (Li Na)
+    problems = plan["raciMatrix"]["problems"]
+    assert problems == {"totalCount": 0, "edges": []}  # rd holds roles; mkt is the lead (Li Na)
 
     mine = (await gateway.execute(ME, caller=SUN))["me"]
     assert mine["name"] == "Sun Yu"
@@ -194,3 +203,51 @@ async def test_progress_report_and_reporting_status_through_the_gateway(
     assert status["reportingStatus"]["departments"] == [
         {"department": {"name": "R&D"}, "submitted": True}
     ]
+
+
+DASHBOARD = """
+query($id: ID!, $after: String) {
+  request(id: $id) {
+    code title status leadDepartment { name }
+    tasks(first: 2, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor }
+      edges { node { title status raci { role person { name } department { name } } } }
+    }
+    issues(first: 5) { totalCount edges { node { code status } } }
+  }
+}
+"""
+
+
+@pytest.mark.timeout(120)
+async def test_dashboard_pages_the_tasks_of_a_request_through_the_gateway(
+    gateway: GatewayClient,
+) -> None:
+    request = await create_request(gateway, title="Dashboard with many tasks")
+    titles = [f"Regional roadshow {n}" for n in range(3)]
+    first_task = task_input(request["id"], titles[0])
+    await retry_while_unknown(gateway, CREATE_TASK, {"input": first_task}, LI, "createTask")
+    for title in titles[1:]:
+        created = await gateway.execute(
+            CREATE_TASK, {"input": task_input(request["id"], title)}, caller=LI
+        )
+        assert created["createTask"]["userErrors"] == []
+
+    first = (await gateway.execute(DASHBOARD, {"id": request["id"]}, caller=LI))["request"]
+    assert (first["code"], first["leadDepartment"]) == (request["code"], {"name": "Marketing"})
+    assert (first["tasks"]["totalCount"], first["tasks"]["pageInfo"]["hasNextPage"]) == (3, True)
+    assert first["issues"] == {"totalCount": 0, "edges": []}
+    after = first["tasks"]["pageInfo"]["endCursor"]
+    rest = (await gateway.execute(DASHBOARD, {"id": request["id"], "after": after}, caller=LI))[
+        "request"
+    ]
+    assert (rest["tasks"]["totalCount"], rest["tasks"]["pageInfo"]["hasNextPage"]) == (3, False)
+    tasks = nodes(first["tasks"]) + nodes(rest["tasks"])
+    assert [t["title"] for t in tasks] == titles
+    assert {(r["role"], r["person"]["name"]) for r in tasks[0]["raci"]} == {
+        ("A", "Wang Lei"),
+        ("R", "Sun Yu"),
+    }
+    # Someone of a department that does not take part does not get the request at all.
+    outsider = await gateway.execute(DASHBOARD, {"id": request["id"]}, caller=OUTSIDER)
+    assert outsider["request"] is None

@@ -15,7 +15,7 @@ from tests.e2e import test_requests_lifecycle
 from tests.e2e.gateway_client import GatewayClient
 from tests.e2e.test_requests_more import codes, mutation, until
 from tests.e2e.test_walking_skeleton import LI, WANG, create_request, retry_while_unknown
-from tests.support import ADMIN
+from tests.support import ADMIN, nodes
 
 THIRD_BUSINESS_DAY = "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=3;BYHOUR=18;BYMINUTE=0"
 """The handbook's monthly finance close: the 3rd business day of each region, 18:00 local."""
@@ -26,14 +26,16 @@ CREATE_RECURRING = mutation(
     """
     recurringTask {
       id regions { region { id } departments { id } }
-      instances { id title source dueAt dependsOn { id }
-                  raci { role person { id } department { id } } }
+      instances(first: 100) { edges { node { id title source dueAt dependsOn { id }
+                                             raci { role person { id } department { id } } } } }
     }
     """,
 )
 RECURRING = """
 query($id: ID!) {
-  request(id: $id) { recurringTasks { id consolidationDepartment { id } accountable { name } } }
+  request(id: $id) {
+    recurringTasks { edges { node { id consolidationDepartment { id } accountable { name } } } }
+  }
 }
 """
 
@@ -86,7 +88,7 @@ async def test_recurring_task_has_an_instance_per_region_and_a_consolidation(
         ("e2e-ber", ("e2e-eu",)),
     }
 
-    instances = created["instances"]
+    instances = nodes(created["instances"])
     consolidations = [t for t in instances if t["dependsOn"]]
     regional = {t["id"]: t for t in instances if not t["dependsOn"]}
     assert consolidations, instances  # at least one month within the horizon
@@ -110,13 +112,14 @@ async def test_recurring_task_has_an_instance_per_region_and_a_consolidation(
         assert roles(task) == {("A", "wang"), ("R", department)}
 
     tasks = await gateway.execute(
-        "query($id: ID!) { request(id: $id) { tasks { source } } }",
+        "query($id: ID!) { request(id: $id) { tasks(first: 100) { edges { node { source } } } } }",
         {"id": request["id"]},
         caller=LI,
     )
-    assert Counter(t["source"] for t in tasks["request"]["tasks"]) == {"RECURRING": len(instances)}
+    sources = Counter(t["source"] for t in nodes(tasks["request"]["tasks"]))
+    assert sources == {"RECURRING": len(instances)}
     listed = await gateway.execute(RECURRING, {"id": request["id"]}, caller=WANG)
-    assert listed["request"]["recurringTasks"] == [
+    assert nodes(listed["request"]["recurringTasks"]) == [
         {
             "id": created["id"],
             "consolidationDepartment": {"id": "mkt"},
@@ -135,7 +138,7 @@ async def test_recurring_task_has_an_instance_per_region_and_a_consolidation(
     )
     assert codes(not_lead["createRecurringTask"]) == ["FORBIDDEN"]
     after = await gateway.execute(RECURRING, {"id": request["id"]}, caller=LI)
-    assert len(after["request"]["recurringTasks"]) == 1  # the refusals created nothing
+    assert len(after["request"]["recurringTasks"]["edges"]) == 1  # the refusals created nothing
 
 
 SUBMIT_REPORT = mutation(
@@ -147,9 +150,9 @@ RAISE = mutation(
 PROBLEMS = """
 query($id: ID!) {
   request(id: $id) {
-    progressReports { problems { id linkedIssue { id code title severity urgent status
-                                                  sourceProblemId reportingDepartment { id } } } }
-    issues { id sourceProblemId }
+    progressReports { edges { node { problems { id linkedIssue {
+      id code title severity urgent status sourceProblemId reportingDepartment { id } } } } } }
+    issues { edges { node { id sourceProblemId } } }
   }
 }
 """
@@ -196,11 +199,11 @@ async def test_reported_problem_is_raised_as_a_linked_issue(gateway: GatewayClie
 
     # The issues service opens the issue from the event; tasks links the problem when it hears.
     def linked(data: dict[str, Any]) -> bool:
-        problems = data["request"]["progressReports"][0]["problems"]
+        problems = nodes(data["request"]["progressReports"])[0]["problems"]
         return problems[0]["linkedIssue"] is not None
 
     data = await until(lambda: gateway.execute(PROBLEMS, {"id": request["id"]}, caller=LI), linked)
-    issue = data["request"]["progressReports"][0]["problems"][0]["linkedIssue"]
+    issue = nodes(data["request"]["progressReports"])[0]["problems"][0]["linkedIssue"]
     assert issue is not None, data
     assert issue["code"].startswith("ISS-")
     assert (issue["title"], issue["severity"], issue["urgent"], issue["status"]) == (
@@ -211,4 +214,4 @@ async def test_reported_problem_is_raised_as_a_linked_issue(gateway: GatewayClie
     )
     assert issue["sourceProblemId"] == problem_id
     assert issue["reportingDepartment"] == {"id": "rd"}
-    assert data["request"]["issues"] == [{"id": issue["id"], "sourceProblemId": problem_id}]
+    assert nodes(data["request"]["issues"]) == [{"id": issue["id"], "sourceProblemId": problem_id}]

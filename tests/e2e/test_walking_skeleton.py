@@ -13,7 +13,7 @@ from devstack.processes import ProcessGroup
 from devstack.stack import gateway_url, subgraph_url
 from shared.settings import Settings
 from tests.e2e.gateway_client import GatewayClient
-from tests.support import ADMIN, Caller
+from tests.support import ADMIN, Caller, nodes
 
 LI = Caller("li", departments=("mkt",), roles=("DEPARTMENT_HEAD",))  # leads the request
 WANG = Caller("wang", departments=("rd",), roles=("DEPARTMENT_HEAD",))  # A on the task
@@ -68,8 +68,8 @@ REQUEST_WITH_EVERYTHING = """
 query($id: ID!) {
   request(id: $id) {
     code title leadDepartment { name }
-    tasks { title raci { role person { id name } } }
-    issues { code status slaClocks { metric targetMinutes state } }
+    tasks { totalCount edges { node { title raci { role person { id name } } } } }
+    issues { totalCount edges { node { code status slaClocks { metric targetMinutes state } } } }
   }
 }
 """
@@ -155,13 +155,13 @@ async def test_request_task_issue_and_notification_through_the_gateway(
     found = data["request"]
     assert found["code"] == request["code"]
     assert found["leadDepartment"] == {"name": "Marketing"}
-    assert found["tasks"][0]["title"] == "Product promotion materials"
-    roles = {
-        (r["role"], r["person"]["name"] if r["person"] else None) for r in found["tasks"][0]["raci"]
-    }
+    assert (found["tasks"]["totalCount"], found["issues"]["totalCount"]) == (1, 1)
+    [task], [issue] = nodes(found["tasks"]), nodes(found["issues"])
+    assert task["title"] == "Product promotion materials"
+    roles = {(r["role"], r["person"]["name"] if r["person"] else None) for r in task["raci"]}
     assert {("A", "Wang Lei"), ("R", "Sun Yu")} <= roles
-    assert found["issues"][0]["status"] == "REPORTED"
-    assert found["issues"][0]["slaClocks"] == [
+    assert issue["status"] == "REPORTED"
+    assert issue["slaClocks"] == [
         {"metric": "RESPONSE", "targetMinutes": 120, "state": "RUNNING"},
         {"metric": "PLAN", "targetMinutes": 1440, "state": "RUNNING"},
     ]

@@ -26,7 +26,9 @@ from tests.gateway.conftest import Gateway, Gateways
 DEFAULT_MAX_COST = 200_000
 """LIAISON_GATEWAY_MAX_COST's default (gateway/gateway.config.ts)."""
 
-TASKS_OF_REQUESTS = "requests(first: 100) { edges { node { tasks { id } } } }"
+TASKS_OF_REQUESTS = (
+    "requests(first: 100) { edges { node { tasks(first: 100) { edges { node { id } } } } } }"
+)
 ATTACK = "{ " + " ".join(f"a{n}: {TASKS_OF_REQUESTS}" for n in range(30)) + " }"
 """30 aliases (the alias limit allows them) of 100 requests with up to 100 tasks each."""
 
@@ -62,10 +64,10 @@ def test_the_attack_is_refused_with_its_cost_and_nothing_runs(
     gateway = gateways.start("gateway", {})
     gateways.wait_ready()
     error = only_cost_error(gateway, ATTACK, token)
-    # 30 x (requests 1 + 100 x (edges 1 + node 1 + tasks 1 + 100 x id 1))
-    assert error["extensions"]["cost"] == 30 * (1 + 100 * (3 + 100))
+    # 30 x (requests 1 + 100 x (edges 1 + node 1 + tasks 1 + 100 x (edges, node, id 1 each)))
+    assert error["extensions"]["cost"] == 30 * (1 + 100 * (3 + 100 * 3))
     assert error["extensions"]["maxCost"] == DEFAULT_MAX_COST
-    assert "309030" in error["message"], error
+    assert "909030" in error["message"], error
     assert str(DEFAULT_MAX_COST) in error["message"], error
     assert "http" not in error["extensions"]
     # one of them alone is within the limit: it executes (and finds no subgraph)
@@ -90,9 +92,11 @@ ESTIMATES: list[tuple[str, Variables, int]] = [
         2 * (1 + 2 * (1 + 3)),  # fragments count once per spread
     ),
     (
-        "{ requests(first: 2) { edges { node { id tasks { id raci { role } } } } } }",
+        "{ requests(first: 2) { edges { node { id"
+        " tasks(first: 3) { edges { node { id raci { role } } } } } } } }",
         None,
-        1 + 2 * (1 + 1 + 1 + (1 + 100 * (1 + (1 + 100 * 1)))),  # lists within lists
+        # a plain list in a page of a page: raci counts the max page
+        1 + 2 * (1 + 1 + 1 + (1 + 3 * (1 + 1 + 1 + (1 + 100 * 1)))),
     ),
     ("subscription { events { id type } }", None, 3),
 ]

@@ -27,7 +27,7 @@ from tests.issues.helpers import (
     seed_directory,
     shift_into_past,
 )
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 
 SUN = Caller("sun", departments=("rd",))
 
@@ -93,7 +93,7 @@ async def test_escalation_stops_once_the_late_step_is_done(issues: SubgraphClien
 ESCALATE = """
 mutation($input: EscalateIssueInput!) {
   escalateIssue(input: $input) {
-    issue { escalationLevel timeline { action note actor { id } } }
+    issue { escalationLevel timeline { edges { node { action note actor { id } } } } }
     userErrors { field code message }
   }
 }
@@ -116,7 +116,7 @@ async def test_escalate_by_hand_tells_the_next_level(issues: SubgraphClient) -> 
     first = await escalate(issues, issue.id, LI)
     assert first["userErrors"] == []
     assert first["issue"]["escalationLevel"] == 1
-    last = first["issue"]["timeline"][-1]
+    last = nodes(first["issue"]["timeline"])[-1]
     assert (last["action"], last["actor"]) == ("ESCALATED", {"id": "li"})
     assert "customer threatens to leave" in last["note"]
     await escalate(issues, issue.id, PMO)

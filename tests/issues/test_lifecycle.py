@@ -17,7 +17,7 @@ from tests.issues.helpers import (
     seed_directory,
     seed_request,
 )
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 
 SUN = Caller("sun", departments=("rd",))
 """An engineer of the responsible department (R&D)."""
@@ -26,7 +26,7 @@ ISSUE_FIELDS = """
   id status plan resolution escalationLevel
   responsibleDepartment { id } owner { id } reportingDepartment { id } region { id }
   slaClocks { metric state metAt }
-  timeline { action fromStatus toStatus note actor { id } at }
+  timeline { edges { node { action fromStatus toStatus note actor { id } at } } }
 """
 
 
@@ -102,7 +102,7 @@ async def test_closed_loop_records_every_step_with_actor(
 
     steps = [
         (e["action"], e["fromStatus"], e["toStatus"], e["actor"]["id"])
-        for e in archived["timeline"]
+        for e in nodes(archived["timeline"])
     ]
     assert steps == [
         ("REPORTED", None, "REPORTED", "sun"),
@@ -113,7 +113,7 @@ async def test_closed_loop_records_every_step_with_actor(
         ("VERIFIED", "RESOLVED", "VERIFIED", "li"),
         ("ARCHIVED", "VERIFIED", "ARCHIVED", "li"),
     ]
-    assert all(e["at"] for e in archived["timeline"])
+    assert all(e["at"] for e in nodes(archived["timeline"]))
     types = [
         "issues.issue.acknowledged",
         "issues.issue.plan_proposed",
@@ -139,7 +139,7 @@ async def test_failed_verification_returns_to_work_with_the_reason(
         issues, VERIFY, LI, issueId=issue["id"], accepted=False, comment="still stuck at port"
     )
     assert reopened["status"] == "IN_PROGRESS"
-    last = reopened["timeline"][-1]
+    last = nodes(reopened["timeline"])[-1]
     assert (last["action"], last["note"], last["toStatus"]) == (
         "REOPENED",
         "still stuck at port",
@@ -169,7 +169,7 @@ async def test_reassign_names_a_new_department_and_notes_it(
     moved = await ok(issues, REASSIGN, LI, issueId=issue["id"], responsibleDepartmentId="ops")
     assert moved["responsibleDepartment"] == {"id": "ops"}
     assert moved["owner"] is None
-    assert moved["timeline"][-1]["note"].startswith("responsible: ops")
+    assert nodes(moved["timeline"])[-1]["note"].startswith("responsible: ops")
     [event] = await events_of(issues, "issues.issue.reassigned")
     assert event["data"]["responsible_department_id"] == "ops"
     assert event["data"]["previous_responsible_department_id"] == "rd"

@@ -1,11 +1,14 @@
-"""Reading issues: the list filter, and the issues of a task through federation."""
+"""Reading issues: the list filter, the issues of a task through federation, timelines."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from services.issues.models import IssueAction
+from services.issues.repository import add_timeline
 from tests.issues.helpers import LI, PMO, WANG, ZHAO, report, seed_request
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 
 FILTERED = """
 query($filter: IssueFilter) {
@@ -15,7 +18,9 @@ query($filter: IssueFilter) {
 
 TASK_ISSUES = """
 query($reps: [_Any!]!) {
-  _entities(representations: $reps) { ... on Task { id issues { id task { id } } } }
+  _entities(representations: $reps) {
+    ... on Task { id issues { totalCount edges { node { id task { id } } } } }
+  }
 }
 """
 
@@ -71,14 +76,63 @@ async def test_issues_total_count_is_the_whole_filtered_visible_list(
     assert (await page(ZHAO, 10))["totalCount"] == 1
 
 
+def task_issues(data: dict[str, Any]) -> list[tuple[str, int, list[str]]]:
+    return [
+        (e["id"], e["issues"]["totalCount"], [i["id"] for i in nodes(e["issues"])])
+        for e in data["_entities"]
+    ]
+
+
 async def test_task_issues_through_entities_respect_visibility(issues: SubgraphClient) -> None:
+    await seed_request(issues, "cr2", lead="legal", participants=())
     blocked = await report(issues, taskId="t1")
     await report(issues)  # on no task
+    # An issue names its task on its own: this one says t1, on a request wang does not see.
+    elsewhere = await report(issues, ZHAO, requestId="cr2", taskId="t1")
     reps = [{"__typename": "Task", "id": t} for t in ("t1", "t2")]
     data = await issues.execute(TASK_ISSUES, {"reps": reps}, caller=WANG)
-    assert data["_entities"] == [
-        {"id": "t1", "issues": [{"id": blocked["id"], "task": {"id": "t1"}}]},
-        {"id": "t2", "issues": []},
-    ]
+    assert nodes(data["_entities"][0]["issues"]) == [{"id": blocked["id"], "task": {"id": "t1"}}]
+    assert task_issues(data) == [("t1", 1, [blocked["id"]]), ("t2", 0, [])]
     outsider = await issues.execute(TASK_ISSUES, {"reps": reps}, caller=ZHAO)
-    assert [e["issues"] for e in outsider["_entities"]] == [[], []]
+    assert task_issues(outsider) == [("t1", 1, [elsewhere["id"]]), ("t2", 0, [])]
+    everyone = await issues.execute(TASK_ISSUES, {"reps": reps}, caller=PMO)
+    assert task_issues(everyone) == [("t1", 2, [elsewhere["id"], blocked["id"]]), ("t2", 0, [])]
+
+
+TIMELINE = """
+query($id: ID!, $after: String) {
+  issue(id: $id) {
+    timeline(first: 2, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { action note } }
+    }
+  }
+}
+"""
+
+
+async def test_timeline_pages_oldest_first(issues: SubgraphClient) -> None:
+    issue = await report(issues)
+    async with issues.runtime.pool.acquire() as conn:
+        for n in range(4):
+            await add_timeline(
+                conn,
+                issue["id"],
+                datetime.now(UTC),
+                IssueAction.SLA_WARNING,
+                actor_id=None,
+                note=f"warning {n}",
+            )
+    notes: list[str] = []
+    pages = []
+    after = None
+    while True:
+        data = await issues.execute(TIMELINE, {"id": issue["id"], "after": after}, caller=LI)
+        timeline = data["issue"]["timeline"]
+        pages.append((len(timeline["edges"]), timeline["totalCount"]))
+        notes += [e["note"] for e in nodes(timeline)]
+        if not timeline["pageInfo"]["hasNextPage"]:
+            break
+        after = timeline["pageInfo"]["endCursor"]
+    assert pages == [(2, 5), (2, 5), (1, 5)]
+    assert notes[1:] == [f"warning {n}" for n in range(4)]
+    assert [e["action"] for e in nodes(data["issue"]["timeline"])] == ["SLA_WARNING"]

@@ -20,7 +20,7 @@ from tests.issues.helpers import (
     seed_directory,
     seed_request,
 )
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 
 
 async def test_report_stores_issue_and_clock_arms_timer_and_emits_event(
@@ -191,7 +191,9 @@ async def test_first_is_capped(issues: SubgraphClient) -> None:
 
 ENTITIES = """
 query($reps: [_Any!]!) {
-  _entities(representations: $reps) { ... on CollabRequest { id issues { id code } } }
+  _entities(representations: $reps) {
+    ... on CollabRequest { id issues { edges { node { id code } } } }
+  }
 }
 """
 
@@ -202,11 +204,11 @@ async def test_collab_request_issues_through_entities(issues: SubgraphClient) ->
     reps = [{"__typename": "CollabRequest", "id": i} for i in ("cr1", "cr2", "unknown")]
 
     data = await issues.execute(ENTITIES, {"reps": reps}, caller=LI)
-    by_request = {e["id"]: [i["id"] for i in e["issues"]] for e in data["_entities"]}
+    by_request = {e["id"]: [i["id"] for i in nodes(e["issues"])] for e in data["_entities"]}
     assert by_request == {"cr1": [newer["id"], older["id"]], "cr2": [], "unknown": []}
 
     outsider = await issues.execute(ENTITIES, {"reps": reps}, caller=ZHAO)
-    assert all(e["issues"] == [] for e in outsider["_entities"])
+    assert all(e["issues"]["edges"] == [] for e in outsider["_entities"])
 
 
 async def test_issue_entity_respects_visibility(issues: SubgraphClient) -> None:

@@ -84,7 +84,7 @@ id code status phase title startsOn endsOn
 leadDepartment { id } participants { id } approver { id }
 goals { id metric target unit dueDate direction actual met }
 milestones { title dueDate }
-history { action fromStatus toStatus comment actor { id } at }
+history(first: 100) { edges { node { action fromStatus toStatus comment actor { id } at } } }
 """
 
 CREATE = f"""

@@ -21,11 +21,11 @@ from tests.requests.helpers import (
     outbox,
     snapshot,
 )
-from tests.support import SubgraphClient
+from tests.support import SubgraphClient, nodes
 
 RESULT_FIELDS = """
 request { id status phase acceptance { tolerancePercent complete metCount
-          goals { metric actual met } } history { action } }
+          goals { metric actual met } } history { edges { node { action } } } }
 userErrors { field message code }
 """
 TOLERANCE = f"""
@@ -86,7 +86,7 @@ async def test_results_are_judged_with_the_tolerance_and_sign_off_closes(
     assert acceptance["metCount"] == 2
     closed = await move(api, CLOSE, APPROVER, requestId=rid, comment="accepted")
     assert (closed["request"]["status"], closed["request"]["phase"]) == ("CLOSED", "CLOSED")
-    actions = [h["action"] for h in closed["request"]["history"]]
+    actions = [h["action"] for h in nodes(closed["request"]["history"])]
     assert actions[-3:] == ["ACCEPTANCE_RECORDED", "TOLERANCE_SET", "CLOSED"]
     last = [d for t, d in await outbox(api) if t == "requests.request.updated"][-1]
     assert (last["status"], last["action"], last["comment"]) == ("CLOSED", "CLOSED", "accepted")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tests.requests.helpers import ANNA, CHEN, LI, PMO, WANG, ZHAO, create_request, outbox
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 
 FIELDS = """
 folder { id path fileType canEdit department { id } access { kind granteeId access }
-         links { id title url addedBy { id } } }
+         links { edges { node { id title url addedBy { id } } } } }
 userErrors { field code message }
 """
 CREATE = f"mutation($input: CreateFolderInput!) {{ createFolder(input: $input) {{ {FIELDS} }} }}"
@@ -20,7 +20,7 @@ ADD_LINK = (
 )
 REMOVE_LINK = f"""
 mutation($input: RemoveFolderLinkInput!) {{ removeFolderLink(input: $input) {{ {FIELDS} }} }}"""
-LIST = "query($id: ID!) { request(id: $id) { folders { path } } }"
+LIST = "query($id: ID!) { request(id: $id) { folders { edges { node { path } } } } }"
 
 
 async def run(api: SubgraphClient, document: str, caller: Caller, **input: Any) -> dict[str, Any]:
@@ -31,7 +31,7 @@ async def run(api: SubgraphClient, document: str, caller: Caller, **input: Any) 
 
 async def listed(api: SubgraphClient, rid: str, caller: Caller) -> list[str]:
     data = await api.execute(LIST, {"id": rid}, caller=caller)
-    return [f["path"] for f in data["request"]["folders"]]
+    return [f["path"] for f in nodes(data["request"]["folders"])]
 
 
 async def test_default_lists_let_the_department_edit_and_the_others_view(
@@ -50,7 +50,7 @@ async def test_default_lists_let_the_department_edit_and_the_others_view(
     by_rd = await run(
         api, ADD_LINK, WANG, folderId=folder["id"], title="Spec", url="https://drive.example/spec"
     )
-    assert [x["title"] for x in by_rd["folder"]["links"]] == ["Spec"]
+    assert [x["title"] for x in nodes(by_rd["folder"]["links"])] == ["Spec"]
     read_only = await run(
         api, ADD_LINK, LI, folderId=folder["id"], title="x", url="https://drive.example/x"
     )
@@ -111,12 +111,12 @@ async def test_links_are_added_and_removed_by_editors(api: SubgraphClient) -> No
         "folder"
     ]
     added = await run(api, ADD_LINK, CHEN, folderId=folder["id"], title="Poster", url="https://d/p")
-    link = added["folder"]["links"][0]
+    link = nodes(added["folder"]["links"])[0]
     assert link["addedBy"] == {"id": "chen"}
     bad = await run(api, ADD_LINK, CHEN, folderId=folder["id"], title="x", url="ftp://d/p")
     assert [e["code"] for e in bad["userErrors"]] == ["INVALID"]
     removed = await run(api, REMOVE_LINK, LI, folderId=folder["id"], linkId=link["id"])
-    assert removed["folder"]["links"] == []
+    assert nodes(removed["folder"]["links"]) == []
     gone = await run(api, REMOVE_LINK, LI, folderId=folder["id"], linkId=link["id"])
     assert [e["code"] for e in gone["userErrors"]] == ["LINK_NOT_FOUND"]
     changes = [(t, d) for t, d in await outbox(api) if t.startswith("requests.folder.link")]

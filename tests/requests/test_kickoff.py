@@ -13,7 +13,7 @@ from tests.requests.helpers import (
     outbox,
     snapshot,
 )
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 
 SET_PLAN = """
 mutation($input: SetCommunicationPlanInput!) {
@@ -45,7 +45,7 @@ query($id: ID!, $language: ChannelLanguage!) {
   request(id: $id) {
     channelNames(language: $language) { name phase department { id } }
     communicationPlan { meetingCadence }
-    risks { description owner { id } }
+    risks { edges { node { description owner { id } } } }
   }
 }
 """
@@ -119,7 +119,7 @@ async def test_risk_register(api: SubgraphClient) -> None:
     assert [e["field"] for e in vague["userErrors"]] == ["mitigation"]
     assert await snapshot(api) == before
     data = await api.execute(CHANNELS, {"id": rid, "language": "ZH"}, caller=WANG)
-    assert data["request"]["risks"] == [
+    assert nodes(data["request"]["risks"]) == [
         {"description": risk["description"], "owner": {"id": "anna"}}
     ]
 

@@ -26,7 +26,7 @@ from tests.requests.helpers import (
     request_input,
     snapshot,
 )
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 
 
 async def test_full_path_to_active_is_recorded_and_emitted(api: SubgraphClient) -> None:
@@ -39,7 +39,7 @@ async def test_full_path_to_active_is_recorded_and_emitted(api: SubgraphClient) 
     active = await move(api, ACTIVATE, LI, requestId=rid)
     assert active["request"]["status"] == "ACTIVE"
     assert active["request"]["phase"] == "EXECUTION"
-    history = active["request"]["history"]
+    history = nodes(active["request"]["history"])
     assert [(h["action"], h["fromStatus"], h["toStatus"]) for h in history] == [
         ("CREATED", None, "DRAFT"),
         ("SUBMITTED", "DRAFT", "SUBMITTED"),
@@ -104,7 +104,7 @@ async def test_changes_requested_request_is_edited_and_resubmitted(api: Subgraph
     assert edited["request"]["title"] == "2024新品推广 v2"
     assert [p["id"] for p in edited["request"]["participants"]] == ["legal", "rd"]
     assert edited["request"]["goals"][1]["direction"] == "AT_MOST"  # untouched parts stay
-    assert edited["request"]["history"][-1]["action"] == "EDITED"
+    assert nodes(edited["request"]["history"])[-1]["action"] == "EDITED"
     again = await move(api, SUBMIT, LI, requestId=rid)
     assert again["request"]["status"] == "SUBMITTED"
     # legal now takes part, so its members see the request
@@ -233,10 +233,12 @@ async def test_decisions_list_only_the_approvers_decisions(api: SubgraphClient) 
     await move(api, SUBMIT, LI, requestId=rid)
     await move(api, DECIDE, APPROVER, requestId=rid, decision="APPROVE", comment="go")
     query = """
-    query($id: ID!) { request(id: $id) { decisions { action comment actor { id } } } }
+    query($id: ID!) {
+      request(id: $id) { decisions { edges { node { action comment actor { id } } } } }
+    }
     """
     data = await api.execute(query, {"id": rid}, caller=LI)
-    assert data["request"]["decisions"] == [
+    assert nodes(data["request"]["decisions"]) == [
         {"action": "CHANGES_REQUESTED", "comment": "more legal", "actor": {"id": "pmo"}},
         {"action": "APPROVED", "comment": "go", "actor": {"id": "dir"}},
     ]

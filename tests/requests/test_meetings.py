@@ -20,13 +20,13 @@ from tests.requests.helpers import (
     outbox,
     snapshot,
 )
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 
 MEETING_FIELDS = """
 id kind title status startsAt endsAt mode joinUrl location agendaSentAt minutesDueAt sequence
 invitePath materials { title url } organizer { id }
 agenda { title minutes presenter { id } }
-attendees { required person { id } }
+attendees { edges { node { required person { id } } } }
 minutes { summary decisions late publishedBy { id }
           actionItems { id title dueAt owner { id } department { id } } }
 """
@@ -89,7 +89,10 @@ async def scheduled(api: SubgraphClient) -> tuple[str, dict[str, Any]]:
 async def test_schedule_arms_the_minutes_deadline_and_emits(api: SubgraphClient) -> None:
     _, meeting = await scheduled(api)
     assert meeting["minutesDueAt"] == "2026-03-03T09:00:00+00:00"
-    assert [a["person"]["id"] for a in meeting["attendees"] if a["required"]] == ["li", "wang"]
+    assert [a["person"]["id"] for a in nodes(meeting["attendees"]) if a["required"]] == [
+        "li",
+        "wang",
+    ]
     due = await api.runtime.pool.fetchval(
         "SELECT due_at FROM timers WHERE kind = 'requests.minutes_due' AND subject = $1",
         meeting["id"],
@@ -299,8 +302,11 @@ async def test_reschedule_moves_the_deadline_and_cancel_makes_a_cancel_invite(
 async def test_request_lists_its_meetings(api: SubgraphClient) -> None:
     rid, meeting = await scheduled(api)
     data = await api.execute(
-        "query($id: ID!) { request(id: $id) { meetings { id organizer { id } } } }",
+        "query($id: ID!) { request(id: $id) {"
+        " meetings { edges { node { id organizer { id } } } } } }",
         {"id": rid},
         caller=WANG,
     )
-    assert data["request"]["meetings"] == [{"id": meeting["id"], "organizer": {"id": "chen"}}]
+    assert nodes(data["request"]["meetings"]) == [
+        {"id": meeting["id"], "organizer": {"id": "chen"}}
+    ]

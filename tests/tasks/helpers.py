@@ -162,7 +162,7 @@ RACI = [
 ]
 
 TASK_FIELDS = """id title status progress isMilestone phase source plannedStart dueAt startedAt
-    completedAt isOverdue parent { id } children { id } dependsOn { id }
+    completedAt isOverdue parent { id } children { edges { node { id } } } dependsOn { id }
     raci { role person { id } department { id } }"""
 
 CREATE = f"""

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 from tests.tasks.helpers import (
     LI,
     PMO,
@@ -36,9 +36,9 @@ async def test_subtasks_milestones_and_dependencies_are_stored_and_shown(
     assert parent["phase"] == "EXECUTION"
     assert build["parent"] == {"id": parent["id"]}
     assert build["dependsOn"] == [{"id": design["id"]}]
-    query = "query($id: ID!) { task(id: $id) { children { id title } } }"
+    query = "query($id: ID!) { task(id: $id) { children { edges { node { id title } } } } }"
     data = await api.execute(query, {"id": parent["id"]}, caller=WANG)
-    assert data["task"]["children"] == [
+    assert nodes(data["task"]["children"]) == [
         {"id": design["id"], "title": "Design"},
         {"id": build["id"], "title": "Build"},
     ]

@@ -11,7 +11,7 @@ from services.tasks.models import RaciAssignment, RaciRole, Task, TaskStatus
 from services.tasks.raci.matrix import MatrixProblemCode, build_matrix
 from shared.events.contracts.requests import ActionItemCreated
 from shared.events.envelope import new_event
-from tests.support import SubgraphClient
+from tests.support import SubgraphClient, nodes
 from tests.tasks.helpers import (
     HANS,
     LI,
@@ -136,8 +136,8 @@ query($r: ID!) {
   raciMatrix(requestId: $r) {
     request { id }
     columns { key kind person { id } department { id } }
-    rows { task { title } cells { column letters } }
-    problems { code message task { title } department { id } }
+    rows { totalCount edges { node { task { title } cells { column letters } } } }
+    problems { totalCount edges { node { code message task { title } department { id } } } }
   }
 }
 """
@@ -179,7 +179,8 @@ async def test_matrix_has_a_row_per_task_a_column_per_party_and_finds_gaps(
         "person:sun",
         "person:wang",
     ]
-    assert matrix["rows"] == [
+    assert matrix["rows"]["totalCount"] == 2
+    assert nodes(matrix["rows"]) == [
         {
             "task": {"title": "Materials"},
             "cells": [
@@ -199,7 +200,8 @@ async def test_matrix_has_a_row_per_task_a_column_per_party_and_finds_gaps(
             ],
         },
     ]
-    assert [(p["code"], p["task"], p["department"]) for p in matrix["problems"]] == [
+    assert matrix["problems"]["totalCount"] == 2
+    assert [(p["code"], p["task"], p["department"]) for p in nodes(matrix["problems"])] == [
         ("NO_ACCOUNTABLE", {"title": "Call the venue"}, None),
         ("DEPARTMENT_UNASSIGNED", None, {"id": "eu"}),
     ]

@@ -18,7 +18,7 @@ from services.tasks.recurring.rules import (
 from services.tasks.worker import TIMER_HANDLERS
 from shared.calendars import BusinessHours, WorkCalendar
 from shared.timer_firing import fire_timer
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 from tests.tasks.helpers import LI, WANG, fire, make_due, seeded, snapshot, timer, update
 
 BERLIN = BusinessHours(WorkCalendar(time_zone="Europe/Berlin", holiday_country="DE"))
@@ -104,8 +104,8 @@ CREATE = """
 mutation($input: CreateRecurringTaskInput!) {
   createRecurringTask(input: $input) {
     recurringTask { id rrule region { id } regions { region { id } departments { id } }
-      instances { id title source dueAt dependsOn { id } raci { role person { id }
-                  department { id } } } }
+      instances { edges { node { id title source dueAt dependsOn { id }
+                                 raci { role person { id } department { id } } } } } }
     userErrors { field message code }
   }
 }
@@ -148,7 +148,7 @@ async def test_series_creates_one_task_per_region_and_a_dependent_consolidation(
         {"region": {"id": "sh"}, "departments": [{"id": "rd"}]},
         {"region": {"id": "de"}, "departments": [{"id": "eu"}]},
     ]
-    instances = series["instances"]
+    instances = nodes(series["instances"])
     assert instances, "at least one occurrence lies within the 45-day horizon"
     assert {t["source"] for t in instances} == {"RECURRING"}
     consolidations = [t for t in instances if t["title"].startswith("Consolidate")]

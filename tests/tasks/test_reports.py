@@ -15,7 +15,7 @@ from services.tasks.reports.timers import arm_report_timers
 from shared.events.contracts.issues import IssueReported
 from shared.events.envelope import new_event
 from shared.unit_of_work import unit_of_work
-from tests.support import Caller, SubgraphClient
+from tests.support import Caller, SubgraphClient, nodes
 from tests.tasks.helpers import (
     HANS,
     LI,
@@ -60,7 +60,7 @@ query($r: [_Any!]!, $p: PeriodInput!) {
     ... on CollabRequest {
       reportingStatus(period: $p) { periodStart periodEnd deadline
         departments { department { id } submitted report { id } } }
-      progressReports { id problems { linkedIssue { id } } }
+      progressReports { edges { node { id problems { linkedIssue { id } } } } }
     }
   }
 }
@@ -370,7 +370,7 @@ async def test_raising_a_problem_emits_the_event_and_the_issue_answer_links_it(
             "p": {"start": "2026-03-09", "end": "2026-03-15"},
         },
     )
-    assert data["_entities"][0]["progressReports"][0]["problems"] == [
+    assert nodes(data["_entities"][0]["progressReports"])[0]["problems"] == [
         {"linkedIssue": {"id": "iss-1"}}
     ]
     assert len(await outbox(api, "tasks.problem.linked")) == 1

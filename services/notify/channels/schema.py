@@ -38,7 +38,8 @@ class RegisterChannelPayload:
 @strawberry.type
 class ChannelQuery:
     @strawberry.field(
-        description="The chat groups of a request (for people of its departments, PMO, ADMIN)."
+        description="The chat groups of a request (for people of its departments, PMO, ADMIN):"
+        " at most one per phase, taking-part department and platform."
     )
     async def channels(self, info: Info, request: strawberry.ID) -> list[Channel]:
         principal = info.context.principal

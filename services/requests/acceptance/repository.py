@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.requests.acceptance.search import document
+from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.ids import new_id
 
@@ -137,12 +138,11 @@ async def count_lessons(
     return count
 
 
-async def lessons_by_request_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Lesson]]:
-    rows = await conn.fetch(
-        f"SELECT {_LESSON} FROM lessons l WHERE l.request_id = ANY($1) ORDER BY l.request_id, l.id",
-        list(ids),
-    )
-    result: dict[str, list[Lesson]] = {}
-    for row in rows:
-        result.setdefault(row["request_id"], []).append(_lesson(row))
-    return result
+LESSONS_OF_REQUESTS = ChildList(
+    source="lessons l",
+    parent="l.request_id",
+    columns=_LESSON,
+    order=(SortKey("l.id", name="id"),),
+    to_model=_lesson,
+)
+"""``CollabRequest.lessons``: each request's lessons, oldest first (ids are UUIDv7)."""

@@ -11,9 +11,6 @@ from services.requests.acceptance import repository as repo
 from services.requests.directory.types import Person, person_or_none
 from services.requests.types import CollabRequest, Goal, load_goals, visible_request
 from shared.graphql.context import Info
-from shared.graphql.loaders import many_per_key
-
-load_lessons = many_per_key(repo.lessons_by_request_ids)
 
 
 @strawberry.type(description="Acceptance of a request against its goals.")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.requests.models import Department, Person, Region
+from shared.child_lists import SortKey
 from shared.db import Connection
 from shared.graphql.compiled.sql import Entity
 
@@ -97,12 +98,35 @@ async def departments_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, 
     return {r["id"]: _department(r) for r in rows}
 
 
-async def list_people(conn: Connection, department_id: str | None) -> list[Person]:
+PEOPLE_ORDER = (SortKey("name"), SortKey("id"))
+"""``people``: by name, then id (names repeat)."""
+
+_PEOPLE_OF = "($1::text IS NULL OR department_id = $1)"
+
+
+async def list_people(
+    conn: Connection, department_id: str | None, *, after: tuple[Any, ...] | None, limit: int
+) -> list[Person]:
+    """People (of one department, if given) after ``after`` (name, id), in that order."""
+    name, person_id = after or (None, None)
     rows = await conn.fetch(
-        "SELECT * FROM people WHERE $1::text IS NULL OR department_id = $1 ORDER BY name",
+        f"SELECT * FROM people WHERE {_PEOPLE_OF}"
+        " AND ($2::text IS NULL OR (name, id) > ($2, $3::text))"
+        " ORDER BY name, id LIMIT $4",
         department_id,
+        name,
+        person_id,
+        limit,
     )
     return [_person(r) for r in rows]
+
+
+async def count_people(conn: Connection, department_id: str | None) -> int:
+    """How many people :func:`list_people` pages through."""
+    found: int = await conn.fetchval(
+        f"SELECT count(*) FROM people WHERE {_PEOPLE_OF}", department_id
+    )
+    return found
 
 
 async def people_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Person]:

@@ -12,8 +12,10 @@ from services.requests.directory import repository as repo
 from services.requests.directory import service
 from services.requests.directory.types import Department, Person, Region, person_or_none
 from shared.calendars import WorkCalendar, WorkingPeriod, check_time_zone
+from shared.graphql.child_pages import After, First, after_key, page_of
 from shared.graphql.context import Info
 from shared.graphql.errors import DomainError, UserError, run_mutation
+from shared.graphql.pagination import Connection, build_connection, wants_total_count
 from shared.graphql.permissions import NotPartner
 
 
@@ -157,13 +159,25 @@ class DirectoryQuery:
             return [Department.from_model(d) for d in await repo.list_departments(conn)]
 
     @strawberry.field(
-        description="People, optionally of one department, by name.",
+        description="People, optionally of one department, by name (then id), 20 per page by"
+        " default.",
         permission_classes=[NotPartner],
     )
-    async def people(self, info: Info, department_id: strawberry.ID | None = None) -> list[Person]:
+    async def people(
+        self,
+        info: Info,
+        department_id: strawberry.ID | None = None,
+        first: First = 20,
+        after: After = None,
+    ) -> Connection[Person]:
+        page = page_of(info, first, after)
+        since = after_key(page, repo.PEOPLE_ORDER)
         async with info.context.runtime.pool.acquire() as conn:
-            people = await repo.list_people(conn, department_id)
-        return [Person.from_model(p) for p in people]
+            people = await repo.list_people(conn, department_id, after=since, limit=page.limit + 1)
+            total = None
+            if wants_total_count(info):  # a statement of its own: only if asked
+                total = await repo.count_people(conn, department_id)
+        return build_connection(people, page, lambda p: [p.name, p.id], Person.from_model, total)
 
 
 async def _upsert_region(info: Info, input: UpsertRegionInput) -> Region:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.requests.folders.models import Access, Folder, Grant, GranteeKind, Link
+from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.ids import new_id
 
@@ -46,16 +47,23 @@ async def lock_folder(conn: Connection, folder_id: str) -> Folder | None:
     return Folder(**dict(row)) if row else None
 
 
-async def folders_by_request_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Folder]]:
-    rows = await conn.fetch(
-        f"SELECT {_FOLDER} FROM document_folders WHERE request_id = ANY($1)"
-        " ORDER BY request_id, path",
-        list(ids),
-    )
-    result: dict[str, list[Folder]] = {}
-    for row in rows:
-        result.setdefault(row["request_id"], []).append(Folder(**dict(row)))
-    return result
+# On a view or edit list of the folder (args: PMO/ADMIN, the person, their departments), as
+# :func:`services.requests.folders.models.may_view` judges a folder whose grants are loaded.
+_MAY_VIEW = """($1 OR EXISTS (
+    SELECT 1 FROM folder_access a
+     WHERE a.folder_id = document_folders.id
+       AND ((a.grantee_kind = 'PERSON' AND a.grantee_id = $2)
+            OR (a.grantee_kind = 'DEPARTMENT' AND a.grantee_id = ANY($3::text[])))))"""
+
+FOLDERS_OF_REQUESTS = ChildList(
+    source="document_folders",
+    parent="request_id",
+    columns=_FOLDER,
+    order=(SortKey("path"), SortKey("id")),
+    to_model=lambda row: Folder(**dict(row)),
+    where=_MAY_VIEW,
+)
+"""``CollabRequest.folders``: the folders the caller may view, by path."""
 
 
 async def grants_by_folder_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Grant]]:
@@ -93,13 +101,11 @@ async def delete_link(conn: Connection, folder_id: str, link_id: str) -> bool:
     return bool(status.endswith(" 1"))
 
 
-async def links_by_folder_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Link]]:
-    rows = await conn.fetch(
-        "SELECT id, folder_id, title, url, added_by, added_at FROM folder_links"
-        " WHERE folder_id = ANY($1) ORDER BY folder_id, added_at, id",
-        list(ids),
-    )
-    result: dict[str, list[Link]] = {}
-    for row in rows:
-        result.setdefault(row["folder_id"], []).append(Link(**dict(row)))
-    return result
+LINKS = ChildList(
+    source="folder_links",
+    parent="folder_id",
+    columns="id, folder_id, title, url, added_by, added_at",
+    order=(SortKey("added_at", sql_type="timestamptz"), SortKey("id")),
+    to_model=lambda row: Link(**dict(row)),
+)
+"""``DocumentFolder.links``: each folder's links, oldest first."""

@@ -14,21 +14,17 @@ from services.requests.directory.types import (
 )
 from services.requests.folders import models, service
 from services.requests.folders import repository as repo
+from shared.graphql.child_pages import After, First, child_connection, page_of
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.loaders import many_per_key
+from shared.graphql.pagination import Connection, PageRequest
 
 strawberry.enum(models.Access, description="VIEW, or EDIT (which includes viewing).")
 strawberry.enum(models.GranteeKind, description="A person or a whole department.")
 
 
-load_folders = many_per_key(repo.folders_by_request_ids)
-
-
 load_grants = many_per_key(repo.grants_by_folder_ids)
-
-
-load_links = many_per_key(repo.links_by_folder_ids)
 
 
 @strawberry.type(description="One entry of a folder's access lists.")
@@ -45,6 +41,16 @@ class FolderLink:
     url: str = strawberry.field(description="Where it is.")
     added_at: datetime = strawberry.field(description="When it was added.")
     added_by_id: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, link: models.Link) -> FolderLink:
+        return cls(
+            id=strawberry.ID(link.id),
+            title=link.title,
+            url=link.url,
+            added_at=link.added_at,
+            added_by_id=link.added_by,
+        )
 
     @strawberry.field(description="Who added it.")
     async def added_by(self, info: Info) -> Person | None:
@@ -86,31 +92,23 @@ class DocumentFolder:
         grants = await info.context.loader(load_grants).load(self.id)
         return models.may_edit(info.context.principal, grants)
 
-    @strawberry.field(description="Links to its documents, oldest first.")
-    async def links(self, info: Info) -> list[FolderLink]:
-        found = await info.context.loader(load_links).load(self.id)
-        return [
-            FolderLink(
-                id=strawberry.ID(x.id),
-                title=x.title,
-                url=x.url,
-                added_at=x.added_at,
-                added_by_id=x.added_by,
-            )
-            for x in found
-        ]
+    @strawberry.field(description="Links to its documents, oldest first, 20 per page by default.")
+    async def links(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[FolderLink]:
+        page = page_of(info, first, after)
+        return await child_connection(info, repo.LINKS, self.id, page, FolderLink.from_model)
 
 
-async def visible_folders(info: Info, request_id: str) -> list[DocumentFolder]:
-    """Only the folders the caller is on a list of (PMO and ADMIN see all)."""
-    folders = await info.context.loader(load_folders).load(request_id)
-    grants = await info.context.loader(load_grants).load_many([f.id for f in folders])
+async def visible_folders(
+    info: Info, request_id: str, page: PageRequest
+) -> Connection[DocumentFolder]:
+    """A page of the folders the caller is on a list of (PMO and ADMIN see all)."""
     principal = info.context.principal
-    return [
-        DocumentFolder.from_model(f)
-        for f, g in zip(folders, grants, strict=True)
-        if models.may_view(principal, g)
-    ]
+    caller = (principal.sees_everything, principal.sub, tuple(principal.departments))
+    return await child_connection(
+        info, repo.FOLDERS_OF_REQUESTS, request_id, page, DocumentFolder.from_model, args=caller
+    )
 
 
 @strawberry.input(description="Grant a person or a department access.")

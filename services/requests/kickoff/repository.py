@@ -13,6 +13,7 @@ from services.requests.kickoff.models import (
     RiskDraft,
     RiskStatus,
 )
+from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.ids import new_id
 
@@ -119,12 +120,11 @@ async def risk_request_id(conn: Connection, risk_id: str) -> str | None:
     return found
 
 
-async def risks_by_request_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Risk]]:
-    rows = await conn.fetch(
-        f"SELECT {_RISK} FROM risks WHERE request_id = ANY($1) ORDER BY request_id, created_at, id",
-        list(ids),
-    )
-    result: dict[str, list[Risk]] = {}
-    for row in rows:
-        result.setdefault(row["request_id"], []).append(_risk(row))
-    return result
+RISKS = ChildList(
+    source="risks",
+    parent="request_id",
+    columns=_RISK,
+    order=(SortKey("created_at", sql_type="timestamptz"), SortKey("id")),
+    to_model=_risk,
+)
+"""``CollabRequest.risks``: each request's register, oldest first."""

@@ -16,7 +16,7 @@ from services.requests.kickoff import models
 from services.requests.kickoff import repository as repo
 from services.requests.models import Phase
 from shared.graphql.context import Info
-from shared.graphql.loaders import many_per_key, one_per_key
+from shared.graphql.loaders import one_per_key
 
 strawberry.enum(models.ReportCadence, description="How often progress reports are due.")
 strawberry.enum(models.Level, description="Low, medium or high.")
@@ -24,9 +24,6 @@ strawberry.enum(models.RiskStatus, description="Open, mitigated or closed.")
 
 
 load_plans = one_per_key(repo.plans_by_request_ids)
-
-
-load_risks = many_per_key(repo.risks_by_request_ids)
 
 
 @strawberry.type(description="How the collaboration communicates (agreed at the kickoff).")

@@ -19,6 +19,7 @@ from services.requests.meetings.models import (
     Minutes,
     NewMeeting,
 )
+from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.ids import new_id
 
@@ -129,15 +130,14 @@ async def meetings_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Mee
     return {r["id"]: _meeting(r) for r in rows}
 
 
-async def meetings_by_request_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Meeting]]:
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM meetings WHERE request_id = ANY($1) ORDER BY starts_at, id",
-        list(ids),
-    )
-    result: dict[str, list[Meeting]] = {}
-    for row in rows:
-        result.setdefault(row["request_id"], []).append(_meeting(row))
-    return result
+MEETINGS_OF_REQUESTS = ChildList(
+    source="meetings",
+    parent="request_id",
+    columns=_COLUMNS,
+    order=(SortKey("starts_at", sql_type="timestamptz"), SortKey("id")),
+    to_model=_meeting,
+)
+"""``CollabRequest.meetings``: each request's meetings by start time."""
 
 
 async def agenda_by_meeting_ids(
@@ -167,6 +167,16 @@ async def attendees_by_meeting_ids(
     for row in rows:
         result.setdefault(row["meeting_id"], []).append(Attendee(row["person_id"], row["required"]))
     return result
+
+
+ATTENDEES = ChildList(
+    source="meeting_attendees",
+    parent="meeting_id",
+    columns="meeting_id, person_id, required",
+    order=(SortKey("required", sql_type="boolean", descending=True), SortKey("person_id")),
+    to_model=lambda row: Attendee(row["person_id"], row["required"]),
+)
+"""``Meeting.attendees``: required first, then by person id."""
 
 
 async def insert_minutes(

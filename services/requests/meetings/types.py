@@ -19,8 +19,10 @@ from services.requests.meetings import repository as repo
 from services.requests.meetings.invite import build_invite
 from services.requests.meetings.slots import Slot
 from services.requests.types import CollabRequest, load_requests, visible_request
+from shared.graphql.child_pages import After, First, child_connection, page_of
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key, one_per_key
+from shared.graphql.pagination import Connection
 
 strawberry.enum(models.MeetingKind, description="What the meeting is for.")
 strawberry.enum(models.MeetingMode, description="Online (join link), in person (room) or both.")
@@ -28,9 +30,6 @@ strawberry.enum(models.MeetingStatus, description="Scheduled or cancelled.")
 
 
 load_meetings = one_per_key(repo.meetings_by_ids)
-
-
-load_request_meetings = many_per_key(repo.meetings_by_request_ids)
 
 
 load_agenda = many_per_key(repo.agenda_by_meeting_ids)
@@ -60,6 +59,10 @@ class AgendaItem:
 class MeetingAttendee:
     required: bool = strawberry.field(description="Required (true) or optional attendee.")
     person_id: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, attendee: models.Attendee) -> MeetingAttendee:
+        return cls(required=attendee.required, person_id=attendee.person_id)
 
     @strawberry.field(description="The invited person.")
     async def person(self, info: Info) -> Person | None:
@@ -177,10 +180,17 @@ class Meeting:
             AgendaItem(title=i.title, minutes=i.minutes, presenter_id=i.presenter_id) for i in items
         ]
 
-    @strawberry.field(description="Invited people, required first.")
-    async def attendees(self, info: Info) -> list[MeetingAttendee]:
-        found = await info.context.loader(load_attendees).load(self.id)
-        return [MeetingAttendee(required=a.required, person_id=a.person_id) for a in found]
+    @strawberry.field(
+        description="Invited people, required first, then by person id, 20 per page by"
+        " default (`icalendar` lists them all)."
+    )
+    async def attendees(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[MeetingAttendee]:
+        page = page_of(info, first, after)
+        return await child_connection(
+            info, repo.ATTENDEES, self.id, page, MeetingAttendee.from_model
+        )
 
     @strawberry.field(description="Published minutes, or null.")
     async def minutes(self, info: Info) -> Minutes | None:

@@ -9,7 +9,14 @@ import strawberry
 
 from services.tasks import models
 from services.tasks import repository as repo
-from services.tasks.raci.matrix import ColumnKind, Matrix, MatrixProblemCode, build_matrix
+from services.tasks.raci.matrix import (
+    ColumnKind,
+    Matrix,
+    MatrixProblem,
+    MatrixProblemCode,
+    Row,
+    build_matrix,
+)
 from services.tasks.types import (
     Department,
     Task,
@@ -17,7 +24,9 @@ from services.tasks.types import (
     load_raci,
     load_request_tasks,
 )
+from shared.graphql.child_pages import After, First, in_memory_page, page_of
 from shared.graphql.context import Info
+from shared.graphql.pagination import Connection, build_connection
 from shared.replicas import load_requests, person_departments
 from shared.runtime import ServiceRuntime
 
@@ -100,20 +109,40 @@ class RaciMatrixProblem:
     )
 
 
+def _row(row: Row) -> RaciRow:
+    return RaciRow(
+        task=Task.from_model(row.task),
+        cells=[RaciCell(column=c.key, letters=list(ls)) for c, ls in row.cells],
+    )
+
+
+def _row_key(row: Row) -> list[object]:
+    return [row.task.id]
+
+
+def _problem_key(problem: MatrixProblem) -> list[object]:
+    """Gaps of tasks first, in task order; then departments left out, by id."""
+    if problem.task_id is not None:
+        return [0, problem.task_id, problem.code.value]
+    return [1, problem.department_id or "", problem.code.value]
+
+
 @strawberry.type(description="Handbook template 2: who is R, A, C and I for each task.")
 class RaciMatrix:
     request: Annotated[CollabRequest, strawberry.lazy("services.tasks.entities")] = (
         strawberry.field(description="The request.")
     )
-    columns: list[RaciColumn] = strawberry.field(description="People and departments with roles.")
-    rows: list[RaciRow] = strawberry.field(description="One row per task that is not cancelled.")
-    problems: list[RaciMatrixProblem] = strawberry.field(description="Gaps found in the matrix.")
+    columns: list[RaciColumn] = strawberry.field(
+        description="Every department and person holding a role in a task that is not"
+        " cancelled (departments first, each kind by id): at most the departments and people"
+        " of the directory."
+    )
+    matrix: strawberry.Private[Matrix]
 
     @classmethod
     def from_matrix(cls, matrix: Matrix) -> RaciMatrix:
         from services.tasks.entities import CollabRequest, Person
 
-        tasks = {row.task.id: Task.from_model(row.task) for row in matrix.rows}
         return cls(
             request=CollabRequest(id=strawberry.ID(matrix.request_id)),
             columns=[
@@ -125,23 +154,40 @@ class RaciMatrix:
                 )
                 for c in matrix.columns
             ],
-            rows=[
-                RaciRow(
-                    task=tasks[row.task.id],
-                    cells=[RaciCell(column=c.key, letters=list(ls)) for c, ls in row.cells],
-                )
-                for row in matrix.rows
-            ],
-            problems=[
-                RaciMatrixProblem(
-                    code=p.code,
-                    message=p.message,
-                    task=tasks.get(p.task_id) if p.task_id else None,
-                    department=department_ref(p.department_id),
-                )
-                for p in matrix.problems
-            ],
+            matrix=matrix,
         )
+
+    @strawberry.field(
+        description="One row per task that is not cancelled, oldest task first (creation"
+        " order), 20 per page by default."
+    )
+    def rows(self, info: Info, first: First = 20, after: After = None) -> Connection[RaciRow]:
+        page = page_of(info, first, after)
+        chosen = in_memory_page(self.matrix.rows, page, _row_key)
+        return build_connection(chosen, page, _row_key, _row, len(self.matrix.rows))
+
+    @strawberry.field(
+        description="Gaps found in the matrix: those of tasks first, in task order, then the"
+        " participating departments left out, by id; 20 per page by default."
+    )
+    def problems(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[RaciMatrixProblem]:
+        page = page_of(info, first, after)
+        ordered = sorted(self.matrix.problems, key=_problem_key)
+        chosen = in_memory_page(ordered, page, _problem_key)
+        tasks = {row.task.id: row.task for row in self.matrix.rows}
+
+        def to_node(p: MatrixProblem) -> RaciMatrixProblem:
+            task = tasks.get(p.task_id) if p.task_id else None
+            return RaciMatrixProblem(
+                code=p.code,
+                message=p.message,
+                task=Task.from_model(task) if task else None,
+                department=department_ref(p.department_id),
+            )
+
+        return build_connection(chosen, page, _problem_key, to_node, len(ordered))
 
 
 @strawberry.type(description="A role a person holds on a task.")

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.tasks.models import Task
+from services.tasks.repository import TASK_COLUMNS, task_from_row
+from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.ids import new_id
 
@@ -96,6 +99,33 @@ async def recurring_by_request_ids(
     return result
 
 
+SERIES_OF_REQUESTS = ChildList(
+    source="recurring_tasks",
+    parent="request_id",
+    columns=_COLUMNS,
+    order=(SortKey("id"),),
+    to_model=_recurring,
+)
+"""``CollabRequest.recurringTasks``: each request's series in creation order."""
+
+# An instance whose due time was cleared by hand sorts after every dated one.
+_DUE = "COALESCE(due_at, '9999-12-31 00:00:00+00'::timestamptz)"
+
+
+def _instance(row: Any) -> Task:
+    return task_from_row({k: v for k, v in dict(row).items() if k != "page_due"})
+
+
+INSTANCES_OF_SERIES = ChildList(
+    source="tasks",
+    parent="recurring_task_id",
+    columns=f"{TASK_COLUMNS}, {_DUE} AS page_due",
+    order=(SortKey(_DUE, name="page_due", sql_type="timestamptz"), SortKey("id")),
+    to_model=_instance,
+)
+"""``RecurringTask.instances``: each series' tasks by due time."""
+
+
 async def task_id_by_source_ref(conn: Connection, source_ref: str) -> str | None:
     value = await conn.fetchval(
         "SELECT id FROM tasks WHERE source = 'RECURRING' AND source_ref = $1", source_ref
@@ -106,18 +136,3 @@ async def task_id_by_source_ref(conn: Connection, source_ref: str) -> str | None
 async def region_names(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
     rows = await conn.fetch("SELECT id, name FROM region_replicas WHERE id = ANY($1)", list(ids))
     return {r["id"]: r["name"] for r in rows}
-
-
-async def tasks_by_recurring_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[Any]]:
-    """Instances and consolidations of each series, by due time."""
-    from services.tasks.repository import TASK_COLUMNS, task_from_row
-
-    rows = await conn.fetch(
-        f"SELECT {TASK_COLUMNS} FROM tasks WHERE recurring_task_id = ANY($1)"
-        " ORDER BY recurring_task_id, due_at, id",
-        list(ids),
-    )
-    result: dict[str, list[Any]] = {}
-    for row in rows:
-        result.setdefault(row["recurring_task_id"], []).append(task_from_row(row))
-    return result

@@ -9,17 +9,12 @@ import strawberry
 
 from services.tasks.recurring import repository as repo
 from services.tasks.types import Department, Region, Task
+from shared.graphql.child_pages import After, First, child_connection, page_of
 from shared.graphql.context import Info
-from shared.graphql.loaders import many_per_key
+from shared.graphql.pagination import Connection
 
 if TYPE_CHECKING:
     from services.tasks.entities import Person
-
-
-load_request_series = many_per_key(repo.recurring_by_request_ids)
-
-
-load_instances = many_per_key(repo.tasks_by_recurring_ids)
 
 
 @strawberry.type(description="The departments that do one region's instance.")
@@ -72,7 +67,15 @@ class RecurringTask:
             ],
         )
 
-    @strawberry.field(description="Tasks created so far (regional and consolidation), by due time.")
-    async def instances(self, info: Info) -> list[Task]:
-        tasks = await info.context.loader(load_instances).load(str(self.id))
-        return [Task.from_model(t) for t in tasks]
+    @strawberry.field(
+        description="Tasks created so far (regional and consolidation), earliest due first"
+        " (then creation order; an instance whose due time was cleared comes last), 20 per"
+        " page by default."
+    )
+    async def instances(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Task]:
+        page = page_of(info, first, after)
+        return await child_connection(
+            info, repo.INSTANCES_OF_SERIES, str(self.id), page, Task.from_model
+        )

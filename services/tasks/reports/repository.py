@@ -15,6 +15,7 @@ from services.tasks.reports.models import (
     ReportProblem,
     ResourceRequest,
 )
+from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.ids import new_id
 
@@ -88,15 +89,43 @@ def _group(rows: Sequence[Any], key: str, build: Any) -> dict[str, list[Any]]:
     return result
 
 
-async def reports_by_request_ids(
-    conn: Connection, ids: Sequence[str]
-) -> dict[str, list[ProgressReport]]:
+REPORTS_OF_REQUESTS = ChildList(
+    source="progress_reports",
+    parent="request_id",
+    columns=_REPORT,
+    order=(
+        SortKey("period_start", sql_type="date", descending=True),
+        SortKey("department_id"),
+        SortKey("id"),
+    ),
+    to_model=lambda row: ProgressReport(**dict(row)),
+)
+"""``CollabRequest.progressReports``: newest period first, then by department."""
+
+PeriodKey = tuple[str, date, date]
+"""A request and one of its periods: first and last day."""
+
+
+async def reports_of_periods(
+    conn: Connection, keys: Sequence[PeriodKey]
+) -> dict[PeriodKey, list[ProgressReport]]:
+    """The reports submitted for each (request, period): at most one per department."""
     rows = await conn.fetch(
-        f"SELECT {_REPORT} FROM progress_reports WHERE request_id = ANY($1)"
-        " ORDER BY request_id, period_start DESC, department_id",
-        list(ids),
+        f"""
+        SELECT {_REPORT} FROM progress_reports
+         WHERE (request_id, period_start, period_end) IN (
+               SELECT * FROM unnest($1::text[], $2::date[], $3::date[]))
+         ORDER BY department_id
+        """,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
     )
-    return _group(rows, "request_id", lambda r: ProgressReport(**dict(r)))
+    result: dict[PeriodKey, list[ProgressReport]] = {}
+    for row in rows:
+        key = (row["request_id"], row["period_start"], row["period_end"])
+        result.setdefault(key, []).append(ProgressReport(**dict(row)))
+    return result
 
 
 async def items_by_report_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[ReportItem]]:

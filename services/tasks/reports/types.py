@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from services.tasks.entities import CollabRequest, Person
 
 
-load_request_reports = many_per_key(repo.reports_by_request_ids)
+load_period_reports = many_per_key(repo.reports_of_periods)
 
 
 load_items = many_per_key(repo.items_by_report_ids)
