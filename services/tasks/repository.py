@@ -5,7 +5,7 @@ Progress reports and recurring operations keep their SQL in their own subpackage
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.tasks.models import (
@@ -16,8 +16,10 @@ from services.tasks.models import (
     TaskSource,
     TaskStatus,
 )
+from shared.auth import Principal
 from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
+from shared.graphql.compiled.sql import Entity, Source
 from shared.ids import new_id
 
 TASK_COLUMNS = """id, request_id, title, description, status, due_at, created_by,
@@ -156,6 +158,24 @@ async def lock_task(conn: Connection, task_id: str) -> Task | None:
     """The task, locked for the rest of the transaction (concurrent updates serialise)."""
     row = await conn.fetchrow(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 FOR UPDATE", task_id)
     return task_from_row(row) if row else None
+
+
+REQUEST_VISIBLE = """($1 OR EXISTS (
+    SELECT 1 FROM request_replicas q WHERE q.id = {row}.request_id
+       AND (q.lead_department_id = ANY($2) OR q.participant_department_ids && $2)))"""
+"""Whether the caller ($1: sees everything, $2: their departments) may see the request the
+row ``{row}`` belongs to, judged on the local copy (``may_see_request`` in types.py)."""
+
+
+def task_entity(principal: Principal) -> Entity:
+    """A task by its id for the compiled read path, if the caller may see its request."""
+    where = "t.id = {key} AND " + REQUEST_VISIBLE.replace("{row}", "t")
+    return Entity("tasks", "t", where, [principal.sees_everything, list(principal.departments)])
+
+
+def task_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
+    """The row of ``task(id)``: :func:`task_entity` with the id as ``$3``."""
+    return task_entity(principal).by_key("$3", [arguments["id"]])
 
 
 async def tasks_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Task]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import strawberry
 
+from services.tasks import repository as repo
 from services.tasks import service
 from services.tasks.entities import CollabRequest, Person
 from services.tasks.inputs import (
@@ -22,6 +23,7 @@ from services.tasks.recurring.types import RecurringTask
 from services.tasks.reports.service import raise_problem_as_issue, submit_progress_report
 from services.tasks.reports.types import ProgressReport, ReportedProblem
 from services.tasks.types import Task, may_see_request, visible_task
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.schema import build_schema
@@ -73,7 +75,10 @@ class CreateRecurringTaskPayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="One task, if the caller may see its request.")
+    @strawberry.field(
+        description="One task, if the caller may see its request.",
+        metadata=sql.root_one(repo.task_source),
+    )
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:
         return await visible_task(info, id)
 

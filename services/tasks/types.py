@@ -16,6 +16,7 @@ from strawberry.federation.types import FieldSet
 from services.tasks import models
 from services.tasks import repository as repo
 from shared.graphql.child_pages import After, First, child_connection, page_of
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key, one_per_key
 from shared.graphql.pagination import Connection
@@ -106,6 +107,7 @@ class RaciAssignment:
         )
 
 
+@sql.entity(repo.task_entity)
 @strawberry.federation.type(keys=["id"], description="A task of a collaboration request.")
 class Task:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
@@ -148,7 +150,13 @@ class Task:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Task | None:
         return await visible_task(info, id)
 
-    @strawberry.field(description="Past its due time and neither DONE nor CANCELLED.")
+    @strawberry.field(
+        description="Past its due time and neither DONE nor CANCELLED.",
+        metadata=sql.column(
+            "({row}.due_at IS NOT NULL AND {row}.due_at < now()"
+            " AND {row}.status NOT IN ('DONE', 'CANCELLED'))"
+        ),
+    )
     def is_overdue(self) -> bool:
         return self.model.is_overdue(datetime.now(UTC))
 
@@ -157,7 +165,10 @@ class Task:
         assignments = await info.context.loader(load_raci).load(self.model.id)
         return [RaciAssignment.from_model(a) for a in assignments]
 
-    @strawberry.field(description="The task this one is part of, if any.")
+    @strawberry.field(
+        description="The task this one is part of, if any.",
+        metadata=sql.to_one("tasks", "{target}.id = {row}.parent_id"),
+    )
     async def parent(self, info: Info) -> Task | None:
         if self.model.parent_id is None:
             return None
