@@ -175,6 +175,9 @@ class Settings(BaseSettings):
     consumer_block_ms: int = 1000
     consumer_claim_idle_ms: int = 30_000
     timer_sweep_seconds: int = 30
+    worker_poll_seconds: float = 0.05
+    """How often a worker looks for due jobs in its queue: a timer fires up to this late
+    (arq's own default, 0.5 s, made SLA timers half a second late). One ZRANGEBYSCORE a poll."""
     housekeeping_seconds: float = 3600
     """How often a worker runs its service's housekeeping (pruning old rows)."""
 

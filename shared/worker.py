@@ -86,6 +86,14 @@ class LiaisonWorker(Worker):
         else:
             self._redis_outage.recovered()
 
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's, without the jobs this worker is running already. A job stays in the queue
+        until it ends, so each poll lists the running ones again, and arq checks each in
+        Redis (four round trips) before it skips it: with a short poll period and a full
+        worker, that was most of its Redis traffic and a good part of its CPU."""
+        running = {job_id for job_id, task in self.tasks.items() if not task.done()}
+        await super().start_jobs([j for j in job_ids if j.decode() not in running])
+
     async def close(self) -> None:
         if self.main_task is not None:
             self.main_task.cancel()  # polls no more
@@ -202,6 +210,7 @@ def worker_settings(
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(settings),
         "queue_name": job_queue_name(settings, service),
+        "poll_delay": settings.worker_poll_seconds,
         "job_timeout": 60,
         "keep_result": 60,
         "max_jobs": 20,
