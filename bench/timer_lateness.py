@@ -252,17 +252,20 @@ async def move_and_arm(runtime: ServiceRuntime, clock_id: str, due: datetime) ->
 
 
 async def arm_all(
-    runtime: ServiceRuntime, clocks: Sequence[str], window: float, lead: float, seed: int
+    runtime: ServiceRuntime, clocks: Sequence[str], warmup: Sequence[str], args: argparse.Namespace
 ) -> Armed:
-    """Deadlines uniform in ``[now + lead, now + lead + window]``, armed earliest first."""
+    """Deadlines uniform in ``[T0, T0 + window]`` with ``T0 = now + lead``, and those of the
+    warm-up clocks in the 10 s before ``T0 - 2 s``, so the worker's connections and prepared
+    statements are warm, as in a worker that has been running; armed earliest first."""
     started = time.time()
-    window_start = datetime.now(UTC) + timedelta(seconds=lead)
-    rng = random.Random(seed)
-    offsets = sorted(rng.uniform(0, window) for _ in clocks)
-    plan = [
-        (clock, window_start + timedelta(seconds=o))
-        for clock, o in zip(clocks, offsets, strict=True)
-    ]
+    window_start = datetime.now(UTC) + timedelta(seconds=args.lead)
+    rng = random.Random(args.seed)
+    offsets = [rng.uniform(-12, -2) for _ in warmup] + [rng.uniform(0, args.window) for _ in clocks]
+    plan = sorted(
+        ((clock, window_start + timedelta(seconds=o))
+         for clock, o in zip([*warmup, *clocks], offsets, strict=True)),
+        key=lambda item: item[1],
+    )  # fmt: skip
     queue: asyncio.Queue[tuple[str, datetime]] = asyncio.Queue()
     for item in plan:
         queue.put_nowait(item)
@@ -413,6 +416,28 @@ async def lateness_ms(runtime: ServiceRuntime, clocks: Sequence[str]) -> list[fl
     return [float(r["late"]) for r in rows]
 
 
+async def print_timeline(runtime: ServiceRuntime, clocks: Sequence[str], armed: Armed) -> None:
+    """Lateness by deadline, in 5 s slices of the window: shows stalls (a sweep, a pause)."""
+    rows = await runtime.pool.fetch(
+        "SELECT floor(extract(epoch FROM due_at - $3) / 5)::int AS slice, count(*) AS n,"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY fired_at - due_at) AS p50,"
+        " max(fired_at - due_at) AS worst,"
+        " (array_agg(due_at ORDER BY fired_at - due_at DESC))[1] AS worst_due"
+        " FROM timers WHERE kind = $1 AND subject = ANY($2) AND fired_at IS NOT NULL"
+        " GROUP BY 1 ORDER BY 1",
+        BREACH_TIMER,
+        list(clocks),
+        armed.window_start,
+    )
+    for r in rows:
+        worst_at = (r["worst_due"] - armed.window_start).total_seconds()
+        print(
+            f"  {r['slice'] * 5:3d}-{r['slice'] * 5 + 5:3d} s: {r['n']:5d} timers,"
+            f" p50 {r['p50'].total_seconds() * 1000:7.1f} ms, max"
+            f" {r['worst'].total_seconds() * 1000:7.1f} ms (due at {worst_at:.2f} s)"
+        )
+
+
 def print_lateness(late: Sequence[float], armed: int, label: str) -> None:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     if not late:
@@ -461,16 +486,19 @@ async def run_lateness(args: argparse.Namespace, settings: Settings, log_dir: Pa
     try:
         await seed_directory(runtime)
         t = time.monotonic()
-        clocks = await report_issues(runtime, (args.timers + 1) // 2, args.concurrency)
-        clocks = clocks[: args.timers]
-        print(f"set-up: {len(clocks) // 2} issues reported in {time.monotonic() - t:.1f} s")
+        wanted = args.timers + args.warmup
+        every = await report_issues(runtime, (wanted + 1) // 2, args.concurrency)
+        clocks, warmup = every[: args.timers], every[args.timers : wanted]
+        print(f"set-up: {len(every) // 2} issues reported in {time.monotonic() - t:.1f} s")
         async with _worker(args, settings, log_dir) as pids:
-            armed = await arm_all(runtime, clocks, args.window, args.lead, args.seed)
+            armed = await arm_all(runtime, clocks, warmup, args)
             spent = time.time() - armed.started
             print(f"armed {len(clocks)} timers in {spent:.1f} s ({armed.late_arms} after due)")
             usage = await fire_window(runtime, clocks, armed, args, pids)
         print_lateness(await lateness_ms(runtime, clocks), len(clocks), run_label(args))
         print_usage(usage)
+        if args.timeline:
+            await print_timeline(runtime, clocks, armed)
         if usage.fired < len(clocks):
             print(f"{len(clocks) - usage.fired} timers had not fired {args.grace:.0f} s after")
     finally:
@@ -610,6 +638,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--grace", type=float, default=120.0, help="seconds to wait after the window (120)"
     )
+    parser.add_argument(
+        "--warmup", type=int, default=200, help="timers due just before the window (200)"
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="issues reported at once")
     parser.add_argument("--seed", type=int, default=1, help="of the deadlines' draw")
     parser.add_argument(
@@ -622,6 +653,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--idle", type=float, default=0, help="measure the idle worker instead")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (1)")
+    parser.add_argument("--timeline", action="store_true", help="lateness by 5 s of deadlines")
     parser.add_argument("--in-process", action="store_true", help="run the worker in process")
     parser.add_argument("--profile", type=Path, help="cProfile the in-process worker to FILE")
     parser.add_argument(

@@ -167,7 +167,9 @@ class Settings(BaseSettings):
     tasks_recurring_horizon_days: int = 45
     """Recurring operations get their instances this many days ahead."""
 
-    relay_poll_seconds: float = 0.1
+    relay_poll_seconds: float = 0.05
+    """How long an idle relay waits before looking at an outbox again: an event waits up to
+    this long before it is published (0.1 s took two thirds of a 150 ms budget)."""
     relay_batch_size: int = 200
     outbox_retention_days: int = 7
     """Published outbox rows older than this are deleted by the relay."""

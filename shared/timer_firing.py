@@ -121,29 +121,42 @@ async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -
 
 
 async def _requeue_upcoming(runtime: ServiceRuntime) -> None:
+    """Queue again the jobs of the timers due before the next sweep whose job was lost.
+
+    Usually none was: their ids are asked of the queue first, and only the missing ones
+    are read and queued. With thousands of timers due soon, reading every row and queueing
+    each again (arq checks each job in three round trips) took the worker seconds of CPU a
+    sweep, during which due timers waited."""
     horizon = timedelta(seconds=runtime.settings.timer_sweep_seconds * 2)
-    records = await runtime.pool.fetch(
-        f"SELECT {COLUMNS} FROM timers"
+    upcoming = await runtime.pool.fetch(
+        "SELECT id, version FROM timers"
         f" WHERE fired_at IS NULL AND due_at <= now() + $1 AND {_OWN_REGION}",
         horizon,
         _sweeping_region(runtime),
     )
-    upcoming = [TimerRow.from_record(record) for record in records]
-    for timer in await _not_queued(runtime, upcoming):
-        await enqueue_timer(runtime.redis, runtime.queue_name, timer)
+    missing = await _not_queued(runtime, [(r["id"], r["version"]) for r in upcoming])
+    if not missing:
+        return
+    records = await runtime.pool.fetch(
+        f"SELECT {COLUMNS} FROM timers WHERE id = ANY($1::uuid[]) AND fired_at IS NULL",
+        missing,
+    )
+    for record in records:  # at the version now armed, should one have moved meanwhile
+        await enqueue_timer(runtime.redis, runtime.queue_name, TimerRow.from_record(record))
 
 
 _QUEUE_LOOKUP_BATCH = 1000
 
 
-async def _not_queued(runtime: ServiceRuntime, timers: list[TimerRow]) -> list[TimerRow]:
-    """The timers whose job is not in the queue. Usually that is none of them, and asking
-    the queue in batches spares arq's check of each job (three round trips apiece): with
-    thousands of timers due soon, re-queueing them all took the worker seconds a sweep."""
-    missing: list[TimerRow] = []
+async def _not_queued(
+    runtime: ServiceRuntime, timers: list[tuple[uuid.UUID, int]]
+) -> list[uuid.UUID]:
+    """The ids of the (id, version) timers whose job is not in the queue, one ZMSCORE a
+    batch."""
+    missing: list[uuid.UUID] = []
     for start in range(0, len(timers), _QUEUE_LOOKUP_BATCH):
         batch = timers[start : start + _QUEUE_LOOKUP_BATCH]
-        job_ids = [timer_job_id(timer.id, timer.version) for timer in batch]
+        job_ids = [timer_job_id(timer_id, version) for timer_id, version in batch]
         scores = await runtime.redis.zmscore(runtime.queue_name, job_ids)
-        missing += [timer for timer, score in zip(batch, scores, strict=True) if score is None]
+        missing += [timer[0] for timer, score in zip(batch, scores, strict=True) if score is None]
     return missing

@@ -89,8 +89,8 @@ class LiaisonWorker(Worker):
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq's, without the jobs this worker is running already. A job stays in the queue
         until it ends, so each poll lists the running ones again, and arq checks each in
-        Redis (four round trips) before it skips it: with a short poll period and a full
-        worker, that was most of its Redis traffic and a good part of its CPU."""
+        Redis (four round trips) before it skips it: with a 50 ms poll and ``max_jobs``
+        running, up to 1,600 round trips a second spent on nothing."""
         running = {job_id for job_id, task in self.tasks.items() if not task.done()}
         await super().start_jobs([j for j in job_ids if j.decode() not in running])
 
