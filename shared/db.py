@@ -181,3 +181,22 @@ async def prepare_database(url: str, directories: Sequence[Path], **pool_args: A
         await pool.close()
         raise
     return pool
+
+
+class StatementParams:
+    """The parameters of a statement being written: each value added becomes the next $n."""
+
+    def __init__(self) -> None:
+        self.values: list[object] = []
+
+    def add(self, value: object) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+async def plan_with_values(conn: Connection) -> None:
+    """Have the server plan each statement on ``conn`` for the values it runs with, until the
+    pool takes the connection back (its reset, RESET ALL, ends this). After a few runs of a
+    prepared statement the server may keep a generic plan made for average values, which for
+    a filtered list is a walk of the newest rows even when the filter matches nothing."""
+    await conn.execute("SET plan_cache_mode = force_custom_plan")

@@ -19,7 +19,7 @@ from services.issues.models import (
     TimelineEntry,
 )
 from shared.child_lists import ChildList, SortKey
-from shared.db import Connection
+from shared.db import Connection, StatementParams, plan_with_values
 from shared.ids import new_id
 
 # --- issues ---------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ own, so visibility is judged issue by issue."""
 #   old (ARCHIVED) or absent;
 # * several statuses, and each way a department sees an issue, are branches of their own,
 #   each with an index; the page is the newest of their union;
-# * the statements are planned for their values (see _plan_with_values).
+# * the statements are planned for their values (see shared.db.plan_with_values).
 
 _FEW_REQUESTS = 1000
 """Up to this many requests seen by taking part are named in the page's statement, so their
@@ -211,32 +211,11 @@ _MAX_BRANCHES = 16
 instead: planning every branch would cost more than it saves."""
 
 
-class _Params:
-    """The parameters of a statement being written: each value added becomes the next $n."""
-
-    def __init__(self) -> None:
-        self.values: list[object] = []
-
-    def add(self, value: object) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-
-async def _plan_with_values(conn: Connection) -> None:
-    """Have the server plan each statement on ``conn`` for the values it runs with, until the
-    pool takes the connection back (its reset, RESET ALL, ends this).
-
-    After a few runs of a prepared statement the server may keep a generic plan, made for
-    average values: for these lists that is a walk of the newest issues even for a filter
-    or a department that matches nothing, which reads the whole table."""
-    await conn.execute("SET plan_cache_mode = force_custom_plan")
-
-
 def _status_values(statuses: Sequence[IssueStatus] | None) -> list[str]:
     return list(dict.fromkeys(s.value for s in statuses or ()))
 
 
-def _any_status(params: _Params, chosen: list[str]) -> list[str]:
+def _any_status(params: StatementParams, chosen: list[str]) -> list[str]:
     """The statuses filter as one condition (none if no status is chosen)."""
     if len(chosen) == 1:
         return [f"i.status = {params.add(chosen[0])}"]
@@ -244,7 +223,7 @@ def _any_status(params: _Params, chosen: list[str]) -> list[str]:
 
 
 def _issue_conditions(
-    params: _Params,
+    params: StatementParams,
     request_id: str | None,
     responsible_department_id: str | None,
     urgent: bool | None,
@@ -278,7 +257,7 @@ async def _requests_taken_part_in(conn: Connection, departments: Sequence[str]) 
 
 
 def _ways_of_seeing(
-    params: _Params, departments: Sequence[str], requests: list[str] | None
+    params: StatementParams, departments: Sequence[str], requests: list[str] | None
 ) -> list[str]:
     """VISIBLE for a caller who does not see everything, as alternatives that each have an
     index: lead, responsible (one department at a time, so the index keeps id order) and
@@ -297,7 +276,7 @@ def _ways_of_seeing(
     return ways
 
 
-def _seen_on_request(params: _Params, departments: Sequence[str], request_id: str) -> str:
+def _seen_on_request(params: StatementParams, departments: Sequence[str], request_id: str) -> str:
     """VISIBLE for the issues of one request, as one condition: the request's issues are
     walked once in issues_request_list, which holds their departments, and whether the caller
     takes part in the request is asked once."""
@@ -315,7 +294,7 @@ def _newest_ids(conditions: Sequence[str], limit: str) -> str:
 
 
 def _page_ids(
-    params: _Params,
+    params: StatementParams,
     ways: list[list[str]],
     chosen: list[str],
     conditions: list[str],
@@ -346,8 +325,8 @@ async def list_issues(
     urgent: bool | None = None,
 ) -> list[Issue]:
     """Visible issues matching the filter, newest first (UUIDv7 ids sort by creation)."""
-    await _plan_with_values(conn)
-    params = _Params()
+    await plan_with_values(conn)
+    params = StatementParams()
     conditions = _issue_conditions(params, request_id, responsible_department_id, urgent)
     if after_id is not None:
         conditions.append(f"i.id < {params.add(after_id)}")
@@ -378,7 +357,7 @@ async def count_issues(
     urgent: bool | None = None,
 ) -> int:
     """How many issues :func:`list_issues` pages through with the same filter."""
-    params = _Params()
+    params = StatementParams()
     conditions = []
     if not sees_all:  # VISIBLE reads $1 (sees all) and $2 (departments)
         params.add(False)

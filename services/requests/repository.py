@@ -23,7 +23,7 @@ from services.requests.models import (
 )
 from shared.auth import Principal
 from shared.child_lists import ChildList, SortKey
-from shared.db import Connection
+from shared.db import Connection, StatementParams, plan_with_values
 from shared.graphql.compiled.sql import Entity, Source
 from shared.ids import new_id
 
@@ -251,27 +251,8 @@ def request_source(principal: Principal, arguments: Mapping[str, Any]) -> Source
 # request is a branch with an index of its own; statements are planned for their values.
 
 
-class _Params:
-    """The parameters of a statement being written: each value added becomes the next $n."""
-
-    def __init__(self) -> None:
-        self.values: list[object] = []
-
-    def add(self, value: object) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-
-async def _plan_with_values(conn: Connection) -> None:
-    """Have the server plan each statement on ``conn`` for the values it runs with, until the
-    pool takes the connection back (its reset, RESET ALL, ends this): a generic plan, kept
-    after a few runs of a prepared statement, walks the newest requests even for a filter
-    that matches nothing."""
-    await conn.execute("SET plan_cache_mode = force_custom_plan")
-
-
 def _request_conditions(
-    params: _Params, kind: RequestKind | None, status: RequestStatus | None
+    params: StatementParams, kind: RequestKind | None, status: RequestStatus | None
 ) -> list[str]:
     """The filters that are set, as plain conditions; those not set are left out."""
     conditions = []
@@ -282,7 +263,7 @@ def _request_conditions(
     return conditions
 
 
-def _ways_of_seeing(params: _Params, departments: Sequence[str]) -> list[str]:
+def _ways_of_seeing(params: StatementParams, departments: Sequence[str]) -> list[str]:
     """_VISIBLE for a caller who does not see everything, as alternatives that each keep id
     order in an index: each department leading the request, or taking part in it."""
     ways = []
@@ -312,8 +293,8 @@ async def list_requests(
     limit: int,
 ) -> list[CollabRequest]:
     """Visible requests, newest first (ids are UUIDv7, so they sort by creation time)."""
-    await _plan_with_values(conn)
-    params = _Params()
+    await plan_with_values(conn)
+    params = StatementParams()
     conditions = _request_conditions(params, kind, status)
     if after_id is not None:
         conditions.append(f"r.id < {params.add(after_id)}")
@@ -342,7 +323,7 @@ async def count_requests(
     status: RequestStatus | None,
 ) -> int:
     """How many requests :func:`list_requests` pages through with the same filter."""
-    params = _Params()
+    params = StatementParams()
     conditions = []
     if not sees_all:  # _VISIBLE reads $1 (sees all) and $2 (departments)
         params.add(False)
