@@ -142,8 +142,10 @@ class ChildList(Generic[R]):
         the rows to read per parent, then the cursor's key values (if ``after``)."""
         parents, limit = f"${arg_count + 1}", f"${arg_count + 2}"
         inner = f"{self.parent} = p.page_parent AND ({self.where})"
-        condition = self._after_condition(arg_count + 3) if after else "TRUE"
-        inner_order = ", ".join(_direction(k.column, k) for k in self.order)
+        first_key = arg_count + 3
+        keys = [f"${first_key + i}::{k.sql_type}" for i, k in enumerate(self.order)]
+        condition = self.after_condition(keys) if after else "TRUE"
+        inner_order = self.order_by()
         outer_order = ", ".join(_direction(f'x."{k.output}"', k) for k in self.order)
         counted = (
             f"CROSS JOIN LATERAL (SELECT count(*) AS n FROM {self.source} WHERE {inner}) c"
@@ -161,10 +163,14 @@ class ChildList(Generic[R]):
              ORDER BY p.page_parent, {outer_order}
             """
 
-    def _after_condition(self, first_param: int) -> str:
-        """Rows after the cursor in the list's order: a row comparison when every column
-        sorts the same way (an index can serve it), else the equivalent OR of prefixes."""
-        params = [f"${first_param + i}::{k.sql_type}" for i, k in enumerate(self.order)]
+    def order_by(self) -> str:
+        """The list's order as an ``ORDER BY`` list of the child query's columns."""
+        return ", ".join(_direction(k.column, k) for k in self.order)
+
+    def after_condition(self, params: Sequence[str]) -> str:
+        """Rows after the cursor in the list's order, whose key values are the SQL
+        ``params`` (one per sort column): a row comparison when every column sorts the same
+        way (an index can serve it), else the equivalent OR of prefixes."""
         if len({k.descending for k in self.order}) == 1:
             op = "<" if self.order[0].descending else ">"
             columns = ", ".join(k.column for k in self.order)

@@ -10,6 +10,7 @@ import strawberry
 
 from services.requests import models
 from services.requests import repository as repo
+from services.requests.acceptance import repository as acceptance_repo
 from services.requests.directory.types import (
     Department,
     Person,
@@ -18,6 +19,8 @@ from services.requests.directory.types import (
     load_departments,
     person_or_none,
 )
+from services.requests.kickoff import repository as kickoff_repo
+from services.requests.meetings import repository as meetings_repo
 from shared.graphql.child_pages import After, First, child_connection, page_of
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
@@ -136,7 +139,10 @@ class HistoryEntry:
             actor_id=e.actor_id,
         )
 
-    @strawberry.field(description="Who made the move.")
+    @strawberry.field(
+        description="Who made the move.",
+        metadata=sql.to_one("people", "{target}.id = {row}.actor_id"),
+    )
     async def actor(self, info: Info) -> Person | None:
         return await person_or_none(info, self.actor_id)
 
@@ -258,12 +264,12 @@ class CollabRequest:
         return [Milestone.from_model(m) for m in found]
 
     @strawberry.field(
-        description="Meetings of the request, earliest start first, 20 per page by default."
+        description="Meetings of the request, earliest start first, 20 per page by default.",
+        metadata=sql.nested_connection(meetings_repo.MEETINGS_OF_REQUESTS),
     )
     async def meetings(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[Annotated[Meeting, strawberry.lazy("services.requests.meetings.types")]]:
-        from services.requests.meetings import repository as meetings_repo
         from services.requests.meetings.types import Meeting
 
         page = page_of(info, first, after)
@@ -280,11 +286,13 @@ class CollabRequest:
         found = await info.context.loader(load_plans).load(self.id)
         return CommunicationPlan.from_model(found) if found else None
 
-    @strawberry.field(description="The risk register, oldest first, 20 per page by default.")
+    @strawberry.field(
+        description="The risk register, oldest first, 20 per page by default.",
+        metadata=sql.nested_connection(kickoff_repo.RISKS),
+    )
     async def risks(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[Annotated[Risk, strawberry.lazy(KICKOFF)]]:
-        from services.requests.kickoff import repository as kickoff_repo
         from services.requests.kickoff.types import Risk
 
         page = page_of(info, first, after)
@@ -322,12 +330,12 @@ class CollabRequest:
         return Acceptance(tolerance_percent=self.tolerance, request_id=self.id) if started else None
 
     @strawberry.field(
-        description="Lessons learned on this request, oldest first, 20 per page by default."
+        description="Lessons learned on this request, oldest first, 20 per page by default.",
+        metadata=sql.nested_connection(acceptance_repo.LESSONS_OF_REQUESTS),
     )
     async def lessons(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[Annotated[Lesson, strawberry.lazy(ACCEPTANCE)]]:
-        from services.requests.acceptance import repository as acceptance_repo
         from services.requests.acceptance.types import Lesson
 
         page = page_of(info, first, after)
@@ -347,7 +355,8 @@ class CollabRequest:
         return await visible_folders(info, self.id, page_of(info, first, after))
 
     @strawberry.field(
-        description="Every move and edit, oldest first: who, when, why; 20 per page by default."
+        description="Every move and edit, oldest first: who, when, why; 20 per page by default.",
+        metadata=sql.nested_connection(repo.HISTORY),
     )
     async def history(
         self, info: Info, first: First = 20, after: After = None
@@ -358,7 +367,8 @@ class CollabRequest:
     @strawberry.field(
         description="The approver's decisions (approve, reject, request changes), oldest "
         "first, with their comments, 20 per page by default; meeting decisions are in each "
-        "meeting's minutes."
+        "meeting's minutes.",
+        metadata=sql.nested_connection(repo.DECISIONS),
     )
     async def decisions(
         self, info: Info, first: First = 20, after: After = None

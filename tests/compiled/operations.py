@@ -13,6 +13,7 @@ from typing import Any
 from graphql import (
     GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
     GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
@@ -27,7 +28,7 @@ from graphql import (
 )
 from graphql.language import VariableDefinitionNode
 
-from shared.graphql.compiled.fields import shape_of
+from shared.graphql.compiled.fields import PAGE_ARGUMENTS, shape_of
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -131,7 +132,7 @@ class Selections:
         return f"{head} {{ {body} }} }} " + " ".join(self.fragments)
 
     def _selection(self, parent: GraphQLObjectType, depth: int) -> str:
-        fields = [name for name, field in parent.fields.items() if not field.args]
+        fields = [name for name, field in parent.fields.items() if self._generated(field)]
         if depth >= 3:  # deep enough: leaves only
             fields = [name for name in fields if not self._is_object(parent, name)]
         if not fields:
@@ -150,6 +151,11 @@ class Selections:
         return "{ " + " ".join(parts) + " }"
 
     @staticmethod
+    def _generated(field: GraphQLField) -> bool:
+        """Fields without arguments, and nested connections (with a small ``first``)."""
+        return not field.args or set(field.args) == PAGE_ARGUMENTS
+
+    @staticmethod
     def _is_object(parent: GraphQLObjectType, name: str) -> bool:
         shape = shape_of(parent.fields[name].type)
         return shape is None or isinstance(shape.named, GraphQLObjectType)
@@ -159,6 +165,8 @@ class Selections:
         text = name
         if self.random.random() < 0.2:
             text = f"a{self.random.randint(0, 9)}_{name}: {name}"
+        if field.args:
+            text += f"(first: {self.random.randint(1, 3)})"
         if self.random.random() < 0.15:
             directive = self.random.choice(["include", "skip"])
             text += f" @{directive}(if: $flag)"

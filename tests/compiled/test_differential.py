@@ -9,6 +9,7 @@ The same subgraph runs twice on one database: as configured (compiled reads on) 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -141,3 +142,69 @@ async def test_a_compiled_answer_is_counted_and_marked(paths: Paths) -> None:
     assert EXECUTION_HEADER not in slow.headers
     assert sample("liaison_graphql_compiled_total", labels) == before + 1
     assert slow.content == fast.content
+
+
+NESTED_PAGE = """
+query Nested($id: ID!, $after: String, $first: Int!) {
+  request(id: $id) {
+    id
+    history(first: $first, after: $after) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { cursor node { action fromStatus toStatus at actor { id name } } }
+    }
+    decisions(first: 1) { totalCount edges { node { action comment } } }
+    lessons { totalCount pageInfo { hasNextPage endCursor } }
+  }
+}
+"""
+
+RISK_PAGE = """
+query Risks($id: ID!, $after: String) {
+  request(id: $id) {
+    risks(first: 2, after: $after) {
+      edges { cursor node { description likelihood createdAt owner { name } } }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+}
+"""
+
+
+async def _pages(paths: Paths, document: str, name: str, variables: dict[str, Any]) -> str:
+    """Pages a nested list to its end on both paths, as every caller, comparing each page;
+    the last page's cursor."""
+    after, pages = None, 0
+    while True:
+        page = {**variables, "after": after}
+        operation = Operation(document, name, page, f"{name} page {pages}")
+        for caller in CALLERS:
+            assert await both(paths, operation, caller), caller
+        found = await paths.compiled.execute(document, page, caller=PMO)
+        connection = next(v for v in found["request"].values() if isinstance(v, dict))
+        pages += 1
+        if not connection["pageInfo"]["hasNextPage"]:
+            assert pages >= 2, "one page only: the cursors were not tried"
+            return str(after)
+        after = connection["pageInfo"]["endCursor"]
+
+
+async def test_nested_pages_follow_their_cursors_the_same_both_ways(paths: Paths) -> None:
+    """A request's history (one bigint key) and risks (time, then id) paged with the
+    cursors the answers gave; a cursor of another list falls back to the Python path's
+    refusal."""
+    request_id = paths.sample["id"]
+    for number in range(3):
+        risk = {"description": f"risk {number}", "likelihood": "LOW", "impact": "HIGH"}
+        risk |= {"mitigation": "watch it", "ownerId": "anna"}
+        added = await paths.compiled.execute(
+            "mutation($input: AddRiskInput!) { addRisk(input: $input) { userErrors { code } } }",
+            {"input": {"requestId": request_id, "risk": risk}},
+            caller=LI,
+        )
+        assert added["addRisk"]["userErrors"] == []
+    history_cursor = await _pages(paths, NESTED_PAGE, "Nested", {"id": request_id, "first": 2})
+    await _pages(paths, RISK_PAGE, "Risks", {"id": request_id})
+    # A history cursor is not a risk cursor: the Python path refuses it, compiled or not.
+    foreign = {"id": request_id, "after": history_cursor}
+    assert not await both(paths, Operation(RISK_PAGE, "Risks", foreign, "foreign"), PMO)

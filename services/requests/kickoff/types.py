@@ -15,6 +15,7 @@ from services.requests.directory.types import (
 from services.requests.kickoff import models
 from services.requests.kickoff import repository as repo
 from services.requests.models import Phase
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.loaders import one_per_key
 
@@ -75,7 +76,10 @@ class Risk:
             owner_id=r.owner_id,
         )
 
-    @strawberry.field(description="Who watches it.")
+    @strawberry.field(
+        description="Who watches it.",
+        metadata=sql.to_one("people", "{target}.id = {row}.owner_id"),
+    )
     async def owner(self, info: Info) -> Person | None:
         return await person_or_none(info, self.owner_id)
 

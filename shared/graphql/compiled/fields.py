@@ -19,7 +19,7 @@ from graphql import (
 )
 
 from shared.graphql import pagination
-from shared.graphql.compiled.sql import SQL_METADATA, Column, FieldSql, ToMany, ToOne
+from shared.graphql.compiled.sql import SQL_METADATA, Column, FieldSql, Nested, ToMany, ToOne
 
 Scalar = Literal["text", "int", "boolean", "datetime", "date", "decimal"]
 """How a scalar's SQL value becomes the same JSON as the Python path serialises."""
@@ -109,12 +109,19 @@ def field_sql(field: GraphQLField) -> FieldSql | None:
     return Column("{row}." + definition.python_name)
 
 
+PAGE_ARGUMENTS = frozenset({"first", "after"})
+"""The arguments of a nested connection (:mod:`shared.graphql.child_pages`)."""
+
+
 def compiled_field(field: GraphQLField) -> tuple[FieldSql, Shape] | None:
     """The SQL and shape of an object type's field, if the compiler can write it."""
-    if field.args:
-        return None
     sql, shape = field_sql(field), shape_of(field.type)
     if sql is None or shape is None:
+        return None
+    if isinstance(sql, Nested):
+        paged = set(field.args) == PAGE_ARGUMENTS and not shape.is_list
+        return (sql, shape) if paged and structure_of(shape.named) == "connection" else None
+    if field.args:
         return None
     if isinstance(sql, Column):
         return (sql, shape) if scalar_kind(shape.named) is not None else None

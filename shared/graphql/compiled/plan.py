@@ -37,13 +37,16 @@ CONDITIONS = frozenset({"skip", "include"})
 @dataclass(frozen=True)
 class Plan:
     """A document the compiler serves: its operation and fragments, the variables its
-    ``@skip``/``@include`` read, and the statements written for it so far."""
+    ``@skip``/``@include`` read, the variables nested pages read their ``after`` cursor from
+    (a page after a cursor has a condition more), and the statements written for it so far
+    (see :meth:`shared.graphql.compiled.render.Renderer.root`)."""
 
     document: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDetails]
     conditions: tuple[str, ...]
-    statements: dict[tuple[Any, ...], str] = field(default_factory=dict, compare=False)
+    cursors: tuple[str, ...]
+    statements: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False)
 
 
 class _Check(Visitor):
@@ -54,6 +57,7 @@ class _Check(Visitor):
         self.schema, self.type_info = schema, type_info
         self.servable = True
         self.conditions: dict[str, None] = {}
+        self.cursors: dict[str, None] = {}
 
     def enter_directive(self, node: DirectiveNode, *_: object) -> None:
         if node.name.value not in CONDITIONS:
@@ -65,6 +69,9 @@ class _Check(Visitor):
     def enter_field(self, node: FieldNode, *_: object) -> None:
         if not self._servable(node):
             self.servable = False
+        for argument in node.arguments or ():
+            if argument.name.value == "after" and isinstance(argument.value, VariableNode):
+                self.cursors[argument.value.name.value] = None
 
     def _servable(self, node: FieldNode) -> bool:
         name = node.name.value
@@ -99,4 +106,4 @@ def plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | No
         for d in document.definitions
         if isinstance(d, FragmentDefinitionNode)
     }
-    return Plan(document, operation, fragments, tuple(check.conditions))
+    return Plan(document, operation, fragments, tuple(check.conditions), tuple(check.cursors))

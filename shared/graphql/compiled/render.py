@@ -10,14 +10,15 @@ so it follows the specification exactly as the Python path does.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from graphql import GraphQLField, GraphQLObjectType, GraphQLOutputType, GraphQLSchema
+from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLOutputType, GraphQLSchema
 from graphql.execution.collect_fields import FieldDetailsList, collect_fields, collect_subfields
 from graphql.execution.values import VariableValues, get_argument_values
 
 from shared.auth import Principal
+from shared.child_lists import SortKey, parse_key
 from shared.graphql.compiled.fields import Scalar, Shape, compiled_field, scalar_kind, shape_of
 from shared.graphql.compiled.plan import Plan
 from shared.graphql.compiled.sql import (
@@ -25,6 +26,7 @@ from shared.graphql.compiled.sql import (
     Column,
     Entity,
     EntityBuilder,
+    Nested,
     Root,
     Source,
     ToMany,
@@ -76,27 +78,70 @@ def _leaf(expression: str, kind: Scalar) -> str:
     return f"to_json({value}::text)::text"  # text, ID, enum names, decimal as a string
 
 
-def _cursor(key: str) -> str:
-    """SQL of :func:`shared.graphql.pagination.encode_cursor` of ``[key]``."""
-    payload = f"convert_to('[' || to_json(({key})::text)::text || ']', 'UTF8')"
+# How a sort key value is written in a cursor's JSON, as the Python path's orjson writes the
+# JSON-ready value (see shared.child_lists): dates and instants in ISO format.
+_KEY_KINDS: dict[str, Scalar] = {
+    "text": "text",
+    "timestamptz": "datetime",
+    "date": "date",
+    "boolean": "boolean",
+    "bigint": "int",
+}
+
+
+def _cursor(values: Sequence[str]) -> str:
+    """SQL of :func:`shared.graphql.pagination.encode_cursor` of the key whose values are
+    the SQL expressions ``values`` of JSON text."""
+    payload = "convert_to('[' || " + " || ',' || ".join(values) + " || ']', 'UTF8')"
     check = f"substring(sha256('\\x{CURSOR_KEY.hex()}'::bytea || {payload}) FROM 1 FOR 6)"
     return f"""('"' || translate(encode({check} || {payload}, 'base64'), E'+/\\n', '-_') || '"')"""
 
 
-class Statement:
-    """The statement being written: its parameters and its row aliases."""
+Getter = Callable[["Renderer"], Any]
+"""How a parameter of a cached statement is found again for another request."""
 
-    def __init__(self, params: list[Any]) -> None:
-        self.params = params
+
+class Statement:
+    """The statement being written: its parameters and its row aliases. The parameters of
+    the root's rows and page come first; each one after them has a :data:`Getter`, kept with
+    the statement's text, so a request that reuses the text finds its own values."""
+
+    def __init__(self, renderer: Renderer, params: list[Any]) -> None:
+        self.renderer, self.params = renderer, params
+        self.getters: list[Getter] = []
         self._aliases = 0
 
     def param(self, value: Any) -> str:
         self.params.append(value)
         return f"${len(self.params)}"
 
+    def bound(self, getter: Getter) -> str:
+        """A parameter that ``getter`` finds for each request."""
+        self.getters.append(getter)
+        return self.param(getter(self.renderer))
+
     def alias(self) -> str:
         self._aliases += 1
         return f"t{self._aliases}"
+
+
+def _nested_arg(sql: Nested, index: int) -> Getter:
+    return lambda renderer: renderer.nested_args(sql)[index]
+
+
+def _page_value(
+    field: GraphQLField, node: FieldNode, order: Sequence[SortKey], key: int | None
+) -> Getter:
+    """The size of a nested page (``key`` None), or a value of its ``after`` key."""
+
+    def found(renderer: Renderer) -> Any:
+        rows, after = renderer.nested_page(field, node, order)
+        if key is None:
+            return rows
+        assert after is not None  # a statement with a cursor's condition: see Plan.cursors
+        return after[key]
+
+    return found
 
 
 class Renderer:
@@ -112,7 +157,14 @@ class Renderer:
     ) -> None:
         self.schema, self.plan, self.variables = schema, plan, variables
         self.principal, self.max_page = principal, max_page
-        self.conditions = tuple(variables.coerced.get(name) for name in plan.conditions)
+        # What, besides the document, decides a statement's text.
+        coerced = variables.coerced
+        self.conditions = (
+            tuple(coerced.get(name) for name in plan.conditions),
+            tuple(not coerced.get(name) for name in plan.cursors),
+        )
+        self._pages: dict[int, tuple[int, tuple[Any, ...] | None]] = {}
+        self._args: dict[int, Sequence[Any]] = {}
 
     def root_fields(self) -> dict[str, FieldDetailsList]:
         query = self.schema.query_type
@@ -125,7 +177,7 @@ class Renderer:
     def root(self, key: str, details: FieldDetailsList) -> tuple[str, list[Any]] | str:
         """The statement of one root field and its parameters, or its literal JSON. The
         statement's text is kept on the plan: it depends only on the document, the values
-        of the ``@skip``/``@include`` variables, the root's rows and whether a page starts
+        of the ``@skip``/``@include`` variables, the root's rows and whether each page starts
         after a cursor; the values themselves are parameters."""
         query = self.schema.query_type
         assert query is not None
@@ -145,17 +197,17 @@ class Renderer:
             page = self._page(arguments)
             params += [*(page.after or ()), page.limit]
         variant = (key, self.conditions, source.table, source.where, page and page.after is None)
-        sql = self.plan.statements.get(variant)
-        if sql is None:
-            statement = Statement(list(source.params))
+        cached = self.plan.statements.get(variant)
+        if cached is None:
+            statement = Statement(self, list(source.params))
             named = _object_type(field.type)
             if page is None:
                 value = self._one(source, named, details, statement)
             else:
                 value = self._connection(source, page, named, details, statement)
-            assert statement.params == params
-            sql = self.plan.statements[variant] = f"SELECT {value}"
-        return sql, params
+            cached = self.plan.statements[variant] = (f"SELECT {value}", statement.getters)
+        sql, getters = cached
+        return sql, [*params, *(getter(self) for getter in getters)]
 
     def _entities(self, key: str, details: FieldDetailsList) -> tuple[str, list[Any]]:
         """``_entities``: one statement for every representation, in their order; null for
@@ -182,11 +234,12 @@ class Renderer:
         params: list[Any] = [typenames, keys]
         for entity in found.values():
             params += entity.params
-        variant = (key, self.conditions, tuple((t, e.where) for t, e in found.items()))
-        sql = self.plan.statements.get(variant)
-        if sql is None:
-            sql = self.plan.statements[variant] = self._entities_sql(found, details)
-        return sql, params
+        variant = (key, self.conditions, tuple((t, e.table, e.where) for t, e in found.items()))
+        cached = self.plan.statements.get(variant)
+        if cached is None:
+            cached = self.plan.statements[variant] = self._entities_sql(found, details, params)
+        sql, getters = cached
+        return sql, [*params, *(getter(self) for getter in getters)]
 
     def _entity_builder(self, typename: str) -> EntityBuilder | None:
         named = self.schema.type_map.get(typename)
@@ -194,24 +247,30 @@ class Renderer:
         builder = getattr(getattr(definition, "origin", None), ENTITY_ATTRIBUTE, None)
         return builder if isinstance(named, GraphQLObjectType) else None
 
-    def _entities_sql(self, found: dict[str, Entity], details: FieldDetailsList) -> str:
-        statement = Statement([None, None])
+    def _entities_sql(
+        self, found: dict[str, Entity], details: FieldDetailsList, params: list[Any]
+    ) -> tuple[str, list[Getter]]:
+        statement = Statement(self, list(params))
+        sources, offset = {}, 2
+        for typename, entity in found.items():  # their parameters first, as ``params`` has them
+            shifted = Entity(
+                _shift(entity.table, offset), entity.alias, _shift(entity.where, offset), ()
+            )
+            sources[typename] = shifted.by_key("reps.key")
+            offset += len(entity.params)
         cases = []
-        for typename, entity in found.items():
-            offset = len(statement.params)
-            where = _shift(entity.where, offset)
-            statement.params += list(entity.params)
-            source = Entity(entity.table, entity.alias, where, ()).by_key("reps.key")
+        for typename, source in sources.items():
             named = self.schema.type_map[typename]
             assert isinstance(named, GraphQLObjectType)
             value = self._one(source, named, details, statement)
             cases.append(f"WHEN {_literal(typename)} THEN {value}")
         items = f"CASE reps.typename {' '.join(cases)} ELSE 'null' END"
         listed = f"string_agg({items}, ',' ORDER BY reps.position)"
-        return (
+        sql = (
             f"SELECT coalesce('[' || {listed} || ']', '[]') FROM unnest($1::text[], $2::text[])"
             " WITH ORDINALITY AS reps(typename, key, position)"
         )
+        return sql, statement.getters
 
     def _page(self, arguments: Mapping[str, Any]) -> PageRequest:
         try:
@@ -258,11 +317,16 @@ class Renderer:
             if name == "__typename":
                 parts.append((key, _literal(f'"{parent.name}"')))
                 continue
-            compiled = compiled_field(parent.fields[name])
+            field = parent.fields[name]
+            compiled = compiled_field(field)
             assert compiled is not None, f"{parent.name}.{name} passed the plan"
             sql, shape = compiled
             assert not isinstance(sql, Root)
-            parts.append((key, self._value(sql, shape, field_details, row, st)))
+            if isinstance(sql, Nested):
+                value = self._nested(sql, field, shape, field_details, row, st)
+            else:
+                value = self._value(sql, shape, field_details, row, st)
+            parts.append((key, value))
         return self._object(parts)
 
     def _value(
@@ -315,6 +379,7 @@ class Renderer:
         details: FieldDetailsList,
         st: Statement,
     ) -> str:
+        """A root connection: newest first by the source's one key column."""
         alias, key = source.alias, f"{source.alias}.{source.key}"
         where = source.where
         if page.after is not None:
@@ -326,15 +391,106 @@ class Renderer:
             f" LIMIT {first}::int + 1"
         )
         page_row = st.alias()
+        cursor = _cursor([f"to_json(({page_row}.{source.key})::text)::text"])
+        count = f"SELECT count(*) FROM {source.table} {alias} WHERE {source.where}"
+        value = self._page_object(connection, details, page_row, first, cursor, count, st)
+        # GROUP BY (): one row, also for an empty page whose selection has no aggregate.
+        return f"(SELECT {value} FROM ({rows}) {page_row} GROUP BY ())"
+
+    def _nested(
+        self,
+        sql: Nested,
+        field: GraphQLField,
+        shape: Shape,
+        details: FieldDetailsList,
+        row: str,
+        st: Statement,
+    ) -> str:
+        """A page of a :class:`shared.child_lists.ChildList` under ``row``, for the page its
+        ``first``/``after`` ask (a parameter each), as ``child_connection`` reads it."""
+        children, node = sql.children, details[0].node
+        offset = len(st.params)
+        for index in range(len(sql.args(self.principal))):
+            st.bound(_nested_arg(sql, index))
+        where, visible = _shift(children.where, offset), _shift(sql.visible, offset)
+        first = st.bound(_page_value(field, node, children.order, None))
+        after = self.nested_page(field, node, children.order)[1]
+        # The parent's key and visibility are read where {row} means the parent, before
+        # the child query (whose FROM may reuse the parent's alias) is entered.
+        parent = st.alias()
+        key, seen = sql.parent.format(row=row), visible.format(row=row)
+        bind = f"(SELECT {key} AS key, ({seen}) AS seen)"
+        inner = f"{children.parent} = {parent}.key AND {parent}.seen AND ({where})"
+        condition = inner
+        if after is not None:
+            keys = [
+                st.bound(_page_value(field, node, children.order, i)) + f"::{sort.sql_type}"
+                for i, sort in enumerate(children.order)
+            ]
+            condition = f"{inner} AND ({children.after_condition(keys)})"
+        order = children.order_by()
+        rows = (
+            f"SELECT {children.columns}, row_number() OVER (ORDER BY {order}) AS liaison_position"
+            f" FROM {children.source} WHERE {condition} ORDER BY {order} LIMIT {first}::int + 1"
+        )
+        page_row = st.alias()
+        cursor = _cursor([self._key(page_row, key) for key in children.order])
+        count = f"SELECT count(*) FROM {children.source} WHERE {inner}"
+        connection = shape.named
+        assert isinstance(connection, GraphQLObjectType)
+        value = self._page_object(connection, details, page_row, first, cursor, count, st)
+        # LEFT JOIN: one row, also for a parent without children (their columns are NULL).
+        return (
+            f"(SELECT {value} FROM {bind} {parent} LEFT JOIN LATERAL ({rows}) {page_row} ON true"
+            f" GROUP BY {parent}.key, {parent}.seen)"
+        )
+
+    @staticmethod
+    def _key(row: str, key: SortKey) -> str:
+        return _leaf(f'{row}."{key.output}"', _KEY_KINDS[key.sql_type])
+
+    def nested_args(self, sql: Nested) -> Sequence[Any]:
+        """The values of a nested list's ``$1`` .. ``$n`` for this request's caller."""
+        found = self._args.get(id(sql))
+        if found is None:
+            found = self._args[id(sql)] = sql.args(self.principal)
+        return found
+
+    def nested_page(
+        self, field: GraphQLField, node: FieldNode, order: Sequence[SortKey]
+    ) -> tuple[int, tuple[Any, ...] | None]:
+        """The size (``first``) and the ``after`` key of a nested page, checked as
+        :func:`shared.graphql.child_pages.page_of` checks them."""
+        found = self._pages.get(id(node))
+        if found is None:
+            arguments = get_argument_values(field, node, self.variables)
+            try:
+                page = page_request(arguments["first"], arguments.get("after"), self.max_page)
+                after = parse_key(order, page.after) if page.after is not None else None
+            except Exception as exc:  # the Python path refuses it, with its own error
+                raise NotServed(str(exc)) from exc
+            found = self._pages[id(node)] = (page.limit, after)
+        return found
+
+    def _page_object(
+        self,
+        connection: GraphQLObjectType,
+        details: FieldDetailsList,
+        page_row: str,
+        first: str,
+        cursor: str,
+        count: str,
+        st: Statement,
+    ) -> str:
+        """A connection's JSON over its page's rows (``page_row``, numbered by
+        ``liaison_position``; ``first`` + 1 of them when a next page exists)."""
         on_page = f"{page_row}.liaison_position <= {first}::int"
-        cursor = _cursor(f"{page_row}.{source.key}")
         parts = []
         for response_key, field_details in self._subfields(connection, details).items():
             name = field_details[0].node.name.value
             if name == "__typename":
                 value = _literal(f'"{connection.name}"')
             elif name == "totalCount":
-                count = f"SELECT count(*) FROM {source.table} {alias} WHERE {source.where}"
                 value = f"({count})::text"
             elif name == "pageInfo":
                 value = self._page_info(connection, field_details, page_row, first, cursor)
@@ -343,8 +499,7 @@ class Renderer:
                 items = f"string_agg({edge}, ',' ORDER BY {page_row}.liaison_position)"
                 value = f"coalesce('[' || {items} FILTER (WHERE {on_page}) || ']', '[]')"
             parts.append((response_key, value))
-        # GROUP BY (): one row, also for an empty page whose selection has no aggregate.
-        return f"(SELECT {self._object(parts)} FROM ({rows}) {page_row} GROUP BY ())"
+        return self._object(parts)
 
     def _edge(
         self,
@@ -384,7 +539,8 @@ class Renderer:
             if name == "__typename":
                 parts.append((key, _literal(f'"{info.name}"')))
             elif name == "hasNextPage":
-                more = f"CASE WHEN count(*) > {first}::int THEN 'true' ELSE 'false' END"
+                rows = f"count({row}.liaison_position)"  # not the NULL row of an empty list
+                more = f"CASE WHEN {rows} > {first}::int THEN 'true' ELSE 'false' END"
                 parts.append((key, more))
             else:
                 last = f"(array_agg({cursor} ORDER BY {row}.liaison_position DESC)"

@@ -6,6 +6,8 @@ A field of an object type is compiled by these rules:
   its object (``created_at`` for ``createdAt``): the same row the type's ``from_model`` reads;
 * ``metadata=column("...")`` gives another SQL expression of that row;
 * ``metadata=to_one(...)`` / ``to_many(...)`` follow a relation to rows of another table;
+* ``metadata=nested_connection(...)`` pages a repository's :class:`shared.child_lists.ChildList`
+  under the row, as the field's Python resolver does with :mod:`shared.graphql.child_pages`;
 * ``metadata=root_one(...)`` / ``root_connection(...)`` mark a root field and name the
   function (kept next to the service's repository) that says which rows it reads, with the
   same visibility predicate the Python path uses;
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from shared.auth import Principal
+from shared.child_lists import ChildList
 
 T = TypeVar("T")
 
@@ -56,6 +59,23 @@ class ToMany:
 
 
 @dataclass(frozen=True)
+class Nested:
+    """A Relay connection (``first``, ``after``) of the ``children`` rows whose parent column
+    equals ``parent`` (SQL of the row), in the list's order. ``children.where`` and ``visible``
+    (SQL of the parent row; false: an empty page with a total of 0) read ``args(principal)``
+    as ``$1`` .. ``$n``."""
+
+    children: ChildList[Any]
+    parent: str
+    visible: str
+    args: Callable[[Principal], Sequence[Any]]
+
+
+def _no_args(principal: Principal) -> Sequence[Any]:
+    return ()
+
+
+@dataclass(frozen=True)
 class Source:
     """The rows a root field reads: ``SELECT ... FROM {table} {alias} WHERE {where}``, whose
     ``$1`` .. ``$n`` are ``params``. A connection pages them by ``key`` (one column, newest
@@ -70,7 +90,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Entity:
-    """How ``_entities`` finds one row of a type for the gateway: ``where`` reads the
+    """How ``_entities`` finds one row of a type for the gateway: ``where`` (and ``table``,
+    for a stub of another subgraph's entity such as ``(SELECT {key} AS id)``) reads the
     representation's key as ``{key}``; ``$1`` .. ``$n`` are ``params``."""
 
     table: str
@@ -81,7 +102,8 @@ class Entity:
     def by_key(self, key: str, extra: Sequence[Any] = ()) -> Source:
         """The same rows as a :class:`Source` whose key is ``key`` (SQL), with ``extra``
         parameters after the entity's own."""
-        return Source(self.table, self.alias, self.where.format(key=key), [*self.params, *extra])
+        table, where = self.table.format(key=key), self.where.format(key=key)
+        return Source(table, self.alias, where, [*self.params, *extra])
 
 
 EntityBuilder = Callable[[Principal], Entity]
@@ -112,7 +134,7 @@ class Root:
     source: SourceBuilder
 
 
-FieldSql = Column | ToOne | ToMany | Root
+FieldSql = Column | ToOne | ToMany | Nested | Root
 
 
 def column(expression: str) -> dict[str, FieldSql]:
@@ -125,6 +147,18 @@ def to_one(table: str, join: str) -> dict[str, FieldSql]:
 
 def to_many(table: str, join: str, order: str) -> dict[str, FieldSql]:
     return {SQL_METADATA: ToMany(table, join, order)}
+
+
+def nested_connection(
+    children: ChildList[Any],
+    *,
+    parent: str = "{row}.id",
+    visible: str = "TRUE",
+    args: Callable[[Principal], Sequence[Any]] = _no_args,
+) -> dict[str, FieldSql]:
+    """A field with ``first``/``after`` answering a page of ``children`` under the row: the
+    rows, order and cursors of :func:`shared.graphql.child_pages.child_connection`."""
+    return {SQL_METADATA: Nested(children, parent, visible, args)}
 
 
 def root_one(source: SourceBuilder) -> dict[str, FieldSql]:
