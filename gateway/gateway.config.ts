@@ -24,6 +24,7 @@ import { aliasLimit, edgeRequests, hideSuggestions } from './edge.ts';
 import { errorCodes, maskError } from './error-codes.ts';
 import { identity } from './identity.ts';
 import { rateLimit } from './rate-limit.ts';
+import { passthrough } from './passthrough.ts';
 import { jwtVerifier, wsSessions } from './ws-sessions.ts';
 
 const env = process.env;
@@ -79,6 +80,8 @@ function flag(name: string, fallback: boolean): boolean {
 }
 // GraphiQL, the landing page and introspection: development aids, off in production.
 const GRAPHIQL = flag('LIAISON_GRAPHIQL', false);
+// Queries one subgraph answers whole skip the query planner (passthrough.ts).
+const PASSTHROUGH = flag('LIAISON_GATEWAY_PASSTHROUGH', true);
 
 // Where the gateway listens: the CLI's --host (or HOST) wins over this file's `host`, so read
 // it as the CLI will. The launchers (devstack, the image) pass --host.
@@ -160,12 +163,27 @@ const logger = new Logger({
   writers: [LOG_JSON ? new JSONLogWriter() : new ConsoleLogWriter()],
 });
 
+const subgraphUrls = Object.fromEntries(SUBGRAPHS.map((name) => [name, env[`LIAISON_${name.toUpperCase()}_URL`]]));
 const locationOverrides = Object.fromEntries(
-  SUBGRAPHS.flatMap((name) => {
-    const url = env[`LIAISON_${name.toUpperCase()}_URL`];
-    return url ? [[name, { location: url }]] : [];
-  }),
+  Object.entries(subgraphUrls).flatMap(([name, url]) => (url ? [[name, { location: url }]] : [])),
 );
+
+// What every HTTP call to a subgraph carries: the client's token and the gateway's secret.
+const subgraphHeaders = (request: Request | undefined, context: any) => ({
+  authorization:
+    request?.headers.get('authorization') ||
+    (context?.jwt?.token?.value ? `Bearer ${context.jwt.token.value}` : undefined),
+  'x-liaison-gateway-secret': GATEWAY_SECRET,
+});
+const SUPERGRAPH_PATH = join(GATEWAY_DIR, 'supergraph.graphql');
+// The supergraph the CLI serves: its positional argument (`supergraph <path>`) wins over the
+// config's, so the passthrough reads the file the query planner reads.
+function supergraphPath(): string {
+  const argv = process.argv;
+  const at = argv.indexOf('supergraph');
+  const given = at >= 0 ? argv[at + 1] : undefined;
+  return given && !given.startsWith('-') ? given : SUPERGRAPH_PATH;
+}
 
 // Client token lookup for WebSocket clients of the gateway: graphql-ws clients cannot
 // set headers in browsers, so accept `{"authorization": "Bearer <jwt>"}` (any casing of
@@ -216,9 +234,19 @@ export const gatewayConfig = defineConfig({
     ...(GRAPHIQL ? [] : [hideSuggestions]),
     inviteDownloads,
     errorCodes,
+    ...(PASSTHROUGH
+      ? [
+          passthrough({
+            supergraphSdl: readFileSync(supergraphPath(), 'utf8'),
+            locations: subgraphUrls,
+            headers: (context) => subgraphHeaders(context?.request, context),
+            registry: metricsRegistry,
+          }),
+        ]
+      : []),
   ],
   maskedErrors: { maskError },
-  supergraph: join(GATEWAY_DIR, 'supergraph.graphql'), // the CLI positional arg wins over this
+  supergraph: SUPERGRAPH_PATH, // the CLI positional arg wins over this (supergraphPath)
   host: env.LIAISON_GATEWAY_HOST || '127.0.0.1',
   port: Number(env.LIAISON_GATEWAY_PORT || 4000),
   graphqlEndpoint: '/graphql',
@@ -235,12 +263,7 @@ export const gatewayConfig = defineConfig({
   // Authorization and add the shared gateway secret. This hook only runs for fetch(),
   // i.e. NOT for the WebSocket subscription transport (handled in transportEntries).
   propagateHeaders: {
-    fromClientToSubgraphs: ({ request, context }) => ({
-      authorization:
-        request?.headers.get('authorization') ||
-        ((context as any).jwt?.token?.value ? `Bearer ${(context as any).jwt.token.value}` : undefined),
-      'x-liaison-gateway-secret': GATEWAY_SECRET,
-    }),
+    fromClientToSubgraphs: ({ request, context }) => subgraphHeaders(request, context),
   },
 
   transportEntries: {

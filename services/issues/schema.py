@@ -27,6 +27,7 @@ from services.issues.lifecycle import moves
 from services.issues.lifecycle.rules import Rule
 from services.issues.sla_types import SlaPolicy, SlaReportRow
 from services.issues.types import CollabRequest, Issue, Task, visible_issue
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.errors import run_mutation
 from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
@@ -36,11 +37,17 @@ from shared.settings import Settings
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="One issue, if the caller may see its request.")
+    @strawberry.field(
+        description="One issue, if the caller may see its request.",
+        metadata=sql.root_one(repo.issue_source),
+    )
     async def issue(self, info: Info, id: strawberry.ID) -> Issue | None:
         return await visible_issue(info, id)
 
-    @strawberry.field(description="Issues on requests the caller may see, newest first.")
+    @strawberry.field(
+        description="Issues on requests the caller may see, newest first.",
+        metadata=sql.root_connection(repo.issues_source),
+    )
     async def issues(
         self,
         info: Info,

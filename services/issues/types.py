@@ -16,13 +16,16 @@ from strawberry.federation.types import FieldSet
 from services.issues import models
 from services.issues import repository as repo
 from services.issues.loaders import (
+    as_key,
     load_clocks,
-    load_issues,
     load_region_calendars,
+    load_visible_issues,
     may_see_request,
 )
+from services.issues.sla import repository as sla_repo
 from services.issues.sla.arithmetic import time_calendar
 from shared.graphql.child_pages import After, First, child_connection, empty_connection, page_of
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.pagination import Connection
 
@@ -41,6 +44,12 @@ strawberry.enum(models.ReportGrouping, description="How `slaReport` groups issue
 
 # Stubs only name an entity; the requests subgraph resolves every other field.
 _STUB_KEY = Key(fields=FieldSet("id"), resolvable=False)
+
+
+def stub(column: str) -> dict[str, sql.FieldSql]:
+    """The SQL of a field answering the stub of another subgraph's entity whose id is
+    ``column`` of the row, or null where it is null or empty (as ``Stub(id=x) if x``)."""
+    return sql.to_one(f"(SELECT {{row}}.{column} AS id)", "{target}.id <> ''")
 
 
 # --- entity stubs owned by requests ---------------------------------------------------------
@@ -68,6 +77,7 @@ ISSUES_DOWN = (
 )
 
 
+@sql.entity(repo.stub_entity)
 @strawberry.federation.type(keys=["id"], description="A task of a request (tasks subgraph).")
 class Task:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
@@ -78,19 +88,21 @@ class Task:
 
     @strawberry.field(
         description="Issues raised on the task, on requests the caller may see, newest first,"
-        " 20 per page by default." + ISSUES_DOWN
+        " 20 per page by default." + ISSUES_DOWN,
+        metadata=sql.nested_connection(repo.ISSUES_OF_TASKS, args=repo.caller_args),
     )
     async def issues(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[Issue] | None:
         page = page_of(info, first, after)
-        principal = info.context.principal
-        caller = (principal.sees_everything, tuple(principal.departments))
+        sees_all, departments = repo.caller_args(info.context.principal)
+        caller = (sees_all, tuple(departments))
         return await child_connection(
             info, repo.ISSUES_OF_TASKS, self.id, page, Issue.from_model, args=caller
         )
 
 
+@sql.entity(repo.stub_entity)
 @strawberry.federation.type(
     keys=["id"], description="A cross-department collaboration request (handbook template 1)."
 )
@@ -103,7 +115,10 @@ class CollabRequest:
 
     @strawberry.field(
         description="Issues raised on the request, newest first, 20 per page by default;"
-        " empty if the caller may not see the request." + ISSUES_DOWN
+        " empty if the caller may not see the request." + ISSUES_DOWN,
+        metadata=sql.nested_connection(
+            repo.ISSUES_OF_REQUESTS, visible=repo.ROW_REQUEST_VISIBLE, args=repo.caller_args
+        ),
     )
     async def issues(
         self, info: Info, first: First = 20, after: After = None
@@ -146,9 +161,11 @@ class SlaClock:
     )
     state: models.SlaClockState = strawberry.field(description="Running, paused or ended how.")
     model: strawberry.Private[models.SlaClock]
+    shown_region_id: strawberry.Private[str | None]
 
     @classmethod
-    def from_model(cls, clock: models.SlaClock) -> SlaClock:
+    def from_model(cls, clock: models.SlaClock, shown_region_id: str | None) -> SlaClock:
+        """``shown_region_id``: the clock's sla_repo.CLOCK_REGION, as the loader reads it."""
         return cls(
             metric=clock.metric,
             target_minutes=clock.target_minutes,
@@ -161,13 +178,16 @@ class SlaClock:
             breached_at=clock.breached_at,
             state=clock.state,
             model=clock,
+            shown_region_id=shown_region_id,
         )
 
-    @strawberry.field(description="Whose working hours count; null for 24x7 clocks.")
+    @strawberry.field(
+        description="Whose working hours count; null for 24x7 clocks.",
+        metadata=sql.to_one(f"(SELECT {sla_repo.CLOCK_REGION} AS id)", "{target}.id IS NOT NULL"),
+    )
     def region(self) -> Region | None:
-        if self.calendar is models.SlaCalendar.AROUND_THE_CLOCK or not self.model.region_id:
-            return None
-        return Region(id=strawberry.ID(self.model.region_id))
+        found = self.shown_region_id
+        return Region(id=strawberry.ID(found)) if found is not None else None
 
     @strawberry.field(
         description="Whole minutes of `calendar` left, counted to now (or to when the step"
@@ -192,7 +212,10 @@ class TimelineEntry:
     note: str = strawberry.field(description="Comment, reason or details of the change.")
     actor_id: strawberry.Private[str | None]
 
-    @strawberry.field(description="Who did it; null for the system (SLA timers, calendars).")
+    @strawberry.field(
+        description="Who did it; null for the system (SLA timers, calendars).",
+        metadata=stub("actor_id"),
+    )
     def actor(self) -> Person | None:
         return Person(id=strawberry.ID(self.actor_id)) if self.actor_id else None
 
@@ -208,6 +231,7 @@ class TimelineEntry:
         )
 
 
+@sql.entity(repo.issue_entity)
 @strawberry.federation.type(keys=["id"], description="A problem raised on a request (template 5).")
 class Issue:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
@@ -260,52 +284,77 @@ class Issue:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Issue | None:
         return await visible_issue(info, id)
 
-    @strawberry.field(description="Who reported it; null if the directory does not know them.")
+    @strawberry.field(
+        description="Who reported it; null if the directory does not know them.",
+        metadata=sql.to_one("(SELECT {row}.reporter_id AS id)", "true"),
+    )
     def reporter(self) -> Person | None:
         return Person(id=strawberry.ID(self.model.reporter_id))
 
-    @strawberry.field(description="The department the reporter spoke for, if known.")
+    @strawberry.field(
+        description="The department the reporter spoke for, if known.",
+        metadata=stub("reporting_department_id"),
+    )
     def reporting_department(self) -> Department | None:
         found = self.model.reporting_department_id
         return Department(id=strawberry.ID(found)) if found else None
 
-    @strawberry.field(description="The region it was reported from, if known.")
+    @strawberry.field(
+        description="The region it was reported from, if known.",
+        metadata=stub("reporting_region_id"),
+    )
     def region(self) -> Region | None:
         found = self.model.reporting_region_id
         return Region(id=strawberry.ID(found)) if found else None
 
     @strawberry.field(
         description="The department that acknowledges and verifies: the request's lead unless"
-        " the reporter named another department taking part in the request."
+        " the reporter named another department taking part in the request.",
+        metadata=sql.to_one("(SELECT {row}.lead_department_id AS id)", "true"),
     )
     def lead_department(self) -> Department:
         return Department(id=strawberry.ID(self.model.lead_department_id))
 
     @strawberry.field(
-        description="The department that plans and resolves (the lead until one is named)."
+        description="The department that plans and resolves (the lead until one is named).",
+        metadata=sql.to_one("(SELECT {row}.responsible_department_id AS id)", "true"),
     )
     def responsible_department(self) -> Department:
         return Department(id=strawberry.ID(self.model.responsible_department_id))
 
-    @strawberry.field(description="The person in the responsible department who owns it.")
+    @strawberry.field(
+        description="The person in the responsible department who owns it.",
+        metadata=stub("owner_id"),
+    )
     def owner(self) -> Person | None:
         return Person(id=strawberry.ID(self.model.owner_id)) if self.model.owner_id else None
 
-    @strawberry.field(description="The request the issue was raised on; null if not visible.")
+    @strawberry.field(
+        description="The request the issue was raised on; null if not visible.",
+        metadata=sql.to_one("(SELECT {row}.request_id AS id)", "true"),
+    )
     def request(self) -> CollabRequest | None:
         return CollabRequest(id=strawberry.ID(self.model.request_id))
 
-    @strawberry.field(description="The task it blocks, if any.")
+    @strawberry.field(description="The task it blocks, if any.", metadata=stub("task_id"))
     def task(self) -> Task | None:
         return Task(id=strawberry.ID(self.model.task_id)) if self.model.task_id else None
 
-    @strawberry.field(description="SLA clocks of the issue, RESPONSE first.")
+    @strawberry.field(
+        description="SLA clocks of the issue, RESPONSE first.",
+        metadata=sql.to_many(
+            "sla_clocks",
+            "{target}.issue_id = {row}.id",
+            sla_repo.CLOCK_ORDER.format(row="{target}"),
+        ),
+    )
     async def sla_clocks(self, info: Info) -> list[SlaClock]:
         clocks = await info.context.loader(load_clocks).load(self.id)
-        return [SlaClock.from_model(c) for c in clocks]
+        return [SlaClock.from_model(c, region) for c, region in clocks]
 
     @strawberry.field(
-        description="Every change of the issue, oldest first, 20 per page by default."
+        description="Every change of the issue, oldest first, 20 per page by default.",
+        metadata=sql.nested_connection(repo.TIMELINES),
     )
     async def timeline(
         self, info: Info, first: First = 20, after: After = None
@@ -316,11 +365,7 @@ class Issue:
 
 async def visible_issue(info: Info, issue_id: str) -> Issue | None:
     """The issue, if it exists and the caller may see its request or works on it (a
-    responsible department from outside the request), as the mutations judge it."""
-    issue = await info.context.loader(load_issues).load(issue_id)
-    if issue is None:
-        return None
-    works_on_it = info.context.principal.belongs_to_any(issue.parties)
-    if not works_on_it and not await may_see_request(info, issue.request_id):
-        return None
-    return Issue.from_model(issue)
+    responsible department from outside the request), as the mutations judge it: read with
+    repository.VISIBLE, the predicate of the compiled path's ``issue_entity`` too."""
+    issue = await info.context.loader(load_visible_issues).load(as_key(info, issue_id))
+    return Issue.from_model(issue) if issue is not None else None

@@ -111,16 +111,35 @@ async def clocks_of_issue(conn: Connection, issue_id: str) -> list[SlaClock]:
     return [_clock(r) for r in rows]
 
 
+CLOCK_ORDER = "{row}.started_at, {row}.metric DESC, {row}.id"
+"""The order of an issue's clocks (``{row}``: a clock), RESPONSE before PLAN; both read
+paths of ``Issue.slaClocks`` sort by it."""
+
+CLOCK_REGION = "CASE WHEN {row}.calendar = 'BUSINESS_HOURS' THEN nullif({row}.region_id, '') END"
+"""Whose working hours clock ``{row}`` counts, as ``SlaClock.region`` shows it: none for a
+24x7 clock. Both read paths of that field read this expression."""
+
+
 async def clocks_by_issue_ids(conn: Connection, ids: Sequence[str]) -> dict[str, list[SlaClock]]:
     """Each issue's clocks, RESPONSE before PLAN."""
+    shown = await shown_clocks_by_issue_ids(conn, ids)
+    return {issue: [clock for clock, _ in clocks] for issue, clocks in shown.items()}
+
+
+async def shown_clocks_by_issue_ids(
+    conn: Connection, ids: Sequence[str]
+) -> dict[str, list[tuple[SlaClock, str | None]]]:
+    """Each issue's clocks in CLOCK_ORDER, each with its CLOCK_REGION."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM sla_clocks WHERE issue_id = ANY($1)"
-        " ORDER BY issue_id, started_at, metric DESC",
+        f"SELECT {_COLUMNS}, {CLOCK_REGION.format(row='c')} AS shown_region_id"
+        f" FROM sla_clocks c WHERE c.issue_id = ANY($1)"
+        f" ORDER BY c.issue_id, {CLOCK_ORDER.format(row='c')}",
         list(ids),
     )
-    result: dict[str, list[SlaClock]] = {}
+    result: dict[str, list[tuple[SlaClock, str | None]]] = {}
     for row in rows:
-        result.setdefault(row["issue_id"], []).append(_clock(row))
+        values = {k: v for k, v in row.items() if k != "shown_region_id"}
+        result.setdefault(row["issue_id"], []).append((_clock(values), row["shown_region_id"]))
     return result
 
 

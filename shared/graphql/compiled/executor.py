@@ -20,7 +20,8 @@ from graphql.validation import ASTValidationRule
 
 from shared.auth import Principal
 from shared.graphql.compiled.plan import Plan, plan
-from shared.graphql.compiled.render import NotServed, Renderer
+from shared.graphql.compiled.render import Renderer
+from shared.graphql.compiled.sql import NotServed
 from shared.observability.metrics import GRAPHQL_COMPILED, name_operation_span, record_operation
 from shared.observability.tracing import tracer
 from shared.runtime import ServiceRuntime

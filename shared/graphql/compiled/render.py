@@ -27,6 +27,7 @@ from shared.graphql.compiled.sql import (
     Entity,
     EntityBuilder,
     Nested,
+    NotServed,
     Root,
     Source,
     ToMany,
@@ -42,10 +43,6 @@ def _object_type(output: GraphQLOutputType) -> GraphQLObjectType:
     named = shape.named
     assert isinstance(named, GraphQLObjectType)
     return named
-
-
-class NotServed(Exception):
-    """This request's arguments are refused: the Python path answers, with its own error."""
 
 
 ENTITIES = "_entities"

@@ -123,9 +123,15 @@ def entity(builder: EntityBuilder) -> Callable[[type[T]], type[T]]:
     return mark
 
 
+class NotServed(Exception):
+    """The Python path answers this request: its arguments are refused (with the Python
+    path's own error), or a source builder leaves these rows to the Python path's SQL."""
+
+
 SourceBuilder = Callable[[Principal, Mapping[str, Any]], Source]
 """From the caller and the field's coerced, cleaned arguments (by their GraphQL names, e.g.
-``unreadOnly``) to the rows it reads."""
+``unreadOnly``) to the rows it reads; it raises :class:`NotServed` for a request whose rows
+the Python path reads better."""
 
 
 @dataclass(frozen=True)
