@@ -325,8 +325,9 @@ async def task_cases(conn: Connection, rows: int) -> list[Case]:
         keys = [ChildPage(i, None, PAGE, False) for i in ids]
         return lambda c: tasks_repo.CHILDREN_OF_TASKS.fetch(c, keys)
 
-    def of_people(ids: list[str]) -> Any:
-        return lambda c: tasks_repo.tasks_by_person(c, ids)
+    def of_people(ids: list[str]) -> Any:  # as PMO, every role
+        keys = [ChildPage(i, None, PAGE, False, (True, (), None)) for i in ids]
+        return lambda c: tasks_repo.ASSIGNMENTS_OF_PEOPLE.fetch(c, keys)
 
     return [
         Case("request's tasks, one request", "common", of_requests([typical])),

@@ -14,7 +14,6 @@ from services.tasks import repository as repo
 from services.tasks.raci.types import (
     PersonAssignment,
     RaciMatrix,
-    load_person_assignments,
     matrix_of,
 )
 from services.tasks.recurring import repository as recurring_repo
@@ -38,8 +37,9 @@ from shared.graphql.child_pages import (
     empty_connection,
     page_of,
 )
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
-from shared.graphql.pagination import Connection, PageRequest, build_connection
+from shared.graphql.pagination import Connection, PageRequest
 from shared.replicas import load_requests
 
 
@@ -60,6 +60,13 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
+def request_list(children: ChildList[R]) -> dict[str, sql.FieldSql]:
+    """SQL of one of the request's lists, empty if the caller may not see the request."""
+    return sql.nested_connection(
+        children, visible=repo.request_visible("{row}.id"), args=repo.visibility_args
+    )
+
+
 async def visible_children(
     info: Info,
     request_id: str,
@@ -73,6 +80,7 @@ async def visible_children(
     return await child_connection(info, children, request_id, page, to_node)
 
 
+@sql.entity(repo.stub_entity)
 @strawberry.federation.type(
     keys=["id"], description="A collaboration request (requests subgraph), with its tasks."
 )
@@ -86,7 +94,8 @@ class CollabRequest:
 
     @strawberry.field(
         description="Tasks of the request, oldest first (creation order), 20 per page by"
-        " default; empty if the caller may not see the request." + TASKS_DOWN
+        " default; empty if the caller may not see the request." + TASKS_DOWN,
+        metadata=request_list(repo.TASKS_OF_REQUESTS),
     )
     async def tasks(
         self, info: Info, first: First = 20, after: After = None
@@ -98,12 +107,12 @@ class CollabRequest:
     async def raci_matrix(self, info: Info) -> RaciMatrix | None:
         if not await may_see_request(info, self.id):
             return None
-        matrix = await matrix_of(info, self.id)
-        return RaciMatrix.from_matrix(matrix) if matrix else None
+        return await matrix_of(info, self.id)
 
     @strawberry.field(
         description="Progress reports (template 3), newest period first, then by department,"
-        " 20 per page by default; empty if the caller may not see the request." + TASKS_DOWN
+        " 20 per page by default; empty if the caller may not see the request." + TASKS_DOWN,
+        metadata=request_list(reports_repo.REPORTS_OF_REQUESTS),
     )
     async def progress_reports(
         self, info: Info, first: First = 20, after: After = None
@@ -145,7 +154,8 @@ class CollabRequest:
 
     @strawberry.field(
         description="Recurring operations of the request, oldest first (creation order), 20"
-        " per page by default; empty if the caller may not see the request." + TASKS_DOWN
+        " per page by default; empty if the caller may not see the request." + TASKS_DOWN,
+        metadata=request_list(recurring_repo.SERIES_OF_REQUESTS),
     )
     async def recurring_tasks(
         self, info: Info, first: First = 20, after: After = None
@@ -156,6 +166,7 @@ class CollabRequest:
         )
 
 
+@sql.entity(repo.stub_entity)
 @strawberry.federation.type(keys=["id"], description="A person (requests subgraph), with tasks.")
 class Person:
     id: strawberry.ID = strawberry.field(description="Opaque id; the `sub` of their token.")
@@ -177,23 +188,12 @@ class Person:
         after: str | None = None,
     ) -> Connection[PersonAssignment] | None:
         page = page_of(info, first, after)
-        held = await info.context.loader(load_person_assignments).load(str(self.id))
-        chosen = [(r, t) for r, t in held if role is None or r is role]
-        requests = await info.context.loader(load_requests).load_many(
-            list(dict.fromkeys(t.request_id for _, t in chosen))
+        args = (*repo.visibility_args(info.context.principal), role.value if role else None)
+        return await child_connection(
+            info, repo.ASSIGNMENTS_OF_PEOPLE, self.id, page, _person_assignment, args
         )
-        principal = info.context.principal
-        visible = {r.id for r in requests if r is not None and principal.may_see(r.departments)}
-        rows = [(r, t) for r, t in chosen if t.request_id in visible or principal.sees_everything]
-        # The loader fetched every assignment of the person: the whole list is already here.
-        total = len(rows)
-        if page.after is not None:
-            key = tuple(page.after)
-            rows = [row for row in rows if (row[1].id, row[0].value) < key]
-        return build_connection(
-            rows[: page.limit + 1],
-            page,
-            key=lambda row: [row[1].id, row[0].value],
-            to_node=lambda row: PersonAssignment(role=row[0], task=Task.from_model(row[1])),
-            total_count=total,
-        )
+
+
+def _person_assignment(held: tuple[models.RaciRole, models.Task]) -> PersonAssignment:
+    role, task = held
+    return PersonAssignment(role=role, task=Task.from_model(task))

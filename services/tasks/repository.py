@@ -160,17 +160,31 @@ async def lock_task(conn: Connection, task_id: str) -> Task | None:
     return task_from_row(row) if row else None
 
 
-REQUEST_VISIBLE = """($1 OR EXISTS (
-    SELECT 1 FROM request_replicas q WHERE q.id = {row}.request_id
+def request_visible(request_id: str) -> str:
+    """SQL: whether the caller ($1: sees everything, $2: their departments) may see the
+    request whose id is the SQL ``request_id``, judged on the local copy (``may_see_request``
+    in types.py): the one visibility predicate of the compiled and the Python path."""
+    return f"""($1 OR EXISTS (
+    SELECT 1 FROM request_replicas q WHERE q.id = {request_id}
        AND (q.lead_department_id = ANY($2) OR q.participant_department_ids && $2)))"""
-"""Whether the caller ($1: sees everything, $2: their departments) may see the request the
-row ``{row}`` belongs to, judged on the local copy (``may_see_request`` in types.py)."""
+
+
+def visibility_args(principal: Principal) -> tuple[bool, tuple[str, ...]]:
+    """The values of :func:`request_visible`'s ``$1`` and ``$2`` (hashable, as a
+    :class:`shared.child_lists.ChildPage`'s args are)."""
+    return principal.sees_everything, tuple(principal.departments)
 
 
 def task_entity(principal: Principal) -> Entity:
     """A task by its id for the compiled read path, if the caller may see its request."""
-    where = "t.id = {key} AND " + REQUEST_VISIBLE.replace("{row}", "t")
+    where = "t.id = {key} AND " + request_visible("t.request_id")
     return Entity("tasks", "t", where, [principal.sees_everything, list(principal.departments)])
+
+
+def stub_entity(principal: Principal) -> Entity:
+    """An entity of another subgraph (a request, a person) for the compiled read path: any
+    id, as its ``resolve_reference`` answers; each field judges visibility itself."""
+    return Entity("(SELECT {key} AS id)", "r", "TRUE", [])
 
 
 def task_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
@@ -254,48 +268,41 @@ async def reaches(conn: Connection, start_ids: Sequence[str], target_id: str, ed
     return bool(found)
 
 
-_HELD_BY_PEOPLE = """
-    SELECT DISTINCT a.person_id AS assignee, a.role, a.task_id
+# Who holds what: a person's own entries, and an entry naming only a department is its head's,
+# as for alerts (:func:`services.tasks.parties.people_in_roles`). Two arms of a UNION (also
+# the duplicates' DISTINCT), into each of which the planner pushes the person's id, so each
+# is found by an index (raci_person; department_replicas' head, then raci_department); an
+# OR across both sides of one join read every assignment.
+_HELD = """(
+    SELECT a.person_id AS assignee, a.role, a.task_id
       FROM raci_assignments a
-     WHERE a.person_id = ANY($1)"""
-
-# Department ($2) and its head ($3), side by side; the ANY names the departments to the
-# planner, which then knows how many entries each has.
-_HELD_BY_HEADS = """
-    SELECT h.head_id, a.role, a.task_id
-      FROM unnest($2::text[], $3::text[]) h (department_id, head_id)
-      JOIN raci_assignments a ON a.department_id = h.department_id
-     WHERE a.department_id = ANY($2) AND a.person_id IS NULL"""
+     WHERE a.person_id IS NOT NULL
+     UNION
+    SELECT d.head_id, a.role, a.task_id
+      FROM department_replicas d
+      JOIN raci_assignments a ON a.department_id = d.id AND a.person_id IS NULL
+     WHERE d.head_id IS NOT NULL)"""
 
 
-async def tasks_by_person(conn: Connection, person_ids: Sequence[str]) -> list[Any]:
-    """Every (person, role, task) assignment of the given people, newest task first.
+def _assignment(row: Mapping[str, Any]) -> tuple[RaciRole, Task]:
+    columns = dict(row)
+    return RaciRole(columns.pop("role")), task_from_row(columns)
 
-    An entry that names only a department is its head's, as for alerts
-    (:func:`services.tasks.parties.people_in_roles`).
-    """
-    # The people's own entries and those of the departments they head, each found by an
-    # index (raci_person, raci_department); as one join with an OR across its sides, this
-    # read every assignment and every task. The departments are looked up first: joined in,
-    # every caller looks to the planner like the head of an average department, thousands
-    # of entries, and is planned (and JIT-compiled) for those. Each task is then read by its
-    # key (LIMIT 1 keeps it a lookup), never by a walk of the tasks table.
-    people = list(person_ids)
-    headed = await conn.fetch(
-        "SELECT id, head_id FROM department_replicas WHERE head_id = ANY($1)", people
-    )
-    held, args = _HELD_BY_PEOPLE, [people]
-    if headed:
-        held += f" UNION {_HELD_BY_HEADS}"
-        args += [[r["id"] for r in headed], [r["head_id"] for r in headed]]
-    rows = await conn.fetch(
-        f"""
-        WITH held AS ({held})
-        SELECT held.assignee, held.role AS assigned_role, t.*
-          FROM held CROSS JOIN LATERAL (
-               SELECT {TASK_COLUMNS} FROM tasks WHERE tasks.id = held.task_id LIMIT 1) t
-         ORDER BY held.assignee, t.id DESC, held.role DESC
-        """,
-        *args,
-    )
-    return list(rows)
+
+ASSIGNMENTS_OF_PEOPLE = ChildList(
+    # LIMIT 1 keeps each task a lookup by its key: joined plainly, the planner walks the
+    # whole tasks table newest first for a person with few, old assignments.
+    source=f"""{_HELD} held CROSS JOIN LATERAL (
+        SELECT {TASK_COLUMNS} FROM tasks WHERE tasks.id = held.task_id LIMIT 1) t""",
+    parent="held.assignee",
+    columns=f"held.role, {TASK_COLUMNS}",
+    order=(
+        SortKey("t.id", name="id", descending=True),
+        SortKey("held.role", name="role", descending=True),
+    ),
+    to_model=_assignment,
+    where=f"{request_visible('t.request_id')} AND ($3::text IS NULL OR held.role = $3::text)",
+)
+"""``Person.assignments``: (role, task) of each person, newest task first (ids are UUIDv7),
+then by role; on requests the caller may see (args: :func:`visibility_args`, then the role
+asked for or None)."""

@@ -16,6 +16,7 @@ from services.tasks.inputs import (
     SubmitProgressReportInput,
     UpdateTaskInput,
 )
+from services.tasks.raci import repository as raci_repo
 from services.tasks.raci.service import set_raci
 from services.tasks.raci.types import RaciMatrix, matrix_of
 from services.tasks.recurring.service import create_recurring_task
@@ -82,12 +83,14 @@ class Query:
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:
         return await visible_task(info, id)
 
-    @strawberry.field(description="The RACI matrix of a request, if the caller may see it.")
+    @strawberry.field(
+        description="The RACI matrix of a request, if the caller may see it.",
+        metadata=sql.root_one(raci_repo.matrix_source),
+    )
     async def raci_matrix(self, info: Info, request_id: strawberry.ID) -> RaciMatrix | None:
         if not await may_see_request(info, request_id):
             return None
-        matrix = await matrix_of(info, request_id)
-        return RaciMatrix.from_matrix(matrix) if matrix else None
+        return await matrix_of(info, request_id)
 
 
 @strawberry.type

@@ -46,9 +46,6 @@ REFERENCE_ONLY = [Key(fields=FieldSet("id"), resolvable=False)]
 load_tasks = one_per_key(repo.tasks_by_ids)
 
 
-load_request_tasks = many_per_key(repo.tasks_by_request_ids)
-
-
 load_dependencies = many_per_key(repo.dependencies_by_task_ids)
 
 
@@ -86,14 +83,20 @@ def department_ref(department_id: str | None) -> Department | None:
     return Department(id=strawberry.ID(department_id)) if department_id else None
 
 
+def stub(column: str) -> dict[str, sql.FieldSql]:
+    """SQL of a field holding another subgraph's entity by the id in ``column`` of the row
+    (null where the column is)."""
+    return sql.to_one(f"(SELECT {{row}}.{column} AS id)", "{target}.id IS NOT NULL")
+
+
 @strawberry.type(description="One RACI assignment of a task: a role held by a person or team.")
 class RaciAssignment:
     role: models.RaciRole = strawberry.field(description="R, A, C or I.")
     person: Annotated[Person, strawberry.lazy("services.tasks.entities")] | None = strawberry.field(
-        description="The person holding the role, if named."
+        description="The person holding the role, if named.", metadata=stub("person_id")
     )
     department: Department | None = strawberry.field(
-        description="The department holding the role, if named."
+        description="The department holding the role, if named.", metadata=stub("department_id")
     )
 
     @classmethod
@@ -160,7 +163,12 @@ class Task:
     def is_overdue(self) -> bool:
         return self.model.is_overdue(datetime.now(UTC))
 
-    @strawberry.field(description="Who is Responsible, Accountable, Consulted and Informed.")
+    @strawberry.field(
+        description="Who is Responsible, Accountable, Consulted and Informed.",
+        metadata=sql.to_many(
+            "raci_assignments", "{target}.task_id = {row}.id", "{target}.position"
+        ),
+    )
     async def raci(self, info: Info) -> list[RaciAssignment]:
         assignments = await info.context.loader(load_raci).load(self.model.id)
         return [RaciAssignment.from_model(a) for a in assignments]
@@ -176,7 +184,8 @@ class Task:
         return Task.from_model(parent) if parent else None
 
     @strawberry.field(
-        description="Subtasks, oldest first (creation order), 20 per page by default."
+        description="Subtasks, oldest first (creation order), 20 per page by default.",
+        metadata=sql.nested_connection(repo.CHILDREN_OF_TASKS),
     )
     async def children(
         self, info: Info, first: First = 20, after: After = None
@@ -188,14 +197,22 @@ class Task:
 
     @strawberry.field(
         description="Finish-to-start: tasks that must be DONE before this starts; a CANCELLED"
-        " one no longer holds it up."
+        " one no longer holds it up.",
+        metadata=sql.to_many(
+            "tasks",
+            "{target}.id IN (SELECT d.depends_on_id FROM task_dependencies d"
+            " WHERE d.task_id = {row}.id)",
+            "{target}.id",
+        ),
     )
     async def depends_on(self, info: Info) -> list[Task]:
         ids = await info.context.loader(load_dependencies).load(self.model.id)
         found = await info.context.loader(load_tasks).load_many(ids)
         return [Task.from_model(t) for t in found if t is not None]
 
-    @strawberry.field(description="The collaboration request the task belongs to.")
+    @strawberry.field(
+        description="The collaboration request the task belongs to.", metadata=stub("request_id")
+    )
     def request(self) -> Annotated[CollabRequest, strawberry.lazy("services.tasks.entities")]:
         from services.tasks.entities import CollabRequest
 

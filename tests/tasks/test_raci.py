@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from services.tasks.models import RaciAssignment, RaciRole, Task, TaskStatus
-from services.tasks.raci.matrix import MatrixProblemCode, build_matrix
 from shared.events.contracts.requests import ActionItemCreated
 from shared.events.envelope import new_event
 from tests.support import SubgraphClient, nodes
@@ -207,30 +205,88 @@ async def test_matrix_has_a_row_per_task_a_column_per_party_and_finds_gaps(
     ]
 
 
+async def test_matrix_leaves_out_cancelled_tasks_and_parties_only_they_have(
+    api: SubgraphClient,
+) -> None:
+    await create_task(api, title="Kept")
+    dropped = await create_task(
+        api,
+        title="Dropped",
+        raci=[{"role": "A", "personId": "li"}, {"role": "R", "personId": "hans"}],
+    )
+    await api.runtime.pool.execute(
+        "UPDATE tasks SET status = 'CANCELLED' WHERE id = $1", dropped["id"]
+    )
+    matrix = (await api.execute(MATRIX, {"r": "req-1"}, caller=LI))["raciMatrix"]
+    keys = ["department:eu", "department:legal", "person:li", "person:wang"]
+    assert [c["key"] for c in matrix["columns"]] == keys
+    assert [n["task"]["title"] for n in nodes(matrix["rows"])] == ["Kept"]
+    assert [c["column"] for c in nodes(matrix["rows"])[0]["cells"]] == keys
+
+
 async def test_matrix_is_hidden_from_departments_not_taking_part(api: SubgraphClient) -> None:
     await create_task(api)
     assert (await api.execute(MATRIX, {"r": "req-1"}, caller=ZHAO))["raciMatrix"] is None
 
 
-def _task(task_id: str, status: TaskStatus = TaskStatus.TODO) -> Task:
-    now = datetime.now(UTC)
-    return Task(task_id, "req", task_id, "", status, None, "li", now, now)
-
-
-def test_matrix_reports_several_accountable_and_no_responsible_and_skips_cancelled() -> None:
-    """Several As cannot be stored (a unique index), but copies from elsewhere are checked."""
-    raci = {
-        "t1": [RaciAssignment(RaciRole.A, "li"), RaciAssignment(RaciRole.A, "wang")],
-        "t2": [RaciAssignment(RaciRole.R, None, "rd")],
+PROBLEMS = """
+query($r: ID!, $after: String) {
+  raciMatrix(requestId: $r) {
+    problems(first: 3, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor }
+      edges { node { code message task { title } department { id } } }
     }
-    tasks = [_task("t1"), _task("t2"), _task("t3", TaskStatus.CANCELLED)]
-    matrix = build_matrix("req", ["mkt", "rd"], tasks, raci, {"li": "mkt"})
-    assert [(p.code, p.task_id) for p in matrix.problems] == [
-        (MatrixProblemCode.MULTIPLE_ACCOUNTABLE, "t1"),
-        (MatrixProblemCode.NO_RESPONSIBLE, "t1"),
-        (MatrixProblemCode.NO_ACCOUNTABLE, "t2"),
+  }
+}
+"""
+
+
+async def test_matrix_reports_several_accountable_and_no_responsible_and_skips_cancelled(
+    api: SubgraphClient,
+) -> None:
+    """Several As cannot be stored by setRaci (a unique index), but copies from elsewhere are
+    checked: the index is dropped for the time of the test."""
+    two, team, dropped = [await create_task(api, title=t) for t in ("Two", "Team", "Dropped")]
+    pool = api.runtime.pool
+    await pool.execute("UPDATE tasks SET status = 'CANCELLED' WHERE id = $1", dropped["id"])
+    await pool.execute("DELETE FROM raci_assignments")
+    await pool.execute("DROP INDEX raci_one_accountable")
+    try:
+        await pool.executemany(
+            "INSERT INTO raci_assignments (task_id, position, role, person_id, department_id)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            [
+                (two["id"], 0, "A", "li", None),
+                (two["id"], 1, "A", "wang", None),
+                (team["id"], 0, "R", None, "rd"),
+            ],
+        )
+        first = await api.execute(PROBLEMS, {"r": "req-1"}, caller=PMO)
+        page = first["raciMatrix"]["problems"]
+        after = page["pageInfo"]["endCursor"]
+        second = await api.execute(PROBLEMS, {"r": "req-1", "after": after}, caller=PMO)
+    finally:
+        await pool.execute("DELETE FROM raci_assignments")
+        await pool.execute(
+            "CREATE UNIQUE INDEX raci_one_accountable ON raci_assignments (task_id)"
+            " WHERE role = 'A'"
+        )
+    rest = second["raciMatrix"]["problems"]
+    assert (page["totalCount"], page["pageInfo"]["hasNextPage"]) == (4, True)
+    assert (rest["totalCount"], rest["pageInfo"]["hasNextPage"]) == (4, False)
+    found = [(n["code"], n["message"], n["task"], n["department"]) for n in nodes(page)]
+    found += [(n["code"], n["message"], n["task"], n["department"]) for n in nodes(rest)]
+    assert found == [
+        ("MULTIPLE_ACCOUNTABLE", "'Two' has 2 accountable (A) parties", {"title": "Two"}, None),
+        ("NO_RESPONSIBLE", "nobody is responsible (R) for 'Two'", {"title": "Two"}, None),
+        ("NO_ACCOUNTABLE", "nobody is accountable (A) for 'Team'", {"title": "Team"}, None),
+        (
+            "DEPARTMENT_UNASSIGNED",
+            "a participating department holds no role in any task",
+            None,
+            {"id": "eu"},
+        ),
     ]
-    assert [row.task.id for row in matrix.rows] == ["t1", "t2"]
 
 
 ASSIGNMENTS = """

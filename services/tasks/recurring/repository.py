@@ -108,6 +108,18 @@ SERIES_OF_REQUESTS = ChildList(
 )
 """``CollabRequest.recurringTasks``: each request's series in creation order."""
 
+# The compiled path reads a series' regions from its row ({row}), in their order.
+REGIONS_OF_SERIES = """(SELECT series_share.value ->> 'region_id' AS region_id,
+        series_share.value -> 'department_ids' AS department_ids, series_share.position
+   FROM jsonb_array_elements({row}.regions) WITH ORDINALITY AS series_share (value, position))"""
+"""SQL (a derived table) of ``RecurringTask.regions``."""
+
+DEPARTMENTS_OF_SHARE = """(SELECT series_department.value AS id, series_department.position
+   FROM jsonb_array_elements_text({row}.department_ids)
+        WITH ORDINALITY AS series_department (value, position))"""
+"""SQL (a derived table) of ``RecurringRegion.departments``, from a row of
+:data:`REGIONS_OF_SERIES`."""
+
 # An instance whose due time was cleared by hand sorts after every dated one.
 _DUE = "COALESCE(due_at, '9999-12-31 00:00:00+00'::timestamptz)"
 

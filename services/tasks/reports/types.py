@@ -10,7 +10,7 @@ import strawberry
 from services.tasks import models
 from services.tasks.reports import models as rm
 from services.tasks.reports import repository as repo
-from services.tasks.types import Department, Issue, Task, department_ref, load_tasks
+from services.tasks.types import Department, Issue, Task, department_ref, load_tasks, stub
 from shared.graphql.context import Info
 from shared.graphql.loaders import many_per_key, one_per_key
 
@@ -91,12 +91,14 @@ class ReportResourceRequest:
 @strawberry.type(description="Handbook template 3: a department's progress report for a period.")
 class ProgressReport:
     id: strawberry.ID = strawberry.field(description="Opaque id.")
-    department: Department = strawberry.field(description="The reporting department.")
+    department: Department = strawberry.field(
+        description="The reporting department.", metadata=stub("department_id")
+    )
     period_start: date = strawberry.field(description="First day of the period.")
     period_end: date = strawberry.field(description="Last day of the period.")
     submitted_at: datetime = strawberry.field(description="When it was submitted.")
     submitted_by: Annotated[Person, strawberry.lazy("services.tasks.entities")] = strawberry.field(
-        description="Who submitted it."
+        description="Who submitted it.", metadata=stub("submitted_by")
     )
     request_id: strawberry.Private[str]
 
@@ -114,7 +116,7 @@ class ProgressReport:
             request_id=r.request_id,
         )
 
-    @strawberry.field(description="The request reported on.")
+    @strawberry.field(description="The request reported on.", metadata=stub("request_id"))
     def request(self) -> Annotated[CollabRequest, strawberry.lazy("services.tasks.entities")]:
         from services.tasks.entities import CollabRequest
 
