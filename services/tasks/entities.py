@@ -103,7 +103,14 @@ class CollabRequest:
         page = page_of(info, first, after)
         return await visible_children(info, self.id, repo.TASKS_OF_REQUESTS, page, Task.from_model)
 
-    @strawberry.field(description="The RACI matrix (template 2) and its gaps; null if not visible.")
+    @strawberry.field(
+        description="The RACI matrix (template 2) and its gaps; null if not visible.",
+        metadata=sql.to_one(
+            "request_replicas",
+            "{target}.id = {row}.id AND " + repo.request_visible("{target}.id"),
+            args=repo.visibility_args,
+        ),
+    )
     async def raci_matrix(self, info: Info) -> RaciMatrix | None:
         if not await may_see_request(info, self.id):
             return None
@@ -166,6 +173,11 @@ class CollabRequest:
         )
 
 
+def _role_value(role: models.RaciRole | None) -> str | None:
+    """``assignments``'s ``role`` as ASSIGNMENTS_OF_PEOPLE's ``$3`` (null: every role)."""
+    return role.value if role else None
+
+
 @sql.entity(repo.stub_entity)
 @strawberry.federation.type(keys=["id"], description="A person (requests subgraph), with tasks.")
 class Person:
@@ -178,7 +190,12 @@ class Person:
     @strawberry.field(
         description="What the person is R, A, C or I for, across every request the caller may"
         " see; newest task first. An entry naming only a department counts for its head, who"
-        " also gets its alerts." + TASKS_DOWN
+        " also gets its alerts." + TASKS_DOWN,
+        metadata=sql.nested_connection(
+            repo.ASSIGNMENTS_OF_PEOPLE,
+            args=repo.visibility_args,
+            filters=lambda arguments: (_role_value(arguments.get("role")),),
+        ),
     )
     async def assignments(
         self,
@@ -188,7 +205,7 @@ class Person:
         after: str | None = None,
     ) -> Connection[PersonAssignment] | None:
         page = page_of(info, first, after)
-        args = (*repo.visibility_args(info.context.principal), role.value if role else None)
+        args = (*repo.visibility_args(info.context.principal), _role_value(role))
         return await child_connection(
             info, repo.ASSIGNMENTS_OF_PEOPLE, self.id, page, _person_assignment, args
         )

@@ -128,17 +128,26 @@ SERIES = (
     + " } } } }"
 )
 TASK = "query Task($id: ID!) { task(id: $id) { " + TASK_FIELDS + " } }"
-PYTHON_ONLY = (
-    # CollabRequest.raciMatrix needs the caller's visibility, which a to-one relation cannot
-    # read; Person.assignments has a `role` argument besides first/after.
+VIEWS = (
+    # CollabRequest.raciMatrix reads the caller's visibility in its to-one relation;
+    # Person.assignments has a `role` argument besides first/after.
     "query Views($representations: [_Any!]!) { _entities(representations:"
     " $representations) { ... on CollabRequest { id raciMatrix { columns { key }"
     " rows(first: 5) { edges { node { cells { letters } } } } } }"
     " ... on Person { id assignments(first: 2) { totalCount pageInfo { hasNextPage }"
     " edges { node { role task { id title } } } }"
-    " r: assignments(role: R, first: 5) { totalCount edges { node { task { id } } } } }"
+    " r: assignments(role: R, first: 5) { totalCount edges { node { task { id } } } } } } }"
+)
+ASSIGNMENTS = (
+    "query Held($representations: [_Any!]!, $first: Int!, $after: String, $role: RaciRole) {"
+    " _entities(representations: $representations) { ... on Person { id"
+    " assignments(role: $role, first: $first, after: $after) { totalCount"
+    " pageInfo { hasNextPage endCursor } edges { cursor node { role task { id title } } } } } } }"
+)
+PYTHON_ONLY = (
     # A series' start is a wall-clock time without an offset, which SQL does not write.
-    " ... on CollabRequest { recurringTasks(first: 2) { edges { node { startsAt } } } } } }"
+    "query Starts($representations: [_Any!]!) { _entities(representations: $representations)"
+    " { ... on CollabRequest { recurringTasks(first: 2) { edges { node { startsAt } } } } } }"
 )
 
 
@@ -148,12 +157,12 @@ def representations(*pairs: tuple[str, str]) -> list[dict[str, str]]:
 
 def paged(data: dict[str, Any]) -> dict[str, Any] | None:
     """The connection a fixed query pages with ``$after``: a matrix's rows or gaps, the first
-    entity's tasks, or the instances of its first series."""
+    entity's tasks or assignments, or the instances of its first series."""
     found = data.get("raciMatrix") or (data.get("_entities") or [None])[0] or {}
     if "recurringTasks" in found:
         series = found["recurringTasks"]["edges"]
         found = series[0]["node"] if series else {}
-    for name in ("rows", "problems", "tasks", "instances"):
+    for name in ("rows", "problems", "tasks", "instances", "assignments"):
         if found.get(name):
             connection: dict[str, Any] = found[name]
             return connection
@@ -193,6 +202,11 @@ async def test_fixed_views_answer_the_same_and_are_served_compiled(paths: Paths)
         (ENTITIES, {"representations": entities}),
         *((query, {"r": r}) for query in (MATRIX, PROBLEMS) for r in ("req-1", "req-2", MISSING)),
         *((TASK, {"id": i}) for i in task_ids),
+        *(
+            (ASSIGNMENTS, {"representations": representations(("Person", who)), "role": role})
+            for who in ("wang", "zhao")  # li, head of marketing, holds more than 10 pages
+            for role in (None, "R", "A")
+        ),
         (SERIES, {"representations": representations(*requests)}),
     ]
     counted = {
@@ -210,8 +224,10 @@ async def test_fixed_views_answer_the_same_and_are_served_compiled(paths: Paths)
         ("CollabRequest", "req-1"), ("Person", "wang"), ("Person", "zhao"), ("Person", "hans")
     )
     for caller in CALLERS:
-        operation = Operation(PYTHON_ONLY, "Views", {"representations": views}, "views")
-        await both(paths, operation, caller)
+        operation = Operation(VIEWS, "Views", {"representations": views}, "views")
+        assert await both(paths, operation, caller), caller
+        operation = Operation(PYTHON_ONLY, "Starts", {"representations": views}, "starts")
+        assert not await both(paths, operation, caller), caller
 
 
 async def test_generated_tasks_matrices_and_entities_answer_the_same_both_ways(

@@ -176,4 +176,6 @@ class RaciMatrix:
 @strawberry.type(description="A role a person holds on a task.")
 class PersonAssignment:
     role: models.RaciRole = strawberry.field(description="R, A, C or I.")
-    task: Task = strawberry.field(description="The task.")
+    task: Task = strawberry.field(
+        description="The task.", metadata=sql.to_one("tasks", "{target}.id = {row}.id")
+    )

@@ -119,7 +119,9 @@ def compiled_field(field: GraphQLField) -> tuple[FieldSql, Shape] | None:
     if sql is None or shape is None:
         return None
     if isinstance(sql, Nested):
-        paged = set(field.args) == PAGE_ARGUMENTS and not shape.is_list
+        others = set(field.args) - PAGE_ARGUMENTS
+        arguments = set(field.args) >= PAGE_ARGUMENTS and (sql.filters is not None or not others)
+        paged = arguments and not shape.is_list
         return (sql, shape) if paged and structure_of(shape.named) == "connection" else None
     if field.args:
         return None

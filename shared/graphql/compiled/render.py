@@ -122,8 +122,12 @@ class Statement:
         return f"t{self._aliases}"
 
 
-def _nested_arg(sql: Nested, index: int) -> Getter:
-    return lambda renderer: renderer.nested_args(sql)[index]
+def _caller_arg(sql: Nested | ToOne, index: int) -> Getter:
+    return lambda renderer: renderer.caller_args(sql)[index]
+
+
+def _filter_arg(sql: Nested, field: GraphQLField, node: FieldNode, index: int) -> Getter:
+    return lambda renderer: renderer.nested_filters(sql, field, node)[index]
 
 
 def _page_value(
@@ -162,6 +166,7 @@ class Renderer:
         )
         self._pages: dict[int, tuple[int, tuple[Any, ...] | None]] = {}
         self._args: dict[int, Sequence[Any]] = {}
+        self._filters: dict[int, Sequence[Any]] = {}
 
     def root_fields(self) -> dict[str, FieldDetailsList]:
         query = self.schema.query_type
@@ -339,7 +344,13 @@ class Renderer:
         named = shape.named
         assert isinstance(named, GraphQLObjectType)
         target = st.alias()
-        where = sql.join.format(row=row, target=target)
+        join = sql.join
+        if isinstance(sql, ToOne):  # who may see the row: the caller's values as parameters
+            offset = len(st.params)
+            for index in range(len(sql.args(self.principal))):
+                st.bound(_caller_arg(sql, index))
+            join = _shift(join, offset)
+        where = join.format(row=row, target=target)
         node = self._node(named, details, target, st)
         table = sql.table.format(row=row)  # a derived table may read the row it hangs off
         if isinstance(sql, ToOne):
@@ -408,7 +419,9 @@ class Renderer:
         children, node = sql.children, details[0].node
         offset = len(st.params)
         for index in range(len(sql.args(self.principal))):
-            st.bound(_nested_arg(sql, index))
+            st.bound(_caller_arg(sql, index))
+        for index in range(len(self.nested_filters(sql, field, node))):
+            st.bound(_filter_arg(sql, field, node, index))
         where, visible = _shift(children.where, offset), _shift(sql.visible, offset)
         first = st.bound(_page_value(field, node, children.order, None))
         after = self.nested_page(field, node, children.order)[1]
@@ -446,11 +459,26 @@ class Renderer:
     def _key(row: str, key: SortKey) -> str:
         return _leaf(f'{row}."{key.output}"', _KEY_KINDS[key.sql_type])
 
-    def nested_args(self, sql: Nested) -> Sequence[Any]:
-        """The values of a nested list's ``$1`` .. ``$n`` for this request's caller."""
+    def caller_args(self, sql: Nested | ToOne) -> Sequence[Any]:
+        """The values a relation's SQL reads for this request's caller."""
         found = self._args.get(id(sql))
         if found is None:
             found = self._args[id(sql)] = sql.args(self.principal)
+        return found
+
+    def nested_filters(self, sql: Nested, field: GraphQLField, node: FieldNode) -> Sequence[Any]:
+        """The values a nested list's SQL reads from the field's other arguments."""
+        found = self._filters.get(id(node))
+        if found is None:
+            if sql.filters is None:
+                found = ()
+            else:
+                arguments = get_argument_values(field, node, self.variables)
+                cleaned, problems = clean_arguments(arguments)
+                if problems:
+                    raise NotServed(problems[0].message)
+                found = sql.filters(cleaned)
+            self._filters[id(node)] = found
         return found
 
     def nested_page(

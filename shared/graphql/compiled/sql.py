@@ -40,12 +40,18 @@ class Column:
     expression: str
 
 
+def _no_args(principal: Principal) -> Sequence[Any]:
+    return ()
+
+
 @dataclass(frozen=True)
 class ToOne:
-    """At most one row of ``table`` (null if none)."""
+    """At most one row of ``table`` (null if none); ``join`` may read ``args(principal)`` as
+    ``$1`` .. ``$n`` (who may see the row)."""
 
     table: str
     join: str
+    args: Callable[[Principal], Sequence[Any]] = _no_args
 
 
 @dataclass(frozen=True)
@@ -63,16 +69,15 @@ class Nested:
     """A Relay connection (``first``, ``after``) of the ``children`` rows whose parent column
     equals ``parent`` (SQL of the row), in the list's order. ``children.where`` and ``visible``
     (SQL of the parent row; false: an empty page with a total of 0) read ``args(principal)``
-    as ``$1`` .. ``$n``."""
+    and then ``filters(arguments)`` as ``$1`` .. ``$n``: ``filters`` turns the field's other
+    arguments (coerced and cleaned, by their GraphQL names) into values; a field with
+    arguments besides ``first``/``after`` needs it."""
 
     children: ChildList[Any]
     parent: str
     visible: str
     args: Callable[[Principal], Sequence[Any]]
-
-
-def _no_args(principal: Principal) -> Sequence[Any]:
-    return ()
+    filters: Callable[[Mapping[str, Any]], Sequence[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,8 +152,10 @@ def column(expression: str) -> dict[str, FieldSql]:
     return {SQL_METADATA: Column(expression)}
 
 
-def to_one(table: str, join: str) -> dict[str, FieldSql]:
-    return {SQL_METADATA: ToOne(table, join)}
+def to_one(
+    table: str, join: str, *, args: Callable[[Principal], Sequence[Any]] = _no_args
+) -> dict[str, FieldSql]:
+    return {SQL_METADATA: ToOne(table, join, args)}
 
 
 def to_many(table: str, join: str, order: str) -> dict[str, FieldSql]:
@@ -161,10 +168,11 @@ def nested_connection(
     parent: str = "{row}.id",
     visible: str = "TRUE",
     args: Callable[[Principal], Sequence[Any]] = _no_args,
+    filters: Callable[[Mapping[str, Any]], Sequence[Any]] | None = None,
 ) -> dict[str, FieldSql]:
     """A field with ``first``/``after`` answering a page of ``children`` under the row: the
     rows, order and cursors of :func:`shared.graphql.child_pages.child_connection`."""
-    return {SQL_METADATA: Nested(children, parent, visible, args)}
+    return {SQL_METADATA: Nested(children, parent, visible, args, filters)}
 
 
 def root_one(source: SourceBuilder) -> dict[str, FieldSql]:
