@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from services.notify import scopes
 from services.notify.models import LoggedEvent
+from shared.auth import Principal
 from shared.db import Connection, Pool, delete_in_batches
 from shared.events.envelope import EventEnvelope
+from shared.graphql.compiled.sql import Source
 
 _COLUMNS = "seq, tx::text::bigint AS tx, event_id, type, time, departments, envelope"
 
@@ -48,25 +51,81 @@ async def position_of(conn: Connection, event_id: str) -> Position | None:
     return (row["tx"], row["seq"]) if row else None
 
 
-async def after(conn: Connection, position: Position, limit: int) -> list[LoggedEvent]:
-    """Events logged after ``position``, in log order, up to ``limit``.
+_READABLE = "e.tx < pg_snapshot_xmin(pg_current_snapshot())"
+"""The log's readable part: events of transactions older than every transaction still
+running. Any event logged later belongs to a newer transaction, so it sorts after all of
+these, and a reader moving on never skips one."""
 
-    Only events of transactions older than every transaction still running are read: any
-    event logged later belongs to a newer transaction, so it sorts after all of these and
-    a reader moving on never skips one.
-    """
-    rows = await conn.fetch(
+
+def _matches(patterns: str) -> str:
+    """SQL of :func:`scopes.matches` of the ``text[]`` ``patterns`` and the event's type."""
+    return (
+        f"EXISTS (SELECT FROM unnest({patterns}::text[]) AS p(pattern)"
+        f" WHERE p.pattern IN ('{scopes.ALL}', e.type)"
+        " OR (right(p.pattern, 2) = '.*' AND starts_with(e.type, left(p.pattern, -1))))"
+    )
+
+
+_VISIBLE = (
+    f"{_READABLE} AND ($1::text[] IS NULL OR {_matches('$1')})"
+    " AND CASE WHEN $2::text[] IS NULL THEN e.departments && $3::text[]"
+    f" ELSE {_matches('$2')} END"
+)
+"""Readable events of the types $1 (any if null) that the caller may see: those of the
+types $2, or if $2 is null those concerning one of the departments $3."""
+
+
+def visible_to(principal: Principal, types: Sequence[str] | None) -> Source:
+    """The events of the ``events`` stream ``principal`` may see, only of ``types`` if any:
+    the rows both read paths page (in log order, which a :class:`Source` cannot say yet)."""
+    params = [list(types) if types else None, scopes.visible_types(principal)]
+    return Source("event_log", "e", _VISIBLE, [*params, list(principal.departments)])
+
+
+async def page(conn: Connection, rows: Source, position: Position, limit: int) -> list[LoggedEvent]:
+    """Up to ``limit`` of ``rows`` logged after ``position``, in log order."""
+    n, row = len(rows.params), rows.alias
+    found = await conn.fetch(
         f"""
-        SELECT {_COLUMNS} FROM event_log
-         WHERE (tx, seq) > ($1::text::xid8, $2)
-           AND tx < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY tx, seq LIMIT $3
+        SELECT {_COLUMNS} FROM {rows.table} {row}
+         WHERE ({rows.where}) AND ({row}.tx, {row}.seq) > (${n + 1}::text::xid8, ${n + 2})
+         ORDER BY {row}.tx, {row}.seq LIMIT ${n + 3}
         """,
+        *rows.params,
         str(position[0]),
         position[1],
         limit,
     )
-    return [_logged(r) for r in rows]
+    return [_logged(r) for r in found]
+
+
+async def read_on(
+    conn: Connection, rows: Source, position: Position, limit: int
+) -> tuple[list[LoggedEvent], Position]:
+    """:func:`page`, and the position read up to: the last event's if there are ``limit``,
+    else the end of the readable log, so a follower does not read again the events it was
+    not shown."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot for both statements: an event that became readable in between would
+        # sort before the end and never be shown.
+        events = await page(conn, rows, position, limit)
+        if len(events) == limit:
+            return events, events[-1].position
+        return events, await _readable_end(conn, position)
+
+
+async def _readable_end(conn: Connection, position: Position) -> Position:
+    """The last readable event's position, or ``position`` if none is after it."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT e.tx::text::bigint AS tx, e.seq FROM event_log e
+         WHERE {_READABLE} AND (e.tx, e.seq) > ($1::text::xid8, $2)
+         ORDER BY e.tx DESC, e.seq DESC LIMIT 1
+        """,
+        str(position[0]),
+        position[1],
+    )
+    return (row["tx"], row["seq"]) if row else position
 
 
 async def in_time_range(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from services.notify import event_log, scopes
+from services.notify import event_log
 from services.notify.event_log import Position
 from services.notify.models import LoggedEvent
 from shared.auth import Principal
@@ -30,34 +30,16 @@ async def position_after(runtime: ServiceRuntime, after_event_id: str | None) ->
     return position
 
 
-def _visible(principal: Principal, types: Sequence[str] | None, event: LoggedEvent) -> bool:
-    if types and not scopes.matches(types, event.type):
-        return False
-    return scopes.may_see_event(principal, event.type, event.departments)
-
-
 async def read(
     runtime: ServiceRuntime,
     principal: Principal,
     after: Position,
     types: Sequence[str] | None,
     limit: int,
-) -> tuple[list[LoggedEvent], Position]:
-    """Up to ``limit`` visible events after ``after``, and the position read up to."""
-    found: list[LoggedEvent] = []
-    position = after
+) -> list[LoggedEvent]:
+    """Up to ``limit`` visible events after ``after``."""
     async with runtime.pool.acquire() as conn:
-        while len(found) < limit:
-            batch = await event_log.after(conn, position, _BATCH)
-            for event in batch:
-                position = event.position
-                if _visible(principal, types, event):
-                    found.append(event)
-                    if len(found) == limit:
-                        break
-            if len(batch) < _BATCH:
-                break
-    return found, position
+        return await event_log.page(conn, event_log.visible_to(principal, types), after, limit)
 
 
 async def follow(
@@ -68,12 +50,14 @@ async def follow(
     Pub/sub only wakes the reader: events are read from the log, in order, so nothing is
     skipped when a wake-up is lost or two arrive together.
     """
+    rows = event_log.visible_to(principal, types)
     pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
     position = after
     try:
         await pubsub.subscribe(runtime.keys.partner_events_channel)
         while True:
-            events, position = await read(runtime, principal, position, types, _BATCH)
+            async with runtime.pool.acquire() as conn:
+                events, position = await event_log.read_on(conn, rows, position, _BATCH)
             for event in events:
                 yield event
             if len(events) == _BATCH:

@@ -1,6 +1,8 @@
 """Both read paths of the notify subgraph answer alike: ``myNotifications`` and the
 ``Notification`` entities, for every inbox query of the test suite and generated
-selections, as recipients with full, read and empty inboxes (see test_differential.py)."""
+selections, as recipients with full, read and empty inboxes (see test_differential.py);
+and the partner stream's ``events``, which runs through Strawberry on both: it pages its
+log oldest first with event ids as cursors, which the compiler does not write yet."""
 
 from __future__ import annotations
 
@@ -8,11 +10,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from services.notify import event_log
 from services.notify import repository as repo
 from services.notify.models import NotificationDraft, Urgency
 from services.notify.schema import create_schema
+from shared.events.contracts.requests import DepartmentUpserted
+from shared.events.envelope import EventEnvelope, new_event
 from tests.compiled.compare import Paths, both, both_paths
 from tests.compiled.operations import Operation, Selections, collected
+from tests.notify.conftest import issue_reported, partner, sla_breached, task_created, wait_for
 from tests.support import Caller, SubgraphClient
 
 LI = Caller("li", departments=("mkt",))
@@ -79,3 +85,106 @@ async def test_generated_inbox_pages_and_entities_answer_the_same_both_ways(
             for caller in CALLERS:
                 served += await both(paths, operation, caller)
     assert served >= GENERATED, served
+
+
+# --- the partner event stream ---------------------------------------------------------------
+
+PMO = Caller("zhou-pmo", roles=("PMO",))
+PARTNERS = (
+    partner("acme", ["issues.*"]),
+    partner("globex", ["tasks.task.created", "issues.issue.sla_breached"]),
+    partner("hooli", ["issues.issue.*", "requests.*"]),
+    partner("umbrella", ["*"]),
+    partner("initech", []),
+)
+STREAM_CALLERS = (*PARTNERS, LI, WANG, NOBODY, PMO)
+LEGAL = DepartmentUpserted(id="legal", code="LEGAL", name="法务", region_id="hq")
+TYPE_FILTERS = (None, ["issues.*"], ["tasks.task.created", "requests.*"])
+
+EVENTS_PAGE = """
+query Replay($after: String, $types: [String!]) {
+  events(after: $after, types: $types, first: 2) {
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id type source subject region departments dataVersion time } }
+  }
+}
+"""
+SERVED = {
+    EVENTS_PAGE: False,
+    "query Data { events(first: 4) { edges { node { id data } } } }": False,
+    "query Count { events(first: 3) { totalCount edges { node { id } } } }": False,
+    'query Unknown { events(first: 3, after: "nope") { edges { cursor } } }': False,
+    "query Mixed { myNotifications(first: 3) { edges { node { id } } }"
+    " events(first: 3) { edges { node { id } } } }": False,
+    "query Inbox { myNotifications(first: 3) { edges { cursor node { id title } } } }": True,
+}
+"""Which operations the compiled path serves: ``events`` (alone or beside a compiled field)
+is not compiled yet."""
+
+
+def _in(
+    departments: list[str], envelope: EventEnvelope, region: str | None = None
+) -> EventEnvelope:
+    return envelope.model_copy(update={"departments": departments, "region": region})
+
+
+def _stream() -> list[EventEnvelope]:
+    """Events of several types and departments; those of none only PMO and partners see."""
+    return [
+        _in(["mkt"], issue_reported("i1", "mkt"), "east"),
+        _in(["mkt", "ops"], sla_breached("i1", "mkt")),
+        _in(["rd"], task_created("t1", [], title='准备 "launch" \\ plan')),
+        _in(["mkt"], task_created("t2", [])),
+        _in([], issue_reported("i2", "legal")),
+        new_event("requests", "requests.department.upserted", "legal", LEGAL),
+        _in(["rd"], sla_breached("i3", "rd"), "eu"),
+    ]
+
+
+@pytest.fixture
+async def logged(paths: Paths) -> list[str]:
+    """The ids of :func:`_stream`'s events, logged and readable (below every running
+    transaction of the cluster, which another test's open transaction can hold back)."""
+    stream = _stream()
+    async with paths.compiled.runtime.pool.acquire() as conn:
+        for envelope in stream:
+            assert await event_log.append(conn, envelope) is not None
+    everything = "{ events(first: 100) { edges { cursor } } }"
+
+    async def readable() -> bool:
+        page = await paths.python.execute(everything, caller=PMO)
+        return len(page["events"]["edges"]) == len(stream)
+
+    await wait_for(readable, what="the logged events to be readable")
+    return [e.id for e in stream]
+
+
+async def test_every_events_page_answers_the_same_both_ways(
+    paths: Paths, logged: list[str]
+) -> None:
+    """Each page after each event, for every scope, department and type filter."""
+    for types in TYPE_FILTERS:
+        for after in (None, *logged):
+            variables = {"after": after, "types": types}
+            operation = Operation(EVENTS_PAGE, "Replay", variables, f"after {after} of {types}")
+            for caller in STREAM_CALLERS:
+                assert not await both(paths, operation, caller)
+
+
+async def test_which_operations_are_served_compiled(paths: Paths, logged: list[str]) -> None:
+    for query, compiled in SERVED.items():
+        operation = Operation(query, None, {}, "SERVED")
+        for caller in STREAM_CALLERS:
+            assert await both(paths, operation, caller) is compiled, (query, caller.sub)
+
+
+async def test_generated_events_selections_answer_the_same_both_ways(
+    paths: Paths, logged: list[str]
+) -> None:
+    schema = create_schema(paths.compiled.runtime.settings)._schema
+    selections = Selections(schema, SEED)
+    for number in range(GENERATED // 2):
+        query = selections.operation("events", "(first: 3)")
+        operation = Operation(query, "Generated", {"flag": number % 2 == 0}, f"#{number}")
+        for caller in STREAM_CALLERS:
+            assert not await both(paths, operation, caller)

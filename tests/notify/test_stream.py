@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.notify import event_log
-from shared.auth import GATEWAY_SECRET_HEADER, issue_token
+from services.notify import event_log, scopes
+from shared.auth import GATEWAY_SECRET_HEADER, Principal, Role, issue_token
 from shared.events.contracts.issues import IssueReported
 from shared.events.contracts.tasks import TaskCreated
 from shared.events.envelope import EventEnvelope, new_event
@@ -16,6 +16,7 @@ from tests.notify.conftest import (
     partner,
     receive,
     send,
+    wait_for,
     ws_connect,
 )
 from tests.support import Caller, GraphQLFailure, SubgraphClient
@@ -157,3 +158,70 @@ async def test_an_event_committed_late_is_not_skipped(notify_api: SubgraphClient
         await transaction.commit()
     page = await notify_api.execute(REPLAY, {"first": 10}, caller=PMO)
     assert ids(page["events"]) == [first.id, second.id]
+
+
+# Types with LIKE's wildcards and prefixes that are not at a dot: the SQL of the scope rule
+# must match as scopes.matches does, character for character.
+ODD_TYPES = [
+    "issues.issue.sla_breached",
+    "issues.issue.slaXbreached",
+    "issues.issueXsla",
+    "issuesX.thing",
+    "tasks%.task.created",
+    "tasksX.task.created",
+]
+ODD_SCOPES = [
+    ["issues.issue.sla_breached"],
+    ["issues.issue.sla%"],
+    ["issues.*"],
+    ["issues.issue.*"],
+    ["tasks%.*"],
+    ["*"],
+    [],
+]
+
+
+def odd_event(event_type: str) -> EventEnvelope:
+    return EventEnvelope(source="tests", type=event_type, subject="s", data={"n": 1})
+
+
+async def log_readable(api: SubgraphClient, logged: list[EventEnvelope]) -> None:
+    """Log ``logged`` and wait until the stream reads them: below every transaction running
+    on the cluster, which another test's open transaction can hold back."""
+    async with api.runtime.pool.acquire() as conn:
+        for envelope in logged:
+            assert await event_log.append(conn, envelope) is not None
+
+    async def readable() -> bool:
+        page = await api.execute(REPLAY, {"first": len(logged)}, caller=PMO)
+        return len(page["events"]["edges"]) == len(logged)
+
+    await wait_for(readable, what="the logged events to be readable")
+
+
+async def test_the_scope_rule_in_sql_matches_as_scopes_do(notify_api: SubgraphClient) -> None:
+    logged = [odd_event(t) for t in ODD_TYPES]
+    await log_readable(notify_api, logged)
+    for n, patterns in enumerate(ODD_SCOPES):
+        expected = [e.id for e in logged if scopes.matches(patterns, e.type)]
+        seen = await execute_as_partner(notify_api, f"p{n}", patterns, REPLAY, {"first": 10})
+        assert ids(seen["events"]) == expected, patterns
+        typed = await notify_api.execute(REPLAY, {"first": 10, "types": patterns}, caller=PMO)
+        everything = [e.id for e in logged]
+        assert ids(typed["events"]) == (expected if patterns else everything), patterns
+
+
+async def test_a_follower_reads_on_past_the_events_it_may_not_see(
+    notify_api: SubgraphClient,
+) -> None:
+    logged = [odd_event(t) for t in ("tasks.task.created", "issues.issue.reported")]
+    await log_readable(notify_api, logged)
+    acme = Principal("acme", frozenset({Role.PARTNER}), (), scopes=("tasks.*",))
+    rows = event_log.visible_to(acme, None)
+    async with notify_api.runtime.pool.acquire() as conn:
+        last = await event_log.position_of(conn, logged[-1].id)
+        found, position = await event_log.read_on(conn, rows, event_log.START, 10)
+        assert [e.event_id for e in found] == [logged[0].id]
+        assert position == last  # the issue, which acme may not see, is not read again
+        full, at = await event_log.read_on(conn, rows, event_log.START, 1)
+    assert (full, at) == (found, found[0].position)

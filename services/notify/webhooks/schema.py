@@ -188,7 +188,7 @@ class WebhookQuery:
         limit = runtime.settings.graphql_max_page
         check_page_size(first, limit)
         position = await stream.position_after(runtime, after)
-        found, _ = await stream.read(runtime, info.context.principal, position, types, first + 1)
+        found = await stream.read(runtime, info.context.principal, position, types, first + 1)
         visible = found[:first]
         edges = [Edge(cursor=e.event_id, node=Event.from_model(e)) for e in visible]
         return Connection(
