@@ -7,6 +7,7 @@
 //  - otherwise: the JWKS that OIDC discovery under LIAISON_JWT_ISSUER names.
 // Every token needs `sub`, `exp`, `iss` = LIAISON_JWT_ISSUER and an `aud` naming
 // LIAISON_JWT_AUDIENCE, with LIAISON_JWT_LEEWAY_SECONDS of clock skew on exp, nbf and iat.
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import {
   createInlineSigningKeyProvider,
@@ -62,6 +63,23 @@ async function discoverJwksUri(issuer: string): Promise<string> {
 // cached fetches the JWKS), plus: an unknown kid is the client's UNAUTHENTICATED, not a
 // failure of the gateway; and while the provider cannot be reached, the keys it gave last stay
 // in use.
+// jsonwebtoken turns a key given as text into a KeyObject on every verification, first trying it
+// as a public key, which throws for a shared secret: a third of the gateway's token check.
+// The keys are handed over as KeyObjects, made once (a JWKS key once per key it publishes).
+const asKeyObject = (key: string): KeyObject =>
+  key.includes('-----BEGIN') ? createPublicKey(key) : createSecretKey(Buffer.from(key));
+const KEYS_REMEMBERED = 64;
+const jwksKeyObjects = new Map<string, KeyObject>();
+function jwksKeyObject(pem: string): KeyObject {
+  let found = jwksKeyObjects.get(pem);
+  if (!found) {
+    if (jwksKeyObjects.size >= KEYS_REMEMBERED) jwksKeyObjects.clear(); // rotated keys age out
+    found = createPublicKey(pem);
+    jwksKeyObjects.set(pem, found);
+  }
+  return found;
+}
+
 function remoteJwks(jwksUri: () => Promise<string>, cacheSeconds: number): GetSigningKeyFunction {
   let jwks: Promise<GetSigningKeyFunction> | undefined;
   const lastKeys = new Map<string, string>();
@@ -85,12 +103,12 @@ function remoteJwks(jwksUri: () => Promise<string>, cacheSeconds: number): GetSi
     try {
       const key = await (await jwks)(kid);
       lastKeys.set(name, key);
-      return key;
+      return jwksKeyObject(key) as any; // a KeyObject where the type says a PEM text
     } catch (error: any) {
       const notFound = error?.name === 'SigningKeyNotFoundError';
       if (notFound) lastKeys.delete(name);
       const last = lastKeys.get(name);
-      if (last) return last;
+      if (last) return jwksKeyObject(last) as any;
       if (notFound || error?.name === 'JwksRateLimitError') {
         throw unauthenticated(`unknown key id ${JSON.stringify(kid)}: not among the identity provider's keys`);
       }
@@ -111,11 +129,12 @@ function keySource(env: Env, secret: string, publicKey: string | undefined, issu
   }
   const cacheSeconds = Number(env.LIAISON_JWT_JWKS_CACHE_SECONDS || 300);
   const fromJwks = (jwks: GetSigningKeyFunction): KeySource => ({ provider: jwks, algorithms: ASYMMETRIC_ALGORITHMS, jwks });
-  if (publicKey) return { provider: createInlineSigningKeyProvider(publicKey), algorithms: [algorithm] };
+  const inline = (key: string) => createInlineSigningKeyProvider(asKeyObject(key) as any);
+  if (publicKey) return { provider: inline(publicKey), algorithms: [algorithm] };
   const jwksUrl = env.LIAISON_JWT_JWKS_URL;
   if (jwksUrl) return fromJwks(remoteJwks(async () => jwksUrl, cacheSeconds));
   if (isSharedSecret(algorithm)) {
-    return { provider: createInlineSigningKeyProvider(secret), algorithms: [algorithm], sharedSecret: secret };
+    return { provider: inline(secret), algorithms: [algorithm], sharedSecret: secret };
   }
   if (/^https?:\/\/[^/]/i.test(issuer)) return fromJwks(remoteJwks(() => discoverJwksUri(issuer), cacheSeconds));
   throw new Error(
