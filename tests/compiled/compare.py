@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from graphql import GraphQLSchema
 
 from shared.graphql.view import EXECUTION_HEADER
-from tests.compiled.operations import Operation
+from tests.compiled.operations import Operation, collected
 from tests.support import Caller, SubgraphClient
 
 
@@ -52,3 +53,17 @@ async def both(paths: Paths, operation: Operation, caller: Caller) -> bool:
     if compiled:
         assert fast.content == slow.content, where
     return compiled
+
+
+async def suite_both_ways(
+    paths: Paths, schema: GraphQLSchema, callers: Sequence[Caller]
+) -> tuple[list[Operation], set[str]]:
+    """Every query of the test suite that ``schema`` validates, run both ways as each of
+    ``callers``: the operations, and the documents the compiled path served."""
+    operations = collected(schema, paths.sample)
+    served = set()
+    for operation in operations:
+        for caller in callers:
+            if await both(paths, operation, caller):
+                served.add(operation.query)
+    return operations, served

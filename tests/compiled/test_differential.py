@@ -16,8 +16,8 @@ from prometheus_client import REGISTRY
 
 from services.requests.schema import create_schema
 from shared.graphql.view import EXECUTION_HEADER
-from tests.compiled.compare import Paths, both, both_paths
-from tests.compiled.operations import Operation, Selections, collected
+from tests.compiled.compare import Paths, both, both_paths, suite_both_ways
+from tests.compiled.operations import Operation, Selections
 from tests.requests.helpers import (
     ANNA,
     APPROVER,
@@ -57,12 +57,7 @@ async def test_every_read_operation_of_the_suite_answers_the_same_both_ways(
     paths: Paths,
 ) -> None:
     schema = create_schema(paths.compiled.runtime.settings)._schema
-    operations = collected(schema, paths.sample)
-    served = set()
-    for operation in operations:
-        for caller in CALLERS:
-            if await both(paths, operation, caller):
-                served.add(operation.query)
+    operations, served = await suite_both_ways(paths, schema, CALLERS)
     # Not vacuous: the suite's page and detail queries of requests are served compiled.
     assert len(operations) > 20
     assert len(served) >= 5, served

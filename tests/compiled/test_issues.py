@@ -16,8 +16,8 @@ from services.issues.models import IssueAction
 from services.issues.repository import add_timeline
 from services.issues.schema import create_schema
 from shared.graphql.view import EXECUTION_HEADER
-from tests.compiled.compare import Paths, both, both_paths
-from tests.compiled.operations import Operation, Selections, collected
+from tests.compiled.compare import Paths, both, both_paths, suite_both_ways
+from tests.compiled.operations import Operation, Selections
 from tests.issues.helpers import LI, PMO, ZHAO, report, seed_directory, seed_request
 from tests.support import Caller, SubgraphClient
 
@@ -195,12 +195,7 @@ async def walk(
 
 async def test_every_issue_query_of_the_suite_answers_the_same_both_ways(paths: Paths) -> None:
     schema = create_schema(paths.compiled.runtime.settings)._schema
-    operations = collected(schema, paths.sample)
-    served = set()
-    for operation in operations:
-        for caller in CALLERS:
-            if await both(paths, operation, caller):
-                served.add(operation.query)
+    operations, served = await suite_both_ways(paths, schema, CALLERS)
     assert len(operations) > 20, len(operations)
     # Not vacuous: the suite's list, detail and timeline queries are compiled (those selecting
     # remainingMinutes are not: it is counted in Python on the region's calendar).

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from services.tasks.schema import create_schema
-from tests.compiled.compare import Paths, both, both_paths
-from tests.compiled.operations import Operation, Selections, collected
+from tests.compiled.compare import Paths, both, both_paths, suite_both_ways
+from tests.compiled.operations import Operation, Selections
 from tests.support import Caller, SubgraphClient
 from tests.tasks.helpers import LI, PMO, WANG, ZHAO, create_task, in_days, seed_request, seeded
 from tests.tasks.test_recurring import THIRD_BUSINESS_DAY, create_series
@@ -69,12 +69,7 @@ async def paths(tasks_api: SubgraphClient) -> AsyncIterator[Paths]:
 
 async def test_every_task_query_of_the_suite_answers_the_same_both_ways(paths: Paths) -> None:
     schema = create_schema(paths.compiled.runtime.settings)._schema
-    operations = collected(schema, paths.sample)
-    served = set()
-    for operation in operations:
-        for caller in CALLERS:
-            if await both(paths, operation, caller):
-                served.add(operation.query)
+    operations, served = await suite_both_ways(paths, schema, CALLERS)
     assert len(operations) > 10
     assert len(served) >= 3, served
 
