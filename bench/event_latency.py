@@ -22,6 +22,7 @@ the default before the change). ``--cpu`` prints each process's CPU over the run
     .venv/bin/python -m bench.event_latency --embedded                 # 200/s for 30 s
     .venv/bin/python -m bench.event_latency --embedded --via gateway --rate 100
     .venv/bin/python -m bench.event_latency --embedded --set relay_poll_seconds=0.1
+    .venv/bin/python -m bench.event_latency --embedded --set consumer_concurrency=1
 """
 
 from __future__ import annotations

@@ -514,6 +514,8 @@ class Usage:
     """None when the worker runs in this process."""
     backends: float
     """PostgreSQL backends serving the bench database (the worker's, mostly)."""
+    redis_commands: int
+    """Commands Redis processed meanwhile (the workers' alone on a private server)."""
 
 
 async def fire_window(
@@ -524,12 +526,14 @@ async def fire_window(
     await asyncio.sleep(max(0.0, (armed.window_start - datetime.now(UTC)).total_seconds()))
     worker_before = sum(cpu_seconds(pid) for pid in pids)
     backends_before = backends_cpu(await backend_pids(runtime))
+    commands_before = await redis_commands(runtime.redis)
     until = armed.window_start + timedelta(seconds=args.window + args.grace)
     fired = await wait_fired(runtime, clocks, until)
+    commands = await redis_commands(runtime.redis) - commands_before - 1  # the INFO itself
     backends_after = backends_cpu(await backend_pids(runtime))
     spent = sum(cpu - backends_before.get(p, 0.0) for p, cpu in backends_after.items())
     worker = sum(cpu_seconds(pid) for pid in pids) - worker_before if pids else None
-    return Usage(fired, worker, spent)
+    return Usage(fired, worker, spent, commands)
 
 
 async def backend_pids(runtime: ServiceRuntime) -> list[int]:
@@ -556,7 +560,8 @@ def print_usage(usage: Usage) -> None:
     )
     print(
         f"CPU from the window's start to the last firing: {worker}PostgreSQL backends"
-        f" {usage.backends:.1f} s ({usage.backends * per_timer:.2f} ms a timer)"
+        f" {usage.backends:.1f} s ({usage.backends * per_timer:.2f} ms a timer);"
+        f" Redis commands {usage.redis_commands * per_timer / 1000:.1f} a timer"
     )
 
 

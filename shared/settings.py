@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import PositiveInt, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -176,6 +176,9 @@ class Settings(BaseSettings):
     stream_max_length: int = 1_000_000
     consumer_block_ms: int = 1000
     consumer_claim_idle_ms: int = 30_000
+    consumer_concurrency: PositiveInt = 8
+    """How many events one consumer handles at once (events of one subject keep stream
+    order); each holds a database connection while it runs."""
     timer_sweep_seconds: int = 30
     worker_poll_seconds: float = 0.05
     """How often a worker looks for due jobs in its queue: a timer fires up to this late

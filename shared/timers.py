@@ -12,11 +12,14 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms, to_unix_ms
 
 from shared.db import Connection
 from shared.ids import uuid7
@@ -94,15 +97,26 @@ def timer_job_id(timer_id: uuid.UUID, version: int) -> str:
     return f"timer:{timer_id}:{version}"
 
 
+# arq's enqueue_job in one round trip instead of three (WATCH, EXISTS, then MULTI with
+# PSETEX and ZADD): the same keys, job encoding and expiry, made atomic by running as one
+# script. A job id already queued, or whose result arq still keeps, is left alone.
+_ENQUEUE_SCRIPT = """
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
+
+
 async def enqueue_timer(redis: ArqRedis, queue_name: str, timer: TimerRow) -> None:
-    """Queue the fast-path job; a duplicate job id (already queued) is a no-op in arq."""
-    await redis.enqueue_job(
-        FIRE_TIMER_JOB,
-        str(timer.id),
-        timer.version,
-        _job_id=timer_job_id(timer.id, timer.version),
-        # arq refuses a defer time in the past ("invalid expire time"): a deadline already
-        # passed is queued to run at once instead of waiting for the sweep.
-        _defer_until=max(timer.due_at, datetime.now(UTC)),
-        _queue_name=queue_name,
+    """Queue the fast-path job; a duplicate job id (already queued) is a no-op, as in arq."""
+    job_id = timer_job_id(timer.id, timer.version)
+    now_ms = timestamp_ms()
+    # A deadline already passed is queued to run at once instead of waiting for the sweep.
+    score = max(to_unix_ms(timer.due_at), now_ms)
+    args = (str(timer.id), timer.version)
+    job = serialize_job(FIRE_TIMER_JOB, args, {}, None, now_ms, serializer=redis.job_serializer)
+    await redis.register_script(_ENQUEUE_SCRIPT)(
+        keys=[job_key_prefix + job_id, result_key_prefix + job_id, queue_name],
+        args=[score - now_ms + redis.expires_extra_ms, job, score, job_id],
     )

@@ -94,8 +94,7 @@ def email_payload(
 
 async def tell(uow: UnitOfWork, draft: NotificationDraft) -> None:
     """Route one draft to the person by their preferences (idempotent per event)."""
-    prefs = await repo.get_preferences(uow.conn, draft.recipient_id)
-    contact = await repo.person_contact(uow.conn, draft.recipient_id)
+    prefs, contact = await repo.recipient(uow.conn, draft.recipient_id)
     tz = zone(prefs.time_zone or (contact[2] if contact else None))
     if draft.informed_only and draft.urgency is Urgency.NORMAL and prefs.digest_for_informed:
         if await repo.insert_digest_item(uow.conn, draft):

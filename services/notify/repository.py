@@ -192,6 +192,29 @@ async def person_contact(conn: Connection, person_id: str) -> tuple[str, str, st
     return (row["name"], row["email"], row["time_zone"]) if row else None
 
 
+Contact = tuple[str, str, str]
+"""(name, e-mail, time zone) of a person, from the directory replica."""
+
+
+async def recipient(conn: Connection, person_id: str) -> tuple[Preferences, Contact | None]:
+    """A person's preferences (or the defaults) and contact, in one round trip."""
+    row = await conn.fetchrow(
+        """
+        SELECT p.*, r.name AS contact_name, r.email AS contact_email,
+               r.time_zone AS contact_time_zone
+          FROM (SELECT $1::text AS id) AS wanted
+          LEFT JOIN notification_preferences p ON p.person_id = wanted.id
+          LEFT JOIN person_replicas r ON r.id = wanted.id
+        """,
+        person_id,
+    )
+    assert row is not None  # the one-row sub-select always yields a row
+    prefs = _preferences(row) if row["person_id"] else Preferences(person_id=person_id)
+    if row["contact_name"] is None:
+        return prefs, None
+    return prefs, (row["contact_name"], row["contact_email"], row["contact_time_zone"])
+
+
 async def person_contacts(
     conn: Connection, person_ids: Sequence[str]
 ) -> dict[str, tuple[str, str, str]]:

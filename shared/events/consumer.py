@@ -1,8 +1,13 @@
 """Event consumers: one Redis consumer group per service, exactly-once effects.
 
 Each message is handled in one transaction of the consuming service's database that first
-records the event id in ``inbox``; an id already there is skipped. The message is
-acknowledged after commit. Messages left pending by a consumer that died are claimed by
+records the event id in ``inbox``; an id already there is skipped. A read batch is handled
+``consumer_concurrency`` events at a time, the events of one subject (aggregate) one after
+the other in stream order; the messages whose handling committed are acknowledged together
+(one XACK) once the batch is done, so a consumer that dies mid-batch leaves every message it
+had not acknowledged pending, and the inbox drops those it had already handled. A failed
+event stays pending, and so do the later events of its subject in that batch: they are
+retried, in order, with it. Messages left pending by a consumer that died are claimed by
 another after ``consumer_claim_idle_ms``; a consumer re-reads its own pending messages
 when it starts, and after a failed handler. Outages of Redis or the database pause the
 consumer, they do not end it; a flushed Redis (the group gone) is met by re-creating the
@@ -15,6 +20,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +38,8 @@ from shared.unit_of_work import UnitOfWork, unit_of_work
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
+Entry = tuple[bytes, dict[bytes, bytes]]
+"""A stream entry as read: its id and its fields (none once trimmed from the stream)."""
 _RETRY_PENDING_SECONDS = 5.0
 _PRUNE_EVERY_SECONDS = 3600.0
 _PRUNE_MARGIN = timedelta(hours=1)  # clocks of Redis and PostgreSQL may disagree a little
@@ -130,7 +138,7 @@ class Consumer:
         millis = int(entries[0][0].split(b"-")[0])
         return datetime.fromtimestamp(millis / 1000, UTC)
 
-    async def _read(self, start: str, block: int | None) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    async def _read(self, start: str, block: int | None) -> list[Entry]:
         response = await self.runtime.redis.xreadgroup(
             self.group, self.name, {self.stream: start}, count=100, block=block
         )
@@ -156,27 +164,59 @@ class Consumer:
                 count=100,
             )
             start = result[0]
-            entries: list[tuple[bytes, dict[bytes, bytes]]] = result[1]
+            entries: list[Entry] = result[1]
             await self._process([entry for entry in entries if entry[1]])
             if start in (b"0-0", "0-0"):
                 return
 
-    async def _process(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+    async def _process(self, entries: list[Entry]) -> None:
+        """Handle a read batch, one subject per lane, and acknowledge what was handled."""
+        handled: list[bytes] = []
+        lanes: dict[str, list[tuple[bytes, EventEnvelope]]] = {}
         for message_id, fields in entries:
             if not fields:  # the entry was trimmed from the stream; nothing left to do
-                await self._ack(message_id)
-                continue
-            try:
-                await self.handle(EventEnvelope.model_validate(orjson.loads(fields[b"event"])))
-            except Exception:
-                EVENTS_HANDLED.labels(self.runtime.service, "failed").inc()
-                log.exception("handling %s failed; it stays pending", message_id)
-                self._retry_pending = True
-                continue
-            await self._ack(message_id)
+                handled.append(message_id)
+            elif (envelope := self._decode(message_id, fields)) is not None:
+                lanes.setdefault(envelope.subject, []).append((message_id, envelope))
+        queue = deque(lanes.values())
 
-    async def _ack(self, message_id: bytes) -> None:
-        await self.runtime.redis.xack(self.stream, self.group, message_id)
+        async def take_lanes() -> None:
+            while queue:
+                handled.extend(await self._handle_lane(queue.popleft()))
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.runtime.settings.consumer_concurrency, len(queue))):
+                group.create_task(take_lanes())
+        await self._ack(handled)
+
+    def _decode(self, message_id: bytes, fields: dict[bytes, bytes]) -> EventEnvelope | None:
+        try:
+            return EventEnvelope.model_validate(orjson.loads(fields[b"event"]))
+        except Exception:
+            self._failed(message_id)
+            return None
+
+    async def _handle_lane(self, lane: list[tuple[bytes, EventEnvelope]]) -> list[bytes]:
+        """Handle one subject's events in order; the ids handled, up to the first failure
+        (the events after it wait for its retry, so the subject's order holds)."""
+        handled = []
+        for message_id, envelope in lane:
+            try:
+                await self.handle(envelope)
+            except Exception:
+                self._failed(message_id)
+                break
+            handled.append(message_id)
+        return handled
+
+    def _failed(self, message_id: bytes) -> None:
+        EVENTS_HANDLED.labels(self.runtime.service, "failed").inc()
+        log.exception("handling %s failed; it stays pending", message_id)
+        self._retry_pending = True
+
+    async def _ack(self, message_ids: list[bytes]) -> None:
+        if message_ids:
+            await self.runtime.redis.xack(self.stream, self.group, *message_ids)
 
     async def handle(self, envelope: EventEnvelope) -> bool:
         """Apply one event once; False if it was already handled or has no handler.

@@ -5,6 +5,11 @@ database without publishing a row twice in normal operation. A crash between XAD
 commit publishes the batch again on the next pass: delivery is at least once, and
 consumers drop duplicates by event id.
 
+A relay is woken as soon as events commit: a trigger on ``outbox`` notifies
+:data:`WAKEUP_CHANNEL`, which the relay listens to on a connection of its own. It still
+looks every ``relay_poll_seconds`` should a wake-up be lost (that connection broken, a
+database without the trigger yet).
+
 Run: ``python -m shared.events.relay requests tasks issues notify``. On SIGTERM it finishes
 the batch in hand (publish and mark sent in one transaction) and stops; a batch interrupted
 harder is published again by the next relay. Metrics (backlog, lag) are served on
@@ -25,7 +30,7 @@ import asyncpg
 import orjson
 from redis.asyncio import Redis
 
-from shared.db import create_pool, delete_in_batches
+from shared.db import CONNECT_TIMEOUT_SECONDS, create_pool, delete_in_batches
 from shared.observability import setup_process
 from shared.observability.health import serve_probes
 from shared.observability.metrics import (
@@ -42,6 +47,9 @@ from shared.runtime import connect_redis
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+WAKEUP_CHANNEL = "liaison_outbox"
+"""Notified by the ``outbox_wakeup`` trigger (shared migration 0003) when rows commit."""
 
 
 async def relay_batch(
@@ -125,6 +133,44 @@ async def prune_outbox(pool: asyncpg.Pool, keep: timedelta) -> int:
     )
 
 
+class Wakeups:
+    """The outbox trigger's notifications, on a listening connection of their own."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.notified = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+
+    async def listen(self) -> None:
+        """(Re)connect and listen, unless already listening."""
+        if self._conn is not None and not self._conn.is_closed():
+            return
+        await self.close()
+        conn = await asyncpg.connect(self.database_url, timeout=CONNECT_TIMEOUT_SECONDS)
+        await conn.add_listener(WAKEUP_CHANNEL, self._wake)
+        self._conn = conn
+        self.notified.set()  # rows may have committed while nobody listened
+
+    def _wake(self, *_: object) -> None:
+        self.notified.set()
+
+    async def wait(self, stop: asyncio.Event, seconds: float, *, wake: bool = True) -> None:
+        """Until ``stop``, ``seconds`` or (if ``wake``) a wake-up, whichever comes first."""
+        events = (stop, self.notified) if wake else (stop,)
+        waits = [asyncio.ensure_future(event.wait()) for event in events]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(*_TRANSIENT):
+                await self._conn.close(timeout=CONNECT_TIMEOUT_SECONDS)
+            self._conn = None
+
+
 async def relay_forever(
     database_url: str,
     redis: Redis,
@@ -132,14 +178,16 @@ async def relay_forever(
     stop: asyncio.Event,
     service: str | None = None,
 ) -> None:
-    """Drain one service's outbox, then poll it every ``relay_poll_seconds`` until ``stop``."""
+    """Drain one service's outbox, then again on each wake-up, at the latest every
+    ``relay_poll_seconds``, until ``stop``."""
     keys = RedisKeys(settings)
     stream = keys.event_stream
     label = service or database_url.rsplit("/", 1)[-1]
     pool: asyncpg.Pool | None = None
     observer: asyncio.Task[None] | None = None
     keep = timedelta(days=settings.outbox_retention_days)
-    next_prune = 0.0
+    next_prune = next_marker_check = 0.0
+    wakeups = Wakeups(database_url)
     loop = asyncio.get_running_loop()
     outage = Outage(f"relay-{label}", "PostgreSQL or Redis")
     waiting_for_migrations = False
@@ -152,7 +200,13 @@ async def relay_forever(
                     observer = asyncio.create_task(
                         poll_forever([lambda p=pool: observe_outbox(label, p)], stop)
                     )
-                await republish_after_data_loss(pool, redis, keys.stream_marker(label), label)
+                await wakeups.listen()
+                if loop.time() >= next_marker_check:
+                    # Once a poll period, not on every wake-up: what a Redis that lost its
+                    # data took in between is merely published again (inboxes drop it).
+                    next_marker_check = loop.time() + settings.relay_poll_seconds
+                    await republish_after_data_loss(pool, redis, keys.stream_marker(label), label)
+                wakeups.notified.clear()  # what commits from now on wakes the next pass
                 sent = await relay_batch(
                     pool,
                     redis,
@@ -165,12 +219,12 @@ async def relay_forever(
                 if not waiting_for_migrations:
                     log.info("relay for %s waits for its service to migrate: %s", label, exc)
                 waiting_for_migrations = True
-                sent, delay = 0, _NOT_MIGRATED_RETRY_SECONDS
+                sent, delay, healthy = 0, _NOT_MIGRATED_RETRY_SECONDS, False
             except _TRANSIENT as exc:
-                sent, delay = 0, outage.failed(exc)
+                sent, delay, healthy = 0, outage.failed(exc), False
             else:
                 outage.recovered()
-                delay = settings.relay_poll_seconds
+                delay, healthy = settings.relay_poll_seconds, True
             if sent == 0 and pool is not None and loop.time() >= next_prune:
                 # Published rows are only history (partners replay from the notify event log):
                 # keep the outbox small, hourly, when there is nothing to send.
@@ -178,9 +232,11 @@ async def relay_forever(
                 with contextlib.suppress(*_TRANSIENT):
                     await prune_outbox(pool, keep)
             if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
+                # While it cannot publish, a relay waits out its backoff: every commit would
+                # otherwise wake it to fail again.
+                await wakeups.wait(stop, delay, wake=healthy)
     finally:
+        await wakeups.close()
         if observer is not None:
             observer.cancel()
             await asyncio.gather(observer, return_exceptions=True)

@@ -16,7 +16,7 @@ from shared.db import create_pool
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.timer_firing import TimerHandler, fire_timer, sweep
-from shared.timers import TimerRow, arm_timer, timer_job_id
+from shared.timers import FIRE_TIMER_JOB, TimerRow, arm_timer, enqueue_timer, timer_job_id
 from shared.unit_of_work import UnitOfWork, unit_of_work
 from shared.worker import worker_settings
 from tests.shared.conftest import SERVICE
@@ -266,3 +266,26 @@ async def test_with_regional_queues_a_region_sweeps_only_its_own_timers(
     assert await effects(platform) == {}
     assert await sweep(east, HANDLERS) == 1
     assert await effects(platform) == {"e1": 1}
+
+
+async def test_a_timer_job_is_queued_once_as_arq_would_queue_it(platform: ServiceRuntime) -> None:
+    due_at = now() + timedelta(minutes=5)
+    timer = await arm(platform, "w1", due_at)
+    job_id = timer_job_id(timer.id, timer.version)
+    queued = await platform.redis.get(f"arq:job:{job_id}")
+    info = await Job(job_id, platform.redis, _queue_name=platform.queue_name).info()
+    assert info is not None
+    assert (info.function, info.args) == (FIRE_TIMER_JOB, (str(timer.id), timer.version))
+    score = await platform.redis.zscore(platform.queue_name, job_id)
+    assert score is not None
+    assert abs(score - due_at.timestamp() * 1000) <= 1  # deferred to the deadline
+
+    await enqueue_timer(platform.redis, platform.queue_name, timer)  # already queued
+    assert await platform.redis.get(f"arq:job:{job_id}") == queued
+    # Fired, its job gone and its result kept: not queued again either.
+    await platform.redis.delete(f"arq:job:{job_id}")
+    await platform.redis.zrem(platform.queue_name, job_id)
+    await platform.redis.set(f"arq:result:{job_id}", b"kept")
+    await enqueue_timer(platform.redis, platform.queue_name, timer)
+    assert await platform.redis.zcard(platform.queue_name) == 0
+    assert not await platform.redis.exists(f"arq:job:{job_id}")
