@@ -24,7 +24,7 @@ ENV NODE_ENV=production \
     LOG_JSON=1
 WORKDIR /gateway
 COPY --from=build /gateway/node_modules ./node_modules
-COPY gateway/package.json gateway/gateway.config.ts gateway/error-codes.ts gateway/edge.ts gateway/cost.ts gateway/rate-limit.ts gateway/identity.ts gateway/ws-sessions.ts gateway/supergraph.graphql ./
+COPY gateway/package.json gateway/gateway.config.ts gateway/error-codes.ts gateway/edge.ts gateway/cost.ts gateway/rate-limit.ts gateway/identity.ts gateway/passthrough.ts gateway/ws-sessions.ts gateway/supergraph.graphql ./
 # an unprivileged uid with no entry in /etc/passwd: it needs none, and owns no file here
 USER 10001:10001
 EXPOSE 4000 9464

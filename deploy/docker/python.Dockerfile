@@ -14,13 +14,12 @@
 FROM python:3.11.14-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml ./
-COPY shared ./shared
-COPY services ./services
-COPY devstack ./devstack
-# Wheels of every pinned dependency (compiled here, where the build tools are); the
-# project's own code is copied as source into the final stage, with its SQL and SDL files.
-RUN pip wheel --wheel-dir /wheels . && rm /wheels/liaison-*.whl
+# The lock of pyproject's dependencies without extras (`./liaison lock`): every package,
+# transitive ones too, pinned with its hashes. Its wheels are fetched (and built here, where
+# the build tools are, should a release have none for this platform) with every hash checked;
+# the project's own code is copied as source into the final stage, with its SQL and SDL files.
+COPY requirements/image.txt ./requirements/
+RUN pip wheel --require-hashes --no-deps --wheel-dir /wheels -r requirements/image.txt
 
 FROM python:3.11.14-slim-bookworm AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -34,7 +33,8 @@ RUN groupadd --system --gid 10001 liaison \
     && useradd --system --uid 10001 --gid liaison --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin liaison
 COPY --from=build /wheels /wheels
-RUN pip install --no-index --find-links=/wheels /wheels/*.whl && rm -rf /wheels
+# Exactly the locked wheels, nothing from an index.
+RUN pip install --no-index --no-deps --find-links=/wheels /wheels/*.whl && rm -rf /wheels
 WORKDIR /app
 COPY shared ./shared
 COPY services ./services

@@ -138,19 +138,22 @@ def _requirement_names(requirements: list[str]) -> set[str]:
 
 
 def test_the_image_installs_runtime_dependencies_only() -> None:
-    """The image installs ``pyproject``'s dependencies (``pip wheel .``, no extras); what only
-    ``./liaison`` needs is in the ``local`` extra, which ``./liaison`` installs, and no module
-    the image runs imports it."""
+    """The image installs ``pyproject``'s dependencies (no extras) from their hash-checked lock
+    ``requirements/image.txt``; what only ``./liaison`` needs is in the ``local`` extra, whose
+    lock ``./liaison`` installs, and no module the image runs imports it."""
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     assert not LOCAL_ONLY & _requirement_names(project["dependencies"])
     assert _requirement_names(project["optional-dependencies"]["local"]) == LOCAL_ONLY
     launcher = (REPO_ROOT / "liaison").read_text()
-    assert 'pip install --quiet -e ".[$extras]"' in launcher
-    assert "install dev,local" in launcher
-    assert "install local" in launcher
+    assert 'pip install --quiet --disable-pip-version-check --require-hashes -r "$lock"' in launcher
+    assert 'install "$dev_lock"' in launcher
+    assert 'install "$local_lock"' in launcher
     assert "./liaison test" in (REPO_ROOT / ".ci" / "run").read_text()
     build = " ".join(_stages(DOCKERFILES[0])[0])
-    assert "pip wheel --wheel-dir /wheels . " in build, "no extras in the image"
+    assert "--require-hashes --no-deps --wheel-dir /wheels -r requirements/image.txt" in build
+    image_lock = (REPO_ROOT / "requirements" / "image.txt").read_text().splitlines()
+    image_pins = {line.split("==")[0].lower() for line in image_lock if "==" in line}
+    assert not LOCAL_ONLY & image_pins, "no extras in the image"
     result = _run([sys.executable, "-c", _IMPORT_WITHOUT_LOCAL], cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
 
