@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,13 +11,27 @@ from services.notify.models import LoggedEvent
 from shared.auth import Principal
 from shared.db import Connection, Pool, delete_in_batches
 from shared.events.envelope import EventEnvelope
-from shared.graphql.compiled.sql import Source
+from shared.graphql.compiled.sql import Log, Source
 
-_COLUMNS = "seq, tx::text::bigint AS tx, event_id, type, time, departments, envelope"
+
+def payload_json(qualifier: str = "") -> str:
+    """SQL of an event's payload as JSON text, as PostgreSQL writes jsonb (``qualifier``
+    names the row, e.g. ``"{row}."``): what both read paths answer for ``Event.data``, so
+    they write the same bytes (numbers as they were logged)."""
+    return f"({qualifier}envelope->'data')::text"
+
+
+_COLUMNS = (
+    "seq, tx::text::bigint AS tx, event_id, type, time, departments, envelope,"
+    f" {payload_json()} AS data_json"
+)
 
 Position = tuple[int, int]
 """A place in the log, (tx, seq): the log is ordered by the logging transaction's id, then
 by ``seq`` (see migration 0005)."""
+
+ORDER = Log(key="{row}.tx, {row}.seq", cursor="{row}.event_id")
+"""How both read paths page the log: in log order, after the event whose id is ``after``."""
 
 START: Position = (0, 0)
 
@@ -77,19 +91,25 @@ types $2, or if $2 is null those concerning one of the departments $3."""
 
 def visible_to(principal: Principal, types: Sequence[str] | None) -> Source:
     """The events of the ``events`` stream ``principal`` may see, only of ``types`` if any:
-    the rows both read paths page (in log order, which a :class:`Source` cannot say yet)."""
+    the rows both read paths page, in the :data:`ORDER` of the log."""
     params = [list(types) if types else None, scopes.visible_types(principal)]
     return Source("event_log", "e", _VISIBLE, [*params, list(principal.departments)])
+
+
+def events_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
+    """The rows of the ``events`` query (its ``types`` argument) for the compiled read path."""
+    return visible_to(principal, arguments.get("types"))
 
 
 async def page(conn: Connection, rows: Source, position: Position, limit: int) -> list[LoggedEvent]:
     """Up to ``limit`` of ``rows`` logged after ``position``, in log order."""
     n, row = len(rows.params), rows.alias
+    order = ORDER.key.format(row=row)
     found = await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM {rows.table} {row}
-         WHERE ({rows.where}) AND ({row}.tx, {row}.seq) > (${n + 1}::text::xid8, ${n + 2})
-         ORDER BY {row}.tx, {row}.seq LIMIT ${n + 3}
+         WHERE ({rows.where}) AND ({order}) > (${n + 1}::text::xid8, ${n + 2})
+         ORDER BY {order} LIMIT ${n + 3}
         """,
         *rows.params,
         str(position[0]),

@@ -202,6 +202,8 @@ class LoggedEvent:
     time: datetime
     departments: list[str]
     envelope: dict[str, Any]
+    data_json: str
+    """The payload's JSON text (:func:`services.notify.event_log.payload_json`)."""
 
     @property
     def position(self) -> tuple[int, int]:

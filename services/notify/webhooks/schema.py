@@ -7,13 +7,14 @@ from datetime import datetime
 
 import strawberry
 
-from services.notify import stream
+from services.notify import event_log, stream
 from services.notify.delivery import access
 from services.notify.delivery import repository as deliveries
 from services.notify.models import DeliveryStatus, TargetKind
 from services.notify.webhooks import repository as repo
 from services.notify.webhooks import service
 from services.notify.webhooks.types import Delivery, Event, WebhookEndpoint, delivery_page
+from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.error_codes import ErrorCode
 from shared.graphql.errors import DomainError, PublicError, UserError, run_mutation
@@ -175,7 +176,8 @@ class WebhookQuery:
         " `after` is the last event id received (cursors are event ids). Events are kept for"
         " the retention period (90 days by default). `totalCount` is always null here:"
         " counting would read the whole retained log through the caller's visibility and"
-        " `types` filters on every page, and the log grows while it is read."
+        " `types` filters on every page, and the log grows while it is read.",
+        metadata=sql.root_log(event_log.events_source, event_log.ORDER),
     )
     async def events(
         self,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import orjson
 import strawberry
 from strawberry.scalars import JSON
 
-from services.notify import models
+from services.notify import event_log, models
 from services.notify.delivery import repository as deliveries
 from services.notify.webhooks import repository as repo
 from shared.db import read_with_retry
@@ -208,9 +209,12 @@ class Event:
         description="Version of the `data` schema.",
         metadata=sql.column("coalesce(({row}.envelope->>'dataversion')::int, 1)"),
     )
-    # No SQL for it: the compiler writes no JSON scalar (jsonb's text has spaces and keeps
-    # numbers as written, 2.50, where orjson writes 2.5), so selecting it falls back.
-    data: JSON = strawberry.field(description="The event's payload, as the producer sent it.")
+    # Both paths write jsonb's own text (spaces after separators, numbers as logged: 2.50),
+    # the Python one as an orjson Fragment, which orjson copies into the response unparsed.
+    data: JSON = strawberry.field(
+        description="The event's payload, as the producer sent it.",
+        metadata=sql.json_text(event_log.payload_json("{row}.")),
+    )
 
     @classmethod
     def from_model(cls, e: models.LoggedEvent) -> Event:
@@ -224,5 +228,5 @@ class Event:
             region=envelope.get("region"),
             departments=list(e.departments),
             data_version=envelope.get("dataversion", 1),
-            data=envelope["data"],
+            data=JSON(orjson.Fragment(e.data_json)),
         )

@@ -2,8 +2,9 @@
 
 The compiled path never answers worse than the Python one: a document that does not parse,
 fails validation or selects a field without SQL is planned as None once (and cached so);
-a request whose variables or arguments are refused, or whose statement fails (a server
-outage included), is answered by Strawberry, whose errors are the contract's.
+a request whose variables or arguments are refused, whose statement answers NULL (what the
+Python path refuses only after reading, such as a cursor naming no row), or whose statement
+fails (a server outage included), is answered by Strawberry, whose errors are the contract's.
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ class CompiledReads:
                 else:
                     sql, params = statement
                     value = await conn.fetchval(sql, *params)
+                    if value is None:  # e.g. a log's page after an id it does not hold
+                        raise NotServed(f"{key}: the Python path answers with its error")
                     assert isinstance(value, str), f"no JSON for {key}"
                 parts.append(f'"{key}":{value}'.encode())
         return b"{" + b",".join(parts) + b"}"

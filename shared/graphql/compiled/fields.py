@@ -19,7 +19,15 @@ from graphql import (
 )
 
 from shared.graphql import pagination
-from shared.graphql.compiled.sql import SQL_METADATA, Column, FieldSql, Nested, ToMany, ToOne
+from shared.graphql.compiled.sql import (
+    SQL_METADATA,
+    Column,
+    FieldSql,
+    JsonText,
+    Nested,
+    ToMany,
+    ToOne,
+)
 
 Scalar = Literal["text", "int", "boolean", "datetime", "date", "decimal"]
 """How a scalar's SQL value becomes the same JSON as the Python path serialises."""
@@ -127,6 +135,9 @@ def compiled_field(field: GraphQLField) -> tuple[FieldSql, Shape] | None:
         return None
     if isinstance(sql, Column):
         return (sql, shape) if scalar_kind(shape.named) is not None else None
+    if isinstance(sql, JsonText):
+        json = isinstance(shape.named, GraphQLScalarType) and shape.named.name == "JSON"
+        return (sql, shape) if json and not shape.is_list else None
     if (isinstance(sql, ToOne) and not shape.is_list) or (
         isinstance(sql, ToMany) and shape.is_list
     ):

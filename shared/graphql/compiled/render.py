@@ -26,6 +26,8 @@ from shared.graphql.compiled.sql import (
     Column,
     Entity,
     EntityBuilder,
+    JsonText,
+    Log,
     Nested,
     NotServed,
     Root,
@@ -34,7 +36,7 @@ from shared.graphql.compiled.sql import (
     ToOne,
 )
 from shared.graphql.input_text import clean_arguments
-from shared.graphql.pagination import CURSOR_KEY, PageRequest, page_request
+from shared.graphql.pagination import CURSOR_KEY, PageRequest, check_page_size, page_request
 
 
 def _object_type(output: GraphQLOutputType) -> GraphQLObjectType:
@@ -197,6 +199,9 @@ class Renderer:
         page = None
         if root.kind == "connection":
             page = self._page(arguments)
+        elif root.kind == "log":
+            page = self._log_page(arguments)
+        if page is not None:
             params += [*(page.after or ()), page.limit]
         variant = (key, self.conditions, source.table, source.where, page and page.after is None)
         cached = self.plan.statements.get(variant)
@@ -205,6 +210,8 @@ class Renderer:
             named = _object_type(field.type)
             if page is None:
                 value = self._one(source, named, details, statement)
+            elif root.log is not None:
+                value = self._log(source, root.log, page, named, details, statement)
             else:
                 value = self._connection(source, page, named, details, statement)
             cached = self.plan.statements[variant] = (f"SELECT {value}", statement.getters)
@@ -283,6 +290,17 @@ class Renderer:
             raise NotServed("a cursor of another list")
         return page
 
+    def _log_page(self, arguments: Mapping[str, Any]) -> PageRequest:
+        """A log's page: ``after`` is a row's id, kept as it is."""
+        first, after = arguments["first"], arguments.get("after")
+        try:
+            check_page_size(first, self.max_page)
+        except Exception as exc:  # the Python path refuses it, with its own error
+            raise NotServed(str(exc)) from exc
+        if after == "":  # the start of the log, yet handed back as the end cursor
+            raise NotServed("an empty cursor")
+        return PageRequest(limit=first, after=None if after is None else [after])
+
     def _arguments(self, field: GraphQLField, details: FieldDetailsList) -> Mapping[str, Any]:
         arguments = get_argument_values(field, details[0].node, self.variables)
         cleaned, problems = clean_arguments(arguments)
@@ -333,7 +351,7 @@ class Renderer:
 
     def _value(
         self,
-        sql: Column | ToOne | ToMany,
+        sql: Column | JsonText | ToOne | ToMany,
         shape: Shape,
         details: FieldDetailsList,
         row: str,
@@ -341,6 +359,8 @@ class Renderer:
     ) -> str:
         if isinstance(sql, Column):
             return self._column(sql.expression.format(row=row), shape)
+        if isinstance(sql, JsonText):
+            return f"coalesce(({sql.expression.format(row=row)}), 'null')"
         named = shape.named
         assert isinstance(named, GraphQLObjectType)
         target = st.alias()
@@ -404,6 +424,39 @@ class Renderer:
         value = self._page_object(connection, details, page_row, first, cursor, count, st)
         # GROUP BY (): one row, also for an empty page whose selection has no aggregate.
         return f"(SELECT {value} FROM ({rows}) {page_row} GROUP BY ())"
+
+    def _log(
+        self,
+        source: Source,
+        log: Log,
+        page: PageRequest,
+        connection: GraphQLObjectType,
+        details: FieldDetailsList,
+        st: Statement,
+    ) -> str:
+        """A root connection over a log, oldest first, after the row whose id is ``after``;
+        NULL if no row has that id, so that the Python path answers with its error."""
+        alias = source.alias
+        order, where = log.key.format(row=alias), source.where
+        after = None if page.after is None else st.param(page.after[0])
+        anchor = st.alias()
+        named = f"FROM {source.table} {anchor} WHERE {log.cursor.format(row=anchor)} = {after}"
+        if after is not None:
+            where = f"({where}) AND ({order}) > (SELECT {log.key.format(row=anchor)} {named})"
+        first = st.param(page.limit)
+        rows = (
+            f"SELECT {alias}.*, row_number() OVER (ORDER BY {order}) AS liaison_position"
+            f" FROM {source.table} {alias} WHERE {where} ORDER BY {order}"
+            f" LIMIT {first}::int + 1"
+        )
+        page_row = st.alias()
+        cursor = _leaf(log.cursor.format(row=page_row), "text")
+        empty = "'null'" if after is None else f"to_json({after}::text)::text"
+        value = self._page_object(
+            connection, details, page_row, first, cursor, None, st, empty_cursor=empty
+        )
+        value = f"(SELECT {value} FROM ({rows}) {page_row} GROUP BY ())"
+        return value if after is None else f"CASE WHEN EXISTS (SELECT {named}) THEN {value} END"
 
     def _nested(
         self,
@@ -504,11 +557,13 @@ class Renderer:
         page_row: str,
         first: str,
         cursor: str,
-        count: str,
+        count: str | None,
         st: Statement,
+        empty_cursor: str = "'null'",
     ) -> str:
         """A connection's JSON over its page's rows (``page_row``, numbered by
-        ``liaison_position``; ``first`` + 1 of them when a next page exists)."""
+        ``liaison_position``; ``first`` + 1 of them when a next page exists). ``count`` is
+        None for a list that is not counted, ``empty_cursor`` the end cursor of an empty page."""
         on_page = f"{page_row}.liaison_position <= {first}::int"
         parts = []
         for response_key, field_details in self._subfields(connection, details).items():
@@ -516,9 +571,11 @@ class Renderer:
             if name == "__typename":
                 value = _literal(f'"{connection.name}"')
             elif name == "totalCount":
-                value = f"({count})::text"
+                value = "'null'" if count is None else f"({count})::text"
             elif name == "pageInfo":
-                value = self._page_info(connection, field_details, page_row, first, cursor)
+                value = self._page_info(
+                    connection, field_details, page_row, first, cursor, empty_cursor
+                )
             else:
                 edge = self._edge(connection, field_details, page_row, cursor, st)
                 items = f"string_agg({edge}, ',' ORDER BY {page_row}.liaison_position)"
@@ -554,6 +611,7 @@ class Renderer:
         row: str,
         first: str,
         cursor: str,
+        empty_cursor: str,
     ) -> str:
         """``pageInfo`` over the page's rows (``first`` + 1 of them when a next page exists)."""
         on_page = f"{row}.liaison_position <= {first}::int"
@@ -570,5 +628,5 @@ class Renderer:
             else:
                 last = f"(array_agg({cursor} ORDER BY {row}.liaison_position DESC)"
                 last += f" FILTER (WHERE {on_page}))[1]"
-                parts.append((key, f"coalesce({last}, 'null')"))
+                parts.append((key, f"coalesce({last}, {empty_cursor})"))
         return self._object(parts)

@@ -5,12 +5,14 @@ A field of an object type is compiled by these rules:
 * a plain field (no resolver, no metadata) is the column of its Python name on the row of
   its object (``created_at`` for ``createdAt``): the same row the type's ``from_model`` reads;
 * ``metadata=column("...")`` gives another SQL expression of that row;
+* ``metadata=json_text("...")`` gives, for a ``JSON`` field, SQL of its JSON text: the Python
+  path hands the same text to orjson unparsed (``orjson.Fragment``), so both write its bytes;
 * ``metadata=to_one(...)`` / ``to_many(...)`` follow a relation to rows of another table;
 * ``metadata=nested_connection(...)`` pages a repository's :class:`shared.child_lists.ChildList`
   under the row, as the field's Python resolver does with :mod:`shared.graphql.child_pages`;
-* ``metadata=root_one(...)`` / ``root_connection(...)`` mark a root field and name the
-  function (kept next to the service's repository) that says which rows it reads, with the
-  same visibility predicate the Python path uses;
+* ``metadata=root_one(...)`` / ``root_connection(...)`` / ``root_log(...)`` mark a root
+  field and name the function (kept next to the service's repository) that says which rows
+  it reads, with the same visibility predicate the Python path uses;
 * a field with a resolver and none of these cannot be compiled: an operation selecting it
   runs through Strawberry, so a field that gains Python logic falls back instead of
   answering wrong.
@@ -37,6 +39,13 @@ SQL_METADATA = "liaison.sql"
 
 @dataclass(frozen=True)
 class Column:
+    expression: str
+
+
+@dataclass(frozen=True)
+class JsonText:
+    """A ``JSON`` field whose ``expression`` is its value's JSON text."""
+
     expression: str
 
 
@@ -140,16 +149,32 @@ the Python path reads better."""
 
 
 @dataclass(frozen=True)
+class Log:
+    """How a log is paged oldest first, a row's own id for its cursor: ``key`` (SQL of
+    ``{row}``, one or more columns) sorts it, and a page starts after the key of the row
+    whose ``cursor`` is ``after``. Such a page has no total (``totalCount`` is null), and on
+    an empty page ``endCursor`` is ``after`` again, so a follower keeps its place."""
+
+    key: str
+    cursor: str
+
+
+@dataclass(frozen=True)
 class Root:
-    kind: Literal["one", "connection"]
+    kind: Literal["one", "connection", "log"]
     source: SourceBuilder
+    log: Log | None = None
 
 
-FieldSql = Column | ToOne | ToMany | Nested | Root
+FieldSql = Column | JsonText | ToOne | ToMany | Nested | Root
 
 
 def column(expression: str) -> dict[str, FieldSql]:
     return {SQL_METADATA: Column(expression)}
+
+
+def json_text(expression: str) -> dict[str, FieldSql]:
+    return {SQL_METADATA: JsonText(expression)}
 
 
 def to_one(
@@ -183,3 +208,9 @@ def root_one(source: SourceBuilder) -> dict[str, FieldSql]:
 def root_connection(source: SourceBuilder) -> dict[str, FieldSql]:
     """A root field answering a Relay connection over ``source`` (``first``, ``after``)."""
     return {SQL_METADATA: Root("connection", source)}
+
+
+def root_log(source: SourceBuilder, log: Log) -> dict[str, FieldSql]:
+    """A root field answering a connection (``first``, ``after``) over ``source`` in the
+    order of ``log``."""
+    return {SQL_METADATA: Root("log", source, log)}
