@@ -37,6 +37,7 @@ from services.issues.models import IssueStatus
 from services.requests import repository as requests_repo
 from services.requests.models import RequestKind, RequestStatus
 from services.tasks import repository as tasks_repo
+from shared.auth import Principal, Role
 from shared.child_lists import ChildPage, ChildRows
 from shared.db import SHARED_MIGRATIONS, Connection, prepare_database
 from shared.replicas import REPLICA_MIGRATIONS
@@ -194,15 +195,12 @@ async def issue_cases(conn: Connection, rows: int) -> list[Case]:
     closed = [IssueStatus.ARCHIVED, IssueStatus.VERIFIED]
 
     def page(departments: Sequence[str] = (), after: str | None = None, **filters: Any) -> Any:
+        roles = frozenset({Role.MEMBER if departments else Role.PMO})
+        caller = Principal("bench", roles, tuple(departments))
+        chosen = issues_repo.ListFilter(**filters)
+
         async def call(c: Connection) -> Sized:
-            return await issues_repo.list_issues(
-                c,
-                sees_all=not departments,
-                departments=departments,
-                after_id=after,
-                limit=PAGE,
-                **filters,
-            )
+            return await issues_repo.list_issues(c, caller, chosen, after_id=after, limit=PAGE)
 
         return call
 

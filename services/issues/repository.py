@@ -7,6 +7,7 @@ SLA clocks have their own SQL in :mod:`services.issues.sla.repository`; the repo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from services.issues.models import (
 from shared.auth import Principal
 from shared.child_lists import ChildList, SortKey
 from shared.db import Connection, StatementParams, plan_with_values
-from shared.graphql.compiled.sql import Entity, NotServed, Source
+from shared.graphql.compiled.sql import Entity, Source
 from shared.ids import new_id
 
 # --- issues ---------------------------------------------------------------------------------
@@ -261,13 +262,36 @@ own, so visibility is judged issue by issue."""
 # * the statements are planned for their values (see shared.db.plan_with_values).
 
 _FEW_REQUESTS = 1000
-"""Up to this many requests seen by taking part are named in the page's statement, so their
-issues are found by index; past that, the caller sees so many issues that a walk of the
-newest ones soon finds a page."""
+"""Up to this many requests taken part in (and only if they are at most 1/_SHARE_TO_WALK of
+all requests), their issues are found by index; past that, the caller sees so many issues
+that a walk of the newest ones soon finds a page."""
+
+_SHARE_TO_WALK = 20
 
 _MAX_BRANCHES = 16
 """More (statuses times ways of seeing) than this, and the statuses are one ANY condition
 instead: planning every branch would cost more than it saves."""
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """The filter of the ``issues`` list (the schema's ``IssueFilter``, as plain values)."""
+
+    statuses: Sequence[IssueStatus] | None = None
+    request_id: str | None = None
+    responsible_department_id: str | None = None
+    urgent: bool | None = None
+
+    @classmethod
+    def of(cls, chosen: Mapping[str, Any] | None) -> ListFilter:
+        """From the ``filter`` argument as the compiled path reads it."""
+        chosen = chosen or {}
+        return cls(
+            statuses=chosen.get("statuses"),
+            request_id=chosen.get("requestId"),
+            responsible_department_id=chosen.get("responsibleDepartmentId"),
+            urgent=chosen.get("urgent"),
+        )
 
 
 def _status_values(statuses: Sequence[IssueStatus] | None) -> list[str]:
@@ -281,20 +305,16 @@ def _any_status(params: StatementParams, chosen: list[str]) -> list[str]:
     return [f"i.status = ANY({params.add(chosen)}::text[])"] if chosen else []
 
 
-def _issue_conditions(
-    params: StatementParams,
-    request_id: str | None,
-    responsible_department_id: str | None,
-    urgent: bool | None,
-) -> list[str]:
+def _issue_conditions(params: StatementParams, chosen: ListFilter) -> list[str]:
     """The other filters that are set, as plain conditions; those not set are left out."""
     conditions = []
-    if request_id is not None:
-        conditions.append(f"i.request_id = {params.add(request_id)}")
-    if responsible_department_id is not None:
-        conditions.append(f"i.responsible_department_id = {params.add(responsible_department_id)}")
-    if urgent is not None:  # a literal: the partial index of urgent issues applies
-        conditions.append("i.urgent" if urgent else "NOT i.urgent")
+    if chosen.request_id is not None:
+        conditions.append(f"i.request_id = {params.add(chosen.request_id)}")
+    if chosen.responsible_department_id is not None:
+        responsible = params.add(chosen.responsible_department_id)
+        conditions.append(f"i.responsible_department_id = {responsible}")
+    if chosen.urgent is not None:  # a literal: the partial index of urgent issues applies
+        conditions.append("i.urgent" if chosen.urgent else "NOT i.urgent")
     return conditions
 
 
@@ -306,33 +326,43 @@ def _takes_part(departments: str) -> str:
     )
 
 
-async def _requests_taken_part_in(conn: Connection, departments: Sequence[str]) -> list[str] | None:
-    """The requests ``departments`` take part in, as our replica says; None if too many."""
-    rows = await conn.fetch(
-        f"SELECT r.id FROM request_replicas r WHERE {_takes_part('$1')} LIMIT {_FEW_REQUESTS + 1}",
-        list(departments),
-    )
-    return None if len(rows) > _FEW_REQUESTS else [r["id"] for r in rows]
-
-
-def _ways_of_seeing(
-    params: StatementParams, departments: Sequence[str], requests: list[str] | None
-) -> list[str]:
+def _ways_of_seeing(params: StatementParams, departments: Sequence[str], mine: str) -> list[str]:
     """VISIBLE for a caller who does not see everything, as alternatives that each have an
-    index: lead, responsible (one department at a time, so the index keeps id order) and
-    the requests taken part in."""
+    index: lead, responsible (one department at a time, so the index keeps id order), and
+    the requests taken part in (the ``taking_part`` CTE of :func:`_taking_part_cte`): by
+    their ids when they are few, else by a walk of the newest issues that tests each one's
+    request. The last two are the branches of a one-time filter: only one of them runs."""
     ways = []
     for department in dict.fromkeys(departments):
-        mine = params.add(department)
-        ways += [f"i.lead_department_id = {mine}", f"i.responsible_department_id = {mine}"]
-    if requests is None:
-        taking_part = _takes_part(params.add(list(departments)))
-        ways.append(
-            f"EXISTS (SELECT 1 FROM request_replicas r WHERE r.id = i.request_id AND {taking_part})"
-        )
-    elif requests:
-        ways.append(f"i.request_id = ANY({params.add(requests)}::text[])")
+        one = params.add(department)
+        ways += [f"i.lead_department_id = {one}", f"i.responsible_department_id = {one}"]
+    ways += [
+        "NOT (SELECT walk FROM taking_part)"
+        " AND i.request_id = ANY((SELECT ids FROM taking_part)::text[])",
+        "(SELECT walk FROM taking_part) AND EXISTS (SELECT 1 FROM request_replicas r"
+        f" WHERE r.id = i.request_id AND {_takes_part(mine)})",
+    ]
     return ways
+
+
+def _taking_part_cte(mine: str) -> str:
+    """``taking_part``: the requests the departments ``mine`` take part in (up to one more
+    than _FEW_REQUESTS), read once, and whether to walk the newest issues instead: they are
+    too many, or too large a share of all requests (as the planner's statistics count them;
+    a table not yet analysed counts as large)."""
+    requests = (
+        f"SELECT r.id FROM request_replicas r WHERE {_takes_part(mine)} LIMIT {_FEW_REQUESTS + 1}"
+    )
+    all_requests = "(SELECT reltuples FROM pg_class WHERE oid = 'request_replicas'::regclass)"
+    walk = (
+        f"cardinality(t.ids) > {_FEW_REQUESTS}"
+        f" OR coalesce(cardinality(t.ids) * {_SHARE_TO_WALK} > nullif({all_requests}, -1), false)"
+    )
+    # OFFSET 0 keeps the array one value: flattened, each use of t.ids would read it again.
+    return (
+        f"WITH taking_part AS MATERIALIZED (SELECT t.ids, {walk} AS walk"
+        f" FROM (SELECT ARRAY({requests}) AS ids OFFSET 0) t) "
+    )
 
 
 def _seen_on_request(params: StatementParams, departments: Sequence[str], request_id: str) -> str:
@@ -352,52 +382,51 @@ def _newest_ids(conditions: Sequence[str], limit: str) -> str:
     return f"SELECT i.id FROM issues i WHERE {where} ORDER BY i.id DESC LIMIT {limit}"
 
 
-def _page_ids(
+def _page_keys(
     params: StatementParams,
-    ways: list[list[str]],
-    chosen: list[str],
-    conditions: list[str],
-    limit: int,
+    principal: Principal,
+    chosen: ListFilter,
+    *,
+    before: str,
+    limit: str,
 ) -> str:
-    """The ids of the page: the newest of each branch (a way of seeing, a status), merged."""
-    if len(ways) * len(chosen) > _MAX_BRANCHES:
-        conditions, chosen = [*_any_status(params, chosen), *conditions], []
-    by_status = [[f"i.status = {params.add(s)}"] for s in chosen] or [[]]
-    page = params.add(limit)
+    """The ids of a page of the list, newest first: the newest ``limit`` of each branch (a
+    way of seeing, a status) that meet ``before`` (the cursor's condition), merged."""
+    conditions = [*_issue_conditions(params, chosen), before]
+    departments, cte = principal.departments, ""
+    ways: list[list[str]] = [[]]  # who sees everything sees the issues one way
+    if not principal.sees_everything and not departments:
+        return "SELECT i.id FROM issues i WHERE FALSE"
+    if not principal.sees_everything and chosen.request_id is not None:
+        ways = [[_seen_on_request(params, departments, chosen.request_id)]]
+    elif not principal.sees_everything:
+        mine = params.add(list(departments))
+        cte = _taking_part_cte(mine)
+        ways = [[way] for way in _ways_of_seeing(params, departments, mine)]
+    statuses = _status_values(chosen.statuses)
+    if len(ways) * len(statuses) > _MAX_BRANCHES:
+        conditions, statuses = [*_any_status(params, statuses), *conditions], []
+    by_status = [[f"i.status = {params.add(s)}"] for s in statuses] or [[]]
     branches = [[*way, *status, *conditions] for way in ways for status in by_status]
     if len(branches) == 1:
-        return _newest_ids(branches[0], page)
-    union = " UNION ".join(f"({_newest_ids(b, page)})" for b in branches)
-    return f"SELECT id FROM ({union}) branch ORDER BY id DESC LIMIT {page}"
+        return cte + _newest_ids(branches[0], limit)
+    union = " UNION ".join(f"({_newest_ids(b, limit)})" for b in branches)
+    return f"{cte}SELECT id FROM ({union}) branch ORDER BY id DESC LIMIT {limit}"
 
 
 async def list_issues(
     conn: Connection,
+    principal: Principal,
+    chosen: ListFilter,
     *,
-    sees_all: bool,
-    departments: Sequence[str],
     after_id: str | None,
     limit: int,
-    statuses: Sequence[IssueStatus] | None = None,
-    request_id: str | None = None,
-    responsible_department_id: str | None = None,
-    urgent: bool | None = None,
 ) -> list[Issue]:
     """Visible issues matching the filter, newest first (UUIDv7 ids sort by creation)."""
     await plan_with_values(conn)
     params = StatementParams()
-    conditions = _issue_conditions(params, request_id, responsible_department_id, urgent)
-    if after_id is not None:
-        conditions.append(f"i.id < {params.add(after_id)}")
-    ways: list[list[str]] = [[]]  # who sees everything sees the issues one way
-    if not sees_all and request_id is not None:
-        ways = [[_seen_on_request(params, departments, request_id)]]
-    elif not sees_all:
-        requests = await _requests_taken_part_in(conn, departments) if departments else []
-        ways = [[way] for way in _ways_of_seeing(params, departments, requests)]
-        if not ways:
-            return []
-    ids = _page_ids(params, ways, _status_values(statuses), conditions, limit)
+    before = "TRUE" if after_id is None else f"i.id < {params.add(after_id)}"
+    ids = _page_keys(params, principal, chosen, before=before, limit=params.add(limit))
     rows = await conn.fetch(
         f"SELECT {_ISSUE_COLUMNS} FROM issues i WHERE i.id IN ({ids}) ORDER BY i.id DESC",
         *params.values,
@@ -406,78 +435,36 @@ async def list_issues(
 
 
 def _list_conditions(
-    params: StatementParams,
-    *,
-    sees_all: bool,
-    departments: Sequence[str],
-    statuses: Sequence[IssueStatus] | None,
-    request_id: str | None,
-    responsible_department_id: str | None,
-    urgent: bool | None,
+    params: StatementParams, principal: Principal, chosen: ListFilter
 ) -> list[str]:
     """The whole filter of the list as one condition each: VISIBLE (unless the caller sees
     everything), the statuses, the other filters set."""
     conditions = []
-    if not sees_all:  # VISIBLE reads $1 (sees all) and $2 (departments)
+    if not principal.sees_everything:  # VISIBLE reads $1 (sees all) and $2 (departments)
         params.add(False)
-        params.add(list(departments))
+        params.add(list(principal.departments))
         conditions.append(VISIBLE)
-    conditions += _any_status(params, _status_values(statuses))
-    conditions += _issue_conditions(params, request_id, responsible_department_id, urgent)
+    conditions += _any_status(params, _status_values(chosen.statuses))
+    conditions += _issue_conditions(params, chosen)
     return conditions
 
 
-async def count_issues(
-    conn: Connection,
-    *,
-    sees_all: bool,
-    departments: Sequence[str],
-    statuses: Sequence[IssueStatus] | None = None,
-    request_id: str | None = None,
-    responsible_department_id: str | None = None,
-    urgent: bool | None = None,
-) -> int:
+async def count_issues(conn: Connection, principal: Principal, chosen: ListFilter) -> int:
     """How many issues :func:`list_issues` pages through with the same filter."""
     params = StatementParams()
-    conditions = _list_conditions(
-        params,
-        sees_all=sees_all,
-        departments=departments,
-        statuses=statuses,
-        request_id=request_id,
-        responsible_department_id=responsible_department_id,
-        urgent=urgent,
-    )
-    where = " AND ".join(conditions) or "TRUE"
+    where = " AND ".join(_list_conditions(params, principal, chosen)) or "TRUE"
     count: int = await conn.fetchval(f"SELECT count(*) FROM issues i WHERE {where}", *params.values)
     return count
 
 
 def issues_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
-    """The rows of ``issues`` for the compiled read path: the filter :func:`count_issues`
-    counts (the same SQL), paged newest first by ``id`` with ``[id]`` cursors, the order and
-    the cursors of :func:`list_issues`.
-
-    Served for callers who see every issue and for the issues of one request, where this
-    walk of the newest issues finds a page at once. A department's list without a request
-    is left to the Python path (NotServed): its speed comes from list_issues's branches, one
-    per way of seeing with the page's ``ORDER BY id DESC LIMIT n`` each, which a Source cannot
-    carry (its table is also what ``totalCount`` counts), and a walk of the table for a
-    department that sees few issues took 80 ms at 300,000 issues against 1-3 ms."""
-    chosen = arguments.get("filter") or {}
-    if not principal.sees_everything and chosen.get("requestId") is None:
-        raise NotServed("a department's issues: list_issues's branches read them")
+    """The rows of ``issues`` for the compiled read path: what :func:`count_issues` counts,
+    paged by :func:`list_issues`'s own page SQL (newest first, ``[id]`` cursors)."""
+    chosen = ListFilter.of(arguments.get("filter"))
     params = StatementParams()
-    conditions = _list_conditions(
-        params,
-        sees_all=principal.sees_everything,
-        departments=principal.departments,
-        statuses=chosen.get("statuses"),
-        request_id=chosen.get("requestId"),
-        responsible_department_id=chosen.get("responsibleDepartmentId"),
-        urgent=chosen.get("urgent"),
-    )
-    return Source("issues", "i", " AND ".join(conditions) or "TRUE", params.values)
+    where = " AND ".join(_list_conditions(params, principal, chosen)) or "TRUE"
+    keys = _page_keys(params, principal, chosen, before="{before}", limit="{limit}")
+    return Source("issues", "i", where, params.values, page_keys=keys)
 
 
 # --- timeline -------------------------------------------------------------------------------

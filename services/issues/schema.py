@@ -58,30 +58,18 @@ class Query:
         context = info.context
         page = page_request(first, after, context.runtime.settings.graphql_max_page)
         where = filter or IssueFilter()
+        chosen = repo.ListFilter(
+            where.statuses, where.request_id, where.responsible_department_id, where.urgent
+        )
         principal = context.principal
         async with context.runtime.pool.acquire() as conn:
+            after_id = page.after[0] if page.after else None
             rows = await repo.list_issues(
-                conn,
-                sees_all=principal.sees_everything,
-                departments=principal.departments,
-                after_id=page.after[0] if page.after else None,
-                limit=page.limit + 1,
-                statuses=where.statuses,
-                request_id=where.request_id,
-                responsible_department_id=where.responsible_department_id,
-                urgent=where.urgent,
+                conn, principal, chosen, after_id=after_id, limit=page.limit + 1
             )
             total = None
             if wants_total_count(info):  # a statement of its own: only if asked
-                total = await repo.count_issues(
-                    conn,
-                    sees_all=principal.sees_everything,
-                    departments=principal.departments,
-                    statuses=where.statuses,
-                    request_id=where.request_id,
-                    responsible_department_id=where.responsible_department_id,
-                    urgent=where.urgent,
-                )
+                total = await repo.count_issues(conn, principal, chosen)
         return build_connection(rows, page, lambda i: [i.id], Issue.from_model, total)
 
     @strawberry.field(description="The SLA policy that times newly reported issues.")

@@ -20,6 +20,7 @@ from graphql.execution.values import get_variable_values
 from graphql.validation import ASTValidationRule
 
 from shared.auth import Principal
+from shared.db import plan_with_values
 from shared.graphql.compiled.plan import Plan, plan
 from shared.graphql.compiled.render import Renderer
 from shared.graphql.compiled.sql import NotServed
@@ -109,6 +110,8 @@ class CompiledReads:
         statements = {key: renderer.root(key, details) for key, details in fields.items()}
         parts = []
         async with self.runtime.pool.acquire() as conn:
+            if renderer.plans_for_values:
+                await plan_with_values(conn)
             for key, statement in statements.items():
                 if isinstance(statement, str):
                     value = statement

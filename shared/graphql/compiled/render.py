@@ -169,6 +169,8 @@ class Renderer:
         self._pages: dict[int, tuple[int, tuple[Any, ...] | None]] = {}
         self._args: dict[int, Sequence[Any]] = {}
         self._filters: dict[int, Sequence[Any]] = {}
+        self.plans_for_values = False
+        """Whether a root's statement must be planned for its values (Source.page_keys)."""
 
     def root_fields(self) -> dict[str, FieldDetailsList]:
         query = self.schema.query_type
@@ -203,7 +205,10 @@ class Renderer:
             page = self._log_page(arguments)
         if page is not None:
             params += [*(page.after or ()), page.limit]
-        variant = (key, self.conditions, source.table, source.where, page and page.after is None)
+        if source.page_keys is not None:
+            self.plans_for_values = True
+        starts = page and page.after is None
+        variant = (key, self.conditions, source.table, source.where, source.page_keys, starts)
         cached = self.plan.statements.get(variant)
         if cached is None:
             statement = Statement(self, list(source.params))
@@ -409,10 +414,14 @@ class Renderer:
     ) -> str:
         """A root connection: newest first by the source's one key column."""
         alias, key = source.alias, f"{source.alias}.{source.key}"
-        where = source.where
-        if page.after is not None:
-            where = f"({where}) AND {key} < {st.param(page.after[0])}"
+        before = "TRUE" if page.after is None else f"{key} < {st.param(page.after[0])}"
         first = st.param(page.limit)
+        where = source.where if page.after is None else f"({source.where}) AND {before}"
+        if source.page_keys is not None:
+            # The rows of the page's keys, tested against where all the same: a page holds
+            # nothing the count would not count, and where's parameters are used (typed).
+            keys = source.page_keys.replace("{before}", before)
+            where = f"{key} IN ({keys.replace('{limit}', f'{first}::int + 1')}) AND ({where})"
         rows = (
             f"SELECT {alias}.*, row_number() OVER (ORDER BY {key} DESC) AS liaison_position"
             f" FROM {source.table} {alias} WHERE {where} ORDER BY {key} DESC"

@@ -100,6 +100,13 @@ class Source:
     where: str
     params: Sequence[Any]
     key: str = "id"
+    page_keys: str | None = None
+    """For rows a walk of the table newest first finds too slowly (few match among many):
+    SQL of the keys of one page, newest first, that the page then reads (those that meet
+    ``where``; in terms of ``alias``), with
+    ``{before}`` for the cursor's condition (or TRUE) and ``{limit}`` for how many. The
+    statement is then planned for its values (:func:`shared.db.plan_with_values`), as the
+    Python path plans the same SQL; ``where`` stays what ``totalCount`` counts."""
 
 
 @dataclass(frozen=True)
