@@ -8,6 +8,8 @@
 * ``test`` checks lint, types and committed schemas, then runs pytest (extra arguments go to
   pytest). It uses the configured servers, or starts embedded ones for the session.
 * ``token`` prints a development token for a person of the demo directory.
+* ``documents register|remove`` registers or retires a client build's persisted-query
+  manifest (:mod:`devstack.documents`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from devstack import documents
 from devstack.demo_gateway import load_gateway_demo
 from devstack.node import compose_argv, ensure_gateway_packages
 from devstack.processes import supervise_until_stopped
@@ -127,6 +130,7 @@ def test(pytest_args: list[str]) -> int:
         [python, "-m", "ruff", "format", "--check", "."],
         [python, "-m", "mypy", "."],
         [python, "-m", "services.sdl", "--check"],
+        [python, "-m", "shared.events.catalog", "--check"],
         compose_argv("--check"),
     ]
     for command in checks:
@@ -143,11 +147,14 @@ def main() -> int:
     commands.add_parser("test", help="lint, type-check and run the test suite")
     token = commands.add_parser("token", help="print a development token")
     token.add_argument("person", nargs="?", default=demo.DEMO_PERSON)
+    documents.add_commands(commands)
     args, rest = parser.parse_known_args()
     if args.command == "run":
         return run()
     if args.command == "test":
         return test(rest)
+    if args.command == "documents":
+        return documents.run(args)
     print(demo_token(get_settings(), args.person))
     return 0
 

@@ -35,6 +35,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 def _env_value(value: object) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"  # what both pydantic and the gateway config read
+    if isinstance(value, list) and all(isinstance(item, tuple) for item in value):
+        # host:port pairs (LIAISON_REDIS_SENTINELS) are read as a comma list, not JSON
+        return ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in value)
     return str(value)
 
 

@@ -19,12 +19,14 @@ import {
 // prom-client is the one the Prometheus plugin registers its metrics with (a dependency of
 // @graphql-mesh/plugin-prometheus, hoisted in package-lock.json).
 import { register as metricsRegistry } from 'prom-client';
+import { eventCatalog } from './catalog.ts';
 import { costLimit } from './cost.ts';
 import { aliasLimit, edgeRequests, hideSuggestions } from './edge.ts';
 import { errorCodes, maskError } from './error-codes.ts';
 import { identity } from './identity.ts';
-import { rateLimit } from './rate-limit.ts';
+import { rateLimit, redisTarget } from './rate-limit.ts';
 import { passthrough } from './passthrough.ts';
+import { persistedDocuments } from './persisted-documents.ts';
 import { jwtVerifier, wsSessions } from './ws-sessions.ts';
 
 const env = process.env;
@@ -220,12 +222,28 @@ const inviteDownloads = {
   },
 };
 
+// Where a caller's token is: `Authorization: Bearer <jwt>`, else the WebSocket connection_init.
+const TOKEN_LOOKUPS = [extractFromHeader({ name: 'authorization', prefix: 'Bearer' }), fromConnectionParams];
+
+// Trusted documents (persisted-documents.ts): registered manifests, ids in requests, and with
+// LIAISON_GATEWAY_PERSISTED_DOCUMENTS_ONLY documents sent as text from partner clients only.
+const PERSISTED = persistedDocuments({
+  directory: env.LIAISON_PERSISTED_DOCUMENTS_DIR || join(GATEWAY_DIR, 'persisted-documents'),
+  registeredOnly: flag('LIAISON_GATEWAY_PERSISTED_DOCUMENTS_ONLY', false),
+  requestsUrl: REQUESTS_URL,
+  gatewaySecret: GATEWAY_SECRET,
+  cacheSeconds: Number(env.LIAISON_DIRECTORY_CACHE_SECONDS || 2),
+  tokenLookups: TOKEN_LOOKUPS,
+  log: logger,
+});
+
 export const gatewayConfig = defineConfig({
   plugins: () => [
     edgeRequests({ maxBodyBytes: MAX_BODY_BYTES, graphqlPath: '/graphql' }),
+    PERSISTED.plugin,
     aliasLimit(MAX_ALIASES),
     rateLimit({
-      redisUrl: env.LIAISON_REDIS_URL || undefined,
+      redis: redisTarget(env),
       prefix: env.LIAISON_REDIS_PREFIX || 'liaison',
       limits: RATE_LIMITS,
       log: logger,
@@ -233,6 +251,7 @@ export const gatewayConfig = defineConfig({
     costLimit({ maxCost: MAX_COST, maxPage: MAX_PAGE }),
     ...(GRAPHIQL ? [] : [hideSuggestions]),
     inviteDownloads,
+    eventCatalog(), // GET /asyncapi.json, public (catalog.ts)
     errorCodes,
     ...(PASSTHROUGH
       ? [
@@ -246,6 +265,7 @@ export const gatewayConfig = defineConfig({
       : []),
   ],
   maskedErrors: { maskError },
+  persistedDocuments: PERSISTED.config,
   supergraph: SUPERGRAPH_PATH, // the CLI positional arg wins over this (supergraphPath)
   host: env.LIAISON_GATEWAY_HOST || '127.0.0.1',
   port: Number(env.LIAISON_GATEWAY_PORT || 4000),
@@ -257,7 +277,7 @@ export const gatewayConfig = defineConfig({
 
   // Every request needs a valid JWT (identity.ts): HTTP `Authorization: Bearer <jwt>`, or for
   // WebSocket clients the connection_init payload (see fromConnectionParams).
-  jwt: IDENTITY.jwt([extractFromHeader({ name: 'authorization', prefix: 'Bearer' }), fromConnectionParams]),
+  jwt: IDENTITY.jwt(TOKEN_LOOKUPS),
 
   // HTTP upstream requests (queries, mutations, entity fetches): forward the client's
   // Authorization and add the shared gateway secret. This hook only runs for fetch(),

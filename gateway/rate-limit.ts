@@ -17,7 +17,7 @@
 // log and one line when it is back.
 
 import { GraphQLError, Kind, type DocumentNode, type SelectionSetNode } from 'graphql';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 export type Limit = { perMinute: number; burst: number };
 
@@ -118,30 +118,74 @@ function outageLog(log: Log) {
   };
 }
 
+// Where Redis is, read from the same variables as the Python processes (shared/settings.py):
+// the server of LIAISON_REDIS_URL or, with LIAISON_REDIS_SENTINELS (host:port,...), the master
+// the sentinels know as LIAISON_REDIS_SENTINEL_MASTER; the URL then gives only the
+// credentials, the database and TLS, for the sentinels too.
+export type RedisTarget = { url: string; sentinel?: RedisOptions };
+
+export function redisTarget(env: Record<string, string | undefined>): RedisTarget | undefined {
+  const url = env.LIAISON_REDIS_URL;
+  if (!url) return undefined;
+  const sentinels = (env.LIAISON_REDIS_SENTINELS || '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (sentinels.length === 0) return { url };
+  const parsed = new URL(url);
+  const tls = parsed.protocol === 'rediss:';
+  const username = decodeURIComponent(parsed.username) || undefined;
+  const password = decodeURIComponent(parsed.password) || undefined;
+  return {
+    url,
+    sentinel: {
+      sentinels: sentinels.map(sentinelAddress),
+      name: (env.LIAISON_REDIS_SENTINEL_MASTER || 'mymaster').trim(),
+      db: Number(parsed.pathname.slice(1) || 0),
+      username,
+      password,
+      sentinelUsername: username,
+      sentinelPassword: password,
+      ...(tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+    },
+  };
+}
+
+function sentinelAddress(item: string): { host: string; port: number } {
+  const colon = item.lastIndexOf(':');
+  const host = item.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(item.slice(colon + 1));
+  if (colon < 0 || !host || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`LIAISON_REDIS_SENTINELS: '${item}' is not host:port; expected e.g. redis-sentinel-0:26379,redis-sentinel-1:26379`);
+  }
+  return { host, port };
+}
+
 export function rateLimit({
-  redisUrl,
+  redis: target,
   prefix,
   limits,
   log,
 }: {
-  redisUrl: string | undefined;
+  redis: RedisTarget | undefined;
   prefix: string;
   limits: Record<Bucket, Limit>;
   log: Log;
 }) {
-  if (!redisUrl) {
+  if (!target) {
     log.warn('rate limits off: LIAISON_REDIS_URL is not set');
     return {};
   }
   const outage = outageLog(log);
   // No offline queue: while disconnected a command fails at once instead of waiting for a
   // reconnection, so an outage costs requests nothing.
-  const redis = new Redis(redisUrl, {
+  const options: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
+    // A server demoted to replica under us (failover): reconnect, through the sentinels if any,
+    // to reach the new master.
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  };
+  const redis = target.sentinel ? new Redis({ ...target.sentinel, ...options }) : new Redis(target.url, options);
   redis.on('error', (error) => outage.down(error));
   // EVALSHA, loading the script once per connection (ioredis falls back to EVAL on NOSCRIPT).
   redis.defineCommand('takeToken', { numberOfKeys: 1, lua: TAKE_TOKEN });

@@ -4,13 +4,20 @@ Migrations are numbered plain SQL files (``0001_name.sql``). Each service applie
 set (outbox, inbox, timers: :data:`SHARED_MIGRATIONS`) and then its own, under one advisory
 lock so replicas starting together do not race. Each file runs in its own transaction and
 is recorded in ``schema_migrations``; a failing file rolls back and stops start-up.
+
+The pools may go through PgBouncer in transaction mode, where consecutive statements of a
+client may run on different server connections: nothing here relies on session state over a
+pool. What needs a session of its own (the migrations' advisory lock, the relay's LISTEN)
+connects to ``LIAISON_DATABASE_DIRECT_URL`` instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +32,12 @@ log = logging.getLogger(__name__)
 
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x4C494149  # "LIAI": one advisory lock id for all migration runs
+MIGRATION_LOCK_TIMEOUT = "10s"
+"""How long a migration run waits for the migration lock, and a migration's statement for a
+table lock, before it lets go and tries again (:data:`MIGRATION_RETRY_SECONDS` later). A DDL
+statement waiting for a lock queues every later query of its table behind it, so it must not
+wait long for a long transaction; and a run stuck behind another says so in the log."""
+MIGRATION_RETRY_SECONDS = 2.0
 _DELETE_BATCH = 5000
 
 T = TypeVar("T")
@@ -138,25 +151,59 @@ def migration_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.sql") if p.name[:4].isdigit())
 
 
-async def migrate(pool: asyncpg.Pool, directories: Sequence[Path]) -> list[str]:
-    """Apply every not-yet-applied file of ``directories``; returns the names applied."""
-    applied_now: list[str] = []
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
+class _LockBusy(Exception):
+    """The migration lock, or a table lock a migration needs, was not had in time."""
+
+
+async def migrate(
+    database: asyncpg.Pool | asyncpg.Connection, directories: Sequence[Path]
+) -> list[str]:
+    """Apply every not-yet-applied file of ``directories``; returns the names applied.
+
+    ``database`` is a direct connection (or a pool of them, never a transaction-mode
+    pooler's): the advisory lock belongs to the session. While another run holds the lock, or
+    a migration cannot have a table lock within :data:`MIGRATION_LOCK_TIMEOUT`, the run
+    waits and tries again."""
+    while True:
         try:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-            for directory in directories:
-                for path in migration_files(directory):
-                    name = f"{directory.parent.name}/{directory.name}/{path.name}"
-                    if name not in done:
-                        await _apply(conn, path, name)
-                        applied_now.append(name)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_KEY)
+            async with _session(database) as conn:
+                return await _migrate_locked(conn, directories)
+        except _LockBusy as exc:
+            log.info("migrations wait (%s); trying again in %.0f s", exc, MIGRATION_RETRY_SECONDS)
+            await asyncio.sleep(MIGRATION_RETRY_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def _session(database: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[Connection]:
+    if isinstance(database, asyncpg.Pool):
+        async with database.acquire() as conn:
+            yield conn
+    else:
+        yield database
+
+
+async def _migrate_locked(conn: Connection, directories: Sequence[Path]) -> list[str]:
+    applied_now: list[str] = []
+    await conn.execute(f"SET lock_timeout = '{MIGRATION_LOCK_TIMEOUT}'")
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
+    except asyncpg.LockNotAvailableError as exc:
+        raise _LockBusy("another process is migrating this database") from exc
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        for directory in directories:
+            for path in migration_files(directory):
+                name = f"{directory.parent.name}/{directory.name}/{path.name}"
+                if name not in done:
+                    await _apply(conn, path, name)
+                    applied_now.append(name)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_KEY)
+        await conn.execute("RESET lock_timeout")
     return applied_now
 
 
@@ -166,21 +213,32 @@ async def _apply(conn: Connection, path: Path, name: str) -> None:
         async with conn.transaction():
             await conn.execute(sql)
             await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+    except asyncpg.LockNotAvailableError as exc:  # rolled back: the next run applies it
+        raise _LockBusy(f"{name} waits for a lock: {exc}") from exc
     except asyncpg.PostgresError as exc:
         raise MigrationError(f"migration {path} failed: {exc}") from exc
     log.info("applied migration %s", name)
 
 
-async def prepare_database(url: str, directories: Sequence[Path], **pool_args: Any) -> asyncpg.Pool:
-    """Create (if needed) and migrate a service database, returning its pool."""
-    await ensure_database(url)
-    pool = await create_pool(url, **pool_args)
+async def prepare_database(
+    url: str,
+    directories: Sequence[Path],
+    *,
+    direct_url: str | None = None,
+    **pool_args: Any,
+) -> asyncpg.Pool:
+    """Create (if needed) and migrate a service database, returning its pool on ``url``.
+
+    Creating and migrating go to ``direct_url`` (default ``url``) on one connection of
+    their own: through a transaction-mode pooler the advisory lock would not hold."""
+    direct_url = direct_url or url
+    await ensure_database(direct_url)
+    conn = await asyncpg.connect(direct_url, timeout=CONNECT_TIMEOUT_SECONDS)
     try:
-        await migrate(pool, directories)
-    except BaseException:
-        await pool.close()
-        raise
-    return pool
+        await migrate(conn, directories)
+    finally:
+        await conn.close()
+    return await create_pool(url, **pool_args)
 
 
 class StatementParams:
@@ -194,9 +252,50 @@ class StatementParams:
         return f"${len(self.values)}"
 
 
-async def plan_with_values(conn: Connection) -> None:
-    """Have the server plan each statement on ``conn`` for the values it runs with, until the
-    pool takes the connection back (its reset, RESET ALL, ends this). After a few runs of a
-    prepared statement the server may keep a generic plan made for average values, which for
-    a filtered list is a walk of the newest rows even when the filter matches nothing."""
-    await conn.execute("SET plan_cache_mode = force_custom_plan")
+_CUSTOM_PLANS = "plan_cache_mode = force_custom_plan"
+_PLANNING: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+    "plan_with_values", default=None
+)
+"""The connection whose :func:`plan_with_values` block this task is in: a block inside it adds
+no round trip."""
+
+
+@contextlib.asynccontextmanager
+async def plan_with_values(conn: Connection) -> AsyncIterator[None]:
+    """Have the server plan each statement run on ``conn`` inside this block for the values
+    it runs with. After a few runs of a prepared statement the server may keep a generic plan
+    made for average values, which for a filtered list is a walk of the newest rows even when
+    the filter matches nothing.
+
+    The setting is the block's transaction's own (``SET LOCAL``): behind a transaction-mode
+    pooler a session ``SET`` would stay on whichever server connection ran it, for other
+    clients, and the next statement might run on another. Outside a transaction the block is
+    one; BEGIN and SET go in one round trip (``conn.transaction()`` takes one for BEGIN alone),
+    so no ``conn.transaction()`` may be opened inside. In a transaction already, the setting
+    lasts until that one ends; inside another block on ``conn`` nothing more is sent."""
+    if _PLANNING.get() is conn:
+        yield
+        return
+    token = _PLANNING.set(conn)
+    try:
+        async with _planned_transaction(conn):
+            yield
+    finally:
+        _PLANNING.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def _planned_transaction(conn: Connection) -> AsyncIterator[None]:
+    if conn.is_in_transaction():
+        await conn.execute(f"SET LOCAL {_CUSTOM_PLANS}")
+        yield
+        return
+    await conn.execute(f"BEGIN; SET LOCAL {_CUSTOM_PLANS}")
+    try:
+        yield
+    except BaseException:
+        if not conn.is_closed():
+            with contextlib.suppress(*DISCONNECTS, asyncpg.InterfaceError):
+                await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")

@@ -21,6 +21,7 @@ from typing import TypeVar
 import asyncpg
 from prometheus_client import Counter, Histogram
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,23 @@ DATABASE_OUTAGES: tuple[type[BaseException], ...] = (
 )
 """What a server restart or a failover looks like from asyncpg (DESIGN §8)."""
 
+
+class ReplicasBehind(RedisConnectionError):
+    """Redis took a write that fewer replicas confirmed than ``LIAISON_REDIS_WAIT_REPLICAS``
+    asks for (``WAIT``): a failover could lose it, so it counts as an outage and the write is
+    made again (the relay publishes the batch again; consumers drop what they had)."""
+
+
 REDIS_OUTAGES: tuple[type[BaseException], ...] = (
-    RedisConnectionError,  # includes BusyLoadingError: LOADING after a restart
+    RedisConnectionError,  # includes BusyLoadingError (LOADING after a restart),
+    # MasterNotFoundError (no sentinel names a master yet) and ReplicasBehind
     RedisTimeoutError,
+    ReadOnlyError,  # a client without Sentinel still on a server demoted to replica
     OSError,
 )
-"""What a Redis restart or failover looks like from redis-py and arq."""
+"""What a Redis restart or failover looks like from redis-py and arq. Through Sentinel a
+READONLY answer already comes as a ConnectionError (the client then asks the sentinels for
+the new master)."""
 
 DEPENDENCY_OUTAGES = Counter(
     "liaison_dependency_outages_total",

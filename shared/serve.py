@@ -6,7 +6,7 @@
     python -m shared.serve healthcheck                    exit 0 if this container's process
                                                           answers /healthz
 
-Configuration comes from ``LIAISON_*`` variables (README.md). ``./liaison run`` starts the
+Configuration comes from ``LIAISON_*`` variables (docs/operators.md). ``./liaison run`` starts the
 same modules directly; this entry point exists so an image has one ``ENTRYPOINT``.
 """
 

@@ -1,6 +1,6 @@
 """Configuration read from ``LIAISON_*`` environment variables.
 
-Every variable is listed in README.md. ``database_url`` and ``redis_url`` left unset mean
+Every variable is listed in docs/operators.md. ``database_url`` and ``redis_url`` left unset mean
 "start the embedded servers" (see :mod:`shared.embedded`); the launcher then fills them in
 for the processes it starts.
 """
@@ -11,13 +11,14 @@ import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import PositiveInt, ValidationInfo, field_validator
+from pydantic import NonNegativeInt, PositiveInt, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -107,10 +108,31 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     """PostgreSQL server URL; each service uses its own database ``<database_prefix><service>``."""
+    database_direct_url: str | None = None
+    """PostgreSQL server URL for what needs a session of its own: migrations (an advisory
+    lock) and the relay's LISTEN. Unset, ``database_url``; set it to the server itself when
+    ``database_url`` is a transaction-mode pooler (PgBouncer), which hands consecutive
+    statements of one client to different server connections."""
+    database_pool_size: PositiveInt = 10
+    """Most connections of one process's database pool (each subgraph and worker: their
+    consumers, requests and jobs share it); the connection budget (docs/operators.md)
+    counts them."""
     database_prefix: str = "liaison_"
     redis_url: str | None = None
     redis_prefix: str = "liaison"
     """Prefix of every Redis key (streams, queues, pub/sub), so several stacks share one Redis."""
+    redis_sentinels: Annotated[list[tuple[str, int]], NoDecode] = []
+    """Redis Sentinels (``host:port,host:port``): when set, every client asks them for the
+    master of ``redis_sentinel_master`` and follows a failover; ``redis_url`` then gives only
+    the credentials, the database and TLS (``rediss://``), used for the sentinels too."""
+    redis_sentinel_master: str = "mymaster"
+    """The name the sentinels monitor the master under (``sentinel monitor <name> ...``)."""
+    redis_ca_file: Path | None = None
+    """CA bundle the Redis servers' (and sentinels') certificates are checked against with
+    ``rediss://``; unset, the system's CA store. Either way the host name is checked."""
+    redis_wait_replicas: NonNegativeInt = 0
+    """The relay counts events as published only once this many replicas hold them (Redis
+    ``WAIT``): a failover then loses none. Set 1 with Sentinel; 0 checks nothing."""
     data_dir: Path = REPO_ROOT / ".liaison-data"
 
     jwt_secret: str = DEV_JWT_SECRET
@@ -173,6 +195,9 @@ class Settings(BaseSettings):
     relay_batch_size: int = 200
     outbox_retention_days: int = 7
     """Published outbox rows older than this are deleted by the relay."""
+    event_catalog_url: str = "http://127.0.0.1:4000/asyncapi.json"
+    """Public URL of the event catalog the gateway serves; every event's ``dataschema``
+    points into it (docs/event-catalog.md)."""
     stream_max_length: int = 1_000_000
     consumer_block_ms: int = 1000
     consumer_claim_idle_ms: int = 30_000
@@ -204,6 +229,10 @@ class Settings(BaseSettings):
     regional_queues: bool = False
     """Queue timer and delivery jobs on ``<prefix>:queue:<service>:<region>``, so only this
     region's workers take them (deployments set it; one queue per service when off)."""
+    home_region: str = "hq"
+    """The region next to the databases, whose workers fire every timer not bound to a region
+    (SLA clocks, reminders, minutes due) wherever it was armed; with regional queues, a worker
+    of any other region is an egress worker (its region's deliveries only, deploy/README.md)."""
     shutdown_grace_seconds: float = 20.0
     """On SIGTERM: how long a subgraph finishes requests and a worker finishes jobs."""
 
@@ -261,6 +290,9 @@ class Settings(BaseSettings):
     gateway_metrics_port: int = 0
     """Port of the gateway's Prometheus ``/metrics`` listener, apart from its public port; 0
     means none (the images use 9464)."""
+    persisted_documents_dir: Path = REPO_ROOT / "gateway" / "persisted-documents"
+    """Where ``./liaison documents register`` writes client builds' persisted-query manifests
+    and the gateway reads them (trusted documents, docs/trusted-documents.md)."""
 
     @classmethod
     def settings_customise_sources(
@@ -282,6 +314,21 @@ class Settings(BaseSettings):
             return _DEV_DEFAULTS[str(info.field_name)]
         return value
 
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _sentinel_list(cls, value: Any) -> Any:
+        """``LIAISON_REDIS_SENTINELS`` is a comma-separated list, not JSON."""
+        return (
+            parse_host_ports(value, "LIAISON_REDIS_SENTINELS") if isinstance(value, str) else value
+        )
+
+    @field_validator("redis_sentinel_master")
+    @classmethod
+    def _master_named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("LIAISON_REDIS_SENTINEL_MASTER is empty: name the monitored master")
+        return value.strip()
+
     @field_validator("jwt_public_key", "jwt_jwks_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
@@ -291,13 +338,41 @@ class Settings(BaseSettings):
         """URL of ``service``'s own database on the configured server."""
         if self.database_url is None:
             raise RuntimeError("LIAISON_DATABASE_URL is not set and no embedded server was started")
-        parts = urlsplit(self.database_url)
+        return self._database_of(self.database_url, service)
+
+    def service_direct_database_url(self, service: str) -> str:
+        """URL of ``service``'s own database on the server itself, past any pooler
+        (``database_direct_url``, else the same as :meth:`service_database_url`)."""
+        if self.database_direct_url is None:
+            return self.service_database_url(service)
+        return self._database_of(self.database_direct_url, service)
+
+    def _database_of(self, server_url: str, service: str) -> str:
+        parts = urlsplit(server_url)
         return urlunsplit(parts._replace(path=f"/{self.database_prefix}{service}"))
 
     def service_port(self, service: str) -> int:
         """HTTP port of a service's subgraph."""
         port: int = getattr(self, f"{service}_port")
         return port
+
+
+def parse_host_ports(value: str, variable: str) -> list[tuple[str, int]]:
+    """``host:port,host:port`` (an IPv6 host in brackets) as pairs; a bad item names
+    ``variable`` and what is expected."""
+    pairs = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        host, colon, port = item.rpartition(":")
+        host = host.strip("[]")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f"{variable}: {item!r} is not host:port; expected e.g."
+                " redis-sentinel-0:26379,redis-sentinel-1:26379"
+            )
+        pairs.append((host, int(port)))
+    return pairs
 
 
 def is_loopback(host: str) -> bool:

@@ -5,6 +5,15 @@
   timer fires once however many jobs or sweeps race for it.
 * :func:`sweep` fires every due timer the queue lost (worker crash, Redis flush) and
   re-queues those due before the next sweep, so they keep the fast path.
+
+**Regions** (``LIAISON_REGIONAL_QUEUES``). Most timers belong to the home region
+(``LIAISON_HOME_REGION``, next to the databases): SLA clocks, reminders, minutes due. Its
+sweep fires them whatever region they concern or armed them, so a region cut off from hq
+does not stall its issues' escalations. A kind whose handler is wrapped in
+:class:`RegionBound` is bound to the region in its row (a delivery's watchdog: it acts for
+jobs only that region's workers can run, as they alone reach its chat robots and SMTP relay);
+only that region's sweep fires it, and while the region is away it simply waits, like the
+region's queued jobs.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from arq.worker import Retry
@@ -69,22 +79,46 @@ async def _dispatch(uow: UnitOfWork, handlers: Mapping[str, TimerHandler], timer
     await handler(uow, timer)
 
 
-# With regional queues, a region's sweep takes only its own timers (and those armed before
-# timers had a region), so a region's effects stay inside it even when jobs were lost.
-_OWN_REGION = "($2::text IS NULL OR region IS NULL OR region = $2)"
+@dataclass(frozen=True)
+class RegionBound:
+    """A timer handler whose timers only the workers of the timer's own region may fire."""
+
+    handler: TimerHandler
+
+    async def __call__(self, uow: UnitOfWork, timer: TimerRow) -> None:
+        await self.handler(uow, timer)
 
 
-def _sweeping_region(runtime: ServiceRuntime) -> str | None:
-    """The region this sweep is limited to, or None when queues are not regional."""
-    return runtime.settings.region if runtime.settings.regional_queues else None
+# The timers a sweep takes ($2: its region, NULL when queues are not regional; $3: it is the
+# home region's; $4: the region-bound kinds). Home takes every kind that is not bound, of any
+# region (rows armed by older releases name the region that armed them), plus its own bound
+# ones; another region takes only its own bound ones.
+_SWEPT = """(
+    $2::text IS NULL
+    OR CASE WHEN $3::bool THEN kind <> ALL($4::text[]) OR region IS NULL OR region = $2
+            ELSE kind = ANY($4::text[]) AND region = $2 END)"""
+
+
+_Scope = tuple[str | None, bool, list[str]]
+
+
+def _scope(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -> _Scope:
+    """The values of ``_SWEPT``'s parameters $2 to $4 for this runtime's sweep."""
+    settings = runtime.settings
+    bound = sorted(kind for kind, handler in handlers.items() if isinstance(handler, RegionBound))
+    if not settings.regional_queues:
+        return None, True, bound
+    return settings.region, settings.region == settings.home_region, bound
 
 
 async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -> int:
-    """Fire every due timer one transaction at a time; re-queue those due soon.
+    """Fire every due timer of this region's scope one transaction at a time; re-queue
+    those due soon.
 
     A timer whose handler fails stays due (its transaction rolled back) and is skipped for
     the rest of this pass, so one broken timer does not hold up the others.
     """
+    scope = _scope(runtime, handlers)
     fired = 0
     failed: list[uuid.UUID] = []
     while True:
@@ -96,12 +130,12 @@ async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -
                     UPDATE timers SET fired_at = now()
                      WHERE id = (SELECT id FROM timers
                                   WHERE fired_at IS NULL AND due_at <= now()
-                                    AND id <> ALL($1::uuid[]) AND {_OWN_REGION}
+                                    AND id <> ALL($1::uuid[]) AND {_SWEPT}
                                   ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED)
                     RETURNING {COLUMNS}
                     """,
                     failed,
-                    _sweeping_region(runtime),
+                    *scope,
                 )
                 if record is None:
                     break
@@ -116,12 +150,13 @@ async def sweep(runtime: ServiceRuntime, handlers: Mapping[str, TimerHandler]) -
         assert timer is not None
         record_timer_fired(runtime.service, timer.kind, timer.due_at, "sweep")
         fired += 1
-    await _requeue_upcoming(runtime)
+    await _requeue_upcoming(runtime, scope)
     return fired
 
 
-async def _requeue_upcoming(runtime: ServiceRuntime) -> None:
-    """Queue again the jobs of the timers due before the next sweep whose job was lost.
+async def _requeue_upcoming(runtime: ServiceRuntime, scope: _Scope) -> None:
+    """Queue again the jobs of the timers due before the next sweep whose job was lost, on
+    this sweep's own queue (a timer armed elsewhere by an older release moves to it).
 
     Usually none was: their ids are asked of the queue first, and only the missing ones
     are read and queued. With thousands of timers due soon, reading every row and queueing
@@ -130,9 +165,9 @@ async def _requeue_upcoming(runtime: ServiceRuntime) -> None:
     horizon = timedelta(seconds=runtime.settings.timer_sweep_seconds * 2)
     upcoming = await runtime.pool.fetch(
         "SELECT id, version FROM timers"
-        f" WHERE fired_at IS NULL AND due_at <= now() + $1 AND {_OWN_REGION}",
+        f" WHERE fired_at IS NULL AND due_at <= now() + $1 AND {_SWEPT}",
         horizon,
-        _sweeping_region(runtime),
+        *scope,
     )
     missing = await _not_queued(runtime, [(r["id"], r["version"]) for r in upcoming])
     if not missing:

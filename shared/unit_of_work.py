@@ -18,7 +18,7 @@ from shared.db import Connection
 from shared.events.envelope import EventEnvelope, new_event
 from shared.observability.metrics import TIMERS_ARMED
 from shared.observability.tracing import current_traceparent
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, job_queue_name
 from shared.timers import TimerRow, arm_timer, cancel_timers, enqueue_timer
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class UnitOfWork:
             region=self.runtime.settings.region,
             departments=departments,
             traceparent=current_traceparent(),  # consumers continue this trace
+            catalog_url=self.runtime.settings.event_catalog_url,
         )
         await self.conn.execute(
             "INSERT INTO outbox (event_id, event_type, envelope) VALUES ($1, $2, $3)",
@@ -63,12 +64,22 @@ class UnitOfWork:
         return envelope
 
     async def arm_timer(
-        self, kind: str, subject: str, due_at: datetime, payload: dict[str, object] | None = None
+        self,
+        kind: str,
+        subject: str,
+        due_at: datetime,
+        payload: dict[str, object] | None = None,
+        *,
+        region: str | None = None,
     ) -> TimerRow:
-        """Set (or move) the deadline ``kind``/``subject``; its job is queued after commit."""
-        region = self.runtime.settings.region
+        """Set (or move) the deadline ``kind``/``subject``; its job is queued after commit, on
+        the queue of ``region`` (a region-bound timer: shared/timer_firing.py), by default of
+        the home region, whichever region arms it."""
+        runtime = self.runtime
+        region = region or runtime.settings.home_region
         timer = await arm_timer(self.conn, kind, subject, due_at, payload or {}, region)
-        self.after_commit(lambda: enqueue_timer(self.runtime.redis, self.runtime.queue_name, timer))
+        queue = job_queue_name(runtime.settings, runtime.service, region)
+        self.after_commit(lambda: enqueue_timer(runtime.redis, queue, timer))
         self.after_commit(lambda: _count_armed(self.runtime.service, kind))
         return timer
 

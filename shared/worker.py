@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from arq.connections import create_pool
 from arq.worker import Function, Worker, func
 
 from shared.events.consumer import Consumer, EventHandler
@@ -32,7 +31,7 @@ from shared.observability.metrics import (
     track_pool,
 )
 from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Outage, patiently
-from shared.runtime import ServiceRuntime, job_queue_name, redis_settings
+from shared.runtime import ServiceRuntime, connect_redis, job_queue_name, redis_settings
 from shared.settings import Settings, get_settings
 from shared.timer_firing import TimerHandler, fire_timer, sweep
 from shared.timers import FIRE_TIMER_JOB
@@ -62,9 +61,11 @@ class LiaisonWorker(Worker):
     async def main(self) -> None:
         """arq's loop, started once Redis answers (arq itself gives up after 5 tries)."""
         if self._pool is None:
+            config = self.redis_settings
+            assert config is not None  # arq keeps them whenever it was given no pool
             self._pool = await patiently(
-                lambda: create_pool(
-                    self.redis_settings,
+                lambda: connect_redis(
+                    config,
                     job_deserializer=self.job_deserializer,
                     job_serializer=self.job_serializer,
                     default_queue_name=self.queue_name,
@@ -156,6 +157,13 @@ async def housekeep_forever(
             await asyncio.wait_for(stop.wait(), runtime.settings.housekeeping_seconds)
 
 
+def is_egress_worker(settings: Settings) -> bool:
+    """A worker away from the databases (regional queues, not the home region): it runs its
+    region's jobs and region-bound timers only. Events and housekeeping are left to the home
+    region's workers, where their many statements do not each cross the border."""
+    return settings.regional_queues and settings.region != settings.home_region
+
+
 def worker_settings(
     service: str,
     migrations: Path | Sequence[Path],
@@ -187,13 +195,20 @@ def worker_settings(
 
         ctx["background"] = [
             asyncio.create_task(sweep_forever(runtime, timers, stop), name="timer-sweep"),
-            asyncio.create_task(Consumer(runtime, events).run(stop), name="event-consumer"),
-            asyncio.create_task(
-                housekeep_forever(runtime, chores, stop, ctx["housekept"]), name="housekeeping"
-            ),
             asyncio.create_task(poll_forever([consumer_lag], stop), name="metrics-poll"),
         ]
-        log.info("%s worker started on queue %s", service, runtime.queue_name)
+        egress = is_egress_worker(settings)
+        if egress:
+            ctx["housekept"].set()
+        else:
+            ctx["background"] += [
+                asyncio.create_task(Consumer(runtime, events).run(stop), name="event-consumer"),
+                asyncio.create_task(
+                    housekeep_forever(runtime, chores, stop, ctx["housekept"]), name="housekeeping"
+                ),
+            ]
+        role = "egress worker" if egress else "worker"
+        log.info("%s %s started on queue %s", service, role, runtime.queue_name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         ctx["stop"].set()

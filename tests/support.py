@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,13 @@ class RuntimeCache:
     async def close(self) -> None:
         for runtime in self._runtimes.values():
             await runtime.close()
+
+
+def in_region(runtime: ServiceRuntime, region: str, home: str = "hq") -> ServiceRuntime:
+    """``runtime`` as a process deployed in ``region`` has it: regional queues on, ``home``
+    the region next to the databases (deploy/README.md, "Regions")."""
+    update = {"regional_queues": True, "region": region, "home_region": home}
+    return replace(runtime, settings=runtime.settings.model_copy(update=update))
 
 
 async def reset_service(runtime: ServiceRuntime) -> None:

@@ -423,14 +423,14 @@ async def list_issues(
     limit: int,
 ) -> list[Issue]:
     """Visible issues matching the filter, newest first (UUIDv7 ids sort by creation)."""
-    await plan_with_values(conn)
     params = StatementParams()
     before = "TRUE" if after_id is None else f"i.id < {params.add(after_id)}"
     ids = _page_keys(params, principal, chosen, before=before, limit=params.add(limit))
-    rows = await conn.fetch(
-        f"SELECT {_ISSUE_COLUMNS} FROM issues i WHERE i.id IN ({ids}) ORDER BY i.id DESC",
-        *params.values,
-    )
+    async with plan_with_values(conn):
+        rows = await conn.fetch(
+            f"SELECT {_ISSUE_COLUMNS} FROM issues i WHERE i.id IN ({ids}) ORDER BY i.id DESC",
+            *params.values,
+        )
     return [_issue(r) for r in rows]
 
 
@@ -453,7 +453,10 @@ async def count_issues(conn: Connection, principal: Principal, chosen: ListFilte
     """How many issues :func:`list_issues` pages through with the same filter."""
     params = StatementParams()
     where = " AND ".join(_list_conditions(params, principal, chosen)) or "TRUE"
-    count: int = await conn.fetchval(f"SELECT count(*) FROM issues i WHERE {where}", *params.values)
+    async with plan_with_values(conn):
+        count: int = await conn.fetchval(
+            f"SELECT count(*) FROM issues i WHERE {where}", *params.values
+        )
     return count
 
 

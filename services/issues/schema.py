@@ -27,6 +27,7 @@ from services.issues.lifecycle import moves
 from services.issues.lifecycle.rules import Rule
 from services.issues.sla_types import SlaPolicy, SlaReportRow
 from services.issues.types import CollabRequest, Issue, Task, visible_issue
+from shared.db import plan_with_values
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.errors import run_mutation
@@ -62,7 +63,8 @@ class Query:
             where.statuses, where.request_id, where.responsible_department_id, where.urgent
         )
         principal = context.principal
-        async with context.runtime.pool.acquire() as conn:
+        # the page and its count in one transaction, both planned for their values
+        async with context.runtime.pool.acquire() as conn, plan_with_values(conn):
             after_id = page.after[0] if page.after else None
             rows = await repo.list_issues(
                 conn, principal, chosen, after_id=after_id, limit=page.limit + 1

@@ -117,7 +117,7 @@ class Delivery:
     created_at: datetime
     updated_at: datetime
     region: str | None = None
-    """Region whose workers send it (None: the notify service's own region)."""
+    """Region whose workers send it (None: the home region, ``LIAISON_HOME_REGION``)."""
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,17 @@ from services.notify.delivery import jobs as delivery_jobs
 from services.notify.delivery.service import SEND_JOB, WATCHDOG_TIMER
 from services.notify.digests import send_digest
 from services.notify.handlers import EVENT_HANDLERS
+from services.notify.models import DeliveryStatus, TargetKind
 from services.notify.people import DIGEST_TIMER
 from services.notify.scheduled import prune_old_rows, reseal_secrets
+from shared.observability.metrics import prime_delivery_metrics
 from shared.settings import Settings, get_settings
-from shared.timer_firing import TimerHandler
+from shared.timer_firing import RegionBound, TimerHandler
 from shared.worker import run_worker, worker_settings
 
 TIMER_HANDLERS: dict[str, TimerHandler] = {
-    WATCHDOG_TIMER: delivery_jobs.on_watchdog,
+    # A delivery's region sends it; its watchdog waits there too (shared/timer_firing.py).
+    WATCHDOG_TIMER: RegionBound(delivery_jobs.on_watchdog),
     DIGEST_TIMER: send_digest,
 }
 
@@ -39,6 +42,11 @@ assert send_delivery.__name__ == SEND_JOB
 
 def settings(config: Settings | None = None) -> dict[str, Any]:
     config = config or get_settings()
+    prime_delivery_metrics(
+        "notify",
+        [kind.value.lower() for kind in TargetKind],
+        [status.value.lower() for status in DeliveryStatus if status is not DeliveryStatus.PENDING],
+    )
     return worker_settings(
         "notify",
         MIGRATIONS,

@@ -293,7 +293,6 @@ async def list_requests(
     limit: int,
 ) -> list[CollabRequest]:
     """Visible requests, newest first (ids are UUIDv7, so they sort by creation time)."""
-    await plan_with_values(conn)
     params = StatementParams()
     conditions = _request_conditions(params, kind, status)
     if after_id is not None:
@@ -307,10 +306,11 @@ async def list_requests(
             return []
         union = " UNION ".join(f"({_newest_ids([w, *conditions], page)})" for w in ways)
         ids = f"SELECT id FROM ({union}) seen ORDER BY id DESC LIMIT {page}"
-    rows = await conn.fetch(
-        f"SELECT {_REQUEST_COLUMNS} FROM collab_requests WHERE id IN ({ids}) ORDER BY id DESC",
-        *params.values,
-    )
+    async with plan_with_values(conn):
+        rows = await conn.fetch(
+            f"SELECT {_REQUEST_COLUMNS} FROM collab_requests WHERE id IN ({ids}) ORDER BY id DESC",
+            *params.values,
+        )
     return [_request(r) for r in rows]
 
 
@@ -331,9 +331,10 @@ async def count_requests(
         conditions.append(_VISIBLE)
     conditions += _request_conditions(params, kind, status)
     where = " AND ".join(conditions) or "TRUE"
-    count: int = await conn.fetchval(
-        f"SELECT count(*) FROM collab_requests r WHERE {where}", *params.values
-    )
+    async with plan_with_values(conn):
+        count: int = await conn.fetchval(
+            f"SELECT count(*) FROM collab_requests r WHERE {where}", *params.values
+        )
     return count
 
 

@@ -21,6 +21,7 @@ from services.requests.partners.schema import PartnerMutation, PartnerQuery
 from services.requests.secondments.schema import SecondmentMutation, SecondmentQuery
 from services.requests.types import CollabRequest, RequestPayload, visible_request
 from services.requests.workflow.schema import WorkflowMutation
+from shared.db import plan_with_values
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
@@ -216,7 +217,8 @@ class RequestQuery:
         context = info.context
         page = page_request(first, after, context.runtime.settings.graphql_max_page)
         filter = filter or RequestFilter()
-        async with context.runtime.pool.acquire() as conn:
+        # the page and its count in one transaction, both planned for their values
+        async with context.runtime.pool.acquire() as conn, plan_with_values(conn):
             rows = await repo.list_requests(
                 conn,
                 sees_all=context.principal.sees_everything,

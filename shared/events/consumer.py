@@ -50,6 +50,12 @@ def _stream_gone(error: ResponseError) -> bool:
     return str(error).startswith(("NOGROUP", "UNBLOCKED"))
 
 
+def _outage_reply(error: ResponseError) -> bool:
+    """An error reply that an outage explains: the stream gone, or READONLY from a server
+    demoted under a client without Sentinel (one of :data:`REDIS_OUTAGES`)."""
+    return isinstance(error, REDIS_OUTAGES) or _stream_gone(error)
+
+
 _PAUSES: tuple[type[BaseException], ...] = (*DATABASE_OUTAGES, *REDIS_OUTAGES, ResponseError)
 
 
@@ -87,7 +93,7 @@ class Consumer:
             except _PAUSES as exc:
                 # A restart, failover or flush of Redis (the group is gone: NOGROUP) or of the
                 # database must not end consumption for good; the inbox absorbs re-reads.
-                if isinstance(exc, ResponseError) and not _stream_gone(exc):
+                if isinstance(exc, ResponseError) and not _outage_reply(exc):
                     raise
                 await self._outage.wait(exc, stop)
 

@@ -42,14 +42,18 @@ from shared.observability.metrics import (
     track_pool,
 )
 from shared.redis_keys import RedisKeys
-from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Outage, patiently
+from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Outage, ReplicasBehind, patiently
 from shared.runtime import connect_redis
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+RELAY_POOL_SIZE = 2
+"""Connections of a relay's pool per service database (the connection budget counts them)."""
 WAKEUP_CHANNEL = "liaison_outbox"
 """Notified by the ``outbox_wakeup`` trigger (shared migration 0003) when rows commit."""
+REPLICA_WAIT_MS = 1000
+"""How long a batch waits for ``LIAISON_REDIS_WAIT_REPLICAS`` replicas before it is retried."""
 
 
 async def relay_batch(
@@ -60,10 +64,13 @@ async def relay_batch(
     batch_size: int,
     max_length: int,
     service: str = "unknown",
+    replicas: int = 0,
 ) -> int:
     """Publish up to ``batch_size`` unsent rows in order; returns how many.
 
-    ``service`` labels the relay metrics (events published, commit-to-publish lag)."""
+    ``service`` labels the relay metrics (events published, commit-to-publish lag). With
+    ``replicas``, the rows are marked sent only once that many Redis replicas hold the batch
+    (``WAIT``), else :class:`~shared.resilience.ReplicasBehind` rolls the claim back."""
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
             "SELECT seq, envelope, created_at FROM outbox WHERE sent_at IS NULL"
@@ -80,7 +87,12 @@ async def relay_batch(
                 maxlen=max_length,
                 approximate=True,
             )
-        await pipe.execute()
+        if replicas:
+            pipe.wait(replicas, REPLICA_WAIT_MS)
+        results = await pipe.execute()
+        if replicas and results[-1] < replicas:
+            # Only the master has it: a failover now would lose these events.
+            raise ReplicasBehind(f"{results[-1]} of {replicas} Redis replicas hold the events")
         await conn.execute(
             "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])",
             [row["seq"] for row in rows],
@@ -177,9 +189,13 @@ async def relay_forever(
     settings: Settings,
     stop: asyncio.Event,
     service: str | None = None,
+    *,
+    listen_url: str | None = None,
 ) -> None:
     """Drain one service's outbox, then again on each wake-up, at the latest every
-    ``relay_poll_seconds``, until ``stop``."""
+    ``relay_poll_seconds``, until ``stop``. The wake-ups are listened for on ``listen_url``
+    (default ``database_url``): LISTEN needs a session of its own, which a transaction-mode
+    pooler in ``database_url`` does not give."""
     keys = RedisKeys(settings)
     stream = keys.event_stream
     label = service or database_url.rsplit("/", 1)[-1]
@@ -187,7 +203,7 @@ async def relay_forever(
     observer: asyncio.Task[None] | None = None
     keep = timedelta(days=settings.outbox_retention_days)
     next_prune = next_marker_check = 0.0
-    wakeups = Wakeups(database_url)
+    wakeups = Wakeups(listen_url or database_url)
     loop = asyncio.get_running_loop()
     outage = Outage(f"relay-{label}", "PostgreSQL or Redis")
     waiting_for_migrations = False
@@ -195,7 +211,7 @@ async def relay_forever(
         while not stop.is_set():
             try:
                 if pool is None:
-                    pool = await create_pool(database_url, max_size=2)
+                    pool = await create_pool(database_url, max_size=RELAY_POOL_SIZE)
                     track_pool(f"relay-{label}", pool)
                     observer = asyncio.create_task(
                         poll_forever([lambda p=pool: observe_outbox(label, p)], stop)
@@ -214,6 +230,7 @@ async def relay_forever(
                     batch_size=settings.relay_batch_size,
                     max_length=settings.stream_max_length,
                     service=label,
+                    replicas=settings.redis_wait_replicas,
                 )
             except _NOT_MIGRATED as exc:
                 if not waiting_for_migrations:
@@ -254,7 +271,14 @@ async def run_relays(services: Sequence[str], settings: Settings, stop: asyncio.
     try:
         await asyncio.gather(
             *(
-                relay_forever(url, redis, settings, stop, service)
+                relay_forever(
+                    url,
+                    redis,
+                    settings,
+                    stop,
+                    service,
+                    listen_url=settings.service_direct_database_url(service),
+                )
                 for url, service in zip(urls, services, strict=True)
             )
         )

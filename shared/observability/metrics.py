@@ -139,11 +139,31 @@ DELIVERIES = Counter(
     "Delivery attempts (webhooks, chat robots, e-mail) by channel and outcome.",
     ["service", "channel", "outcome"],
 )
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "liaison_webhook_endpoints_disabled_total",
+    "Webhook endpoints disabled automatically because their deliveries kept failing.",
+    ["service"],
+)
 
 
 def record_delivery(service: str, channel: str, outcome: str) -> None:
     """Count one delivery attempt; outcome e.g. succeeded, failed, exhausted."""
     DELIVERIES.labels(service, channel, outcome).inc()
+
+
+def record_endpoint_disabled(service: str) -> None:
+    WEBHOOK_ENDPOINTS_DISABLED.labels(service).inc()
+
+
+def prime_delivery_metrics(service: str, channels: Iterable[str], outcomes: Iterable[str]) -> None:
+    """Export 0 for every delivery series the alerts watch. A counter series that first
+    appears at 1 shows Prometheus no increase, so the first exhausted delivery or disabled
+    endpoint of a process would otherwise go unalerted."""
+    wanted = list(outcomes)
+    for channel in channels:
+        for outcome in wanted:
+            DELIVERIES.labels(service, channel, outcome)
+    WEBHOOK_ENDPOINTS_DISABLED.labels(service)
 
 
 def record_timer_fired(service: str, kind: str, due_at: datetime, path: str) -> None:

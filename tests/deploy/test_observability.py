@@ -271,7 +271,7 @@ async def test_regional_queues_keep_a_regions_jobs_in_the_region(
     assert runtime.queue_name == f"{prefix}:queue:{SERVICE}:east"
     assert job_queue_name(probe.settings, SERVICE) == f"{prefix}:queue:{SERVICE}"
     async with unit_of_work(runtime) as uow:
-        await uow.arm_timer("regional", "r1", datetime.now(UTC) + timedelta(hours=1))
+        await uow.arm_timer("regional", "r1", datetime.now(UTC) + timedelta(hours=1), region="east")
     assert await probe.redis.zcard(f"{prefix}:queue:{SERVICE}:east") == 1
     assert await probe.redis.zcard(f"{prefix}:queue:{SERVICE}") == 0
     from shared.worker import worker_settings

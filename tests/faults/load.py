@@ -109,7 +109,7 @@ OBJECT_FIELD = {
 }
 
 LAGGING = {"REQUEST_NOT_FOUND", "PERSON_NOT_FOUND", "DEPARTMENT_NOT_FOUND"}
-"""Refusals that only mean a local copy has not caught up yet (README: front ends retry)."""
+"""Refusals that only mean a local copy has not caught up yet (docs/frontend.md: clients retry)."""
 LAGGING_PATIENCE_SECONDS = 30.0
 """How long a step waits for a copy to catch up before the round is given up."""
 REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=3.0)

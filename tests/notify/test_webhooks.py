@@ -130,6 +130,13 @@ def succeeded_webhooks() -> float:
     return REGISTRY.get_sample_value("liaison_deliveries_total", labels) or 0.0
 
 
+def disabled_endpoints() -> float:
+    labels = {"service": "notify"}
+    value = REGISTRY.get_sample_value("liaison_webhook_endpoints_disabled_total", labels)
+    assert value is not None, "not exported"
+    return value
+
+
 async def _count(receiver: Receiver, expected: int) -> bool:
     return receiver.count >= expected
 
@@ -210,6 +217,7 @@ async def test_endpoint_failing_too_long_is_disabled_and_its_owner_told(
 ) -> None:
     notify_api.runtime.settings.notify_webhook_disable_after_seconds = 0.3
     notify_api.runtime.settings.notify_retry_schedule = [0.2] * 10
+    disabled_before = disabled_endpoints()  # the worker exported 0 before any was disabled
     partner = Receiver(httpserver, "/dead", always=500)
     endpoint_id, _ = await create_endpoint(notify_api, "acme", partner.url)
     assert await events.handle(issue_reported("i1"))
@@ -221,6 +229,7 @@ async def test_endpoint_failing_too_long_is_disabled_and_its_owner_told(
     await wait_for(disabled, what="the endpoint to be disabled")
     view = await endpoint_view(notify_api, "acme", endpoint_id)
     assert "failed for" in view["disabledReason"]
+    assert disabled_endpoints() == disabled_before + 1  # what the endpoint-disabled alert sees
     [node] = [e["node"] for e in view["deliveries"]["edges"]]
     assert node["status"] == "FAILED"
     assert node["nextAttemptAt"] is None

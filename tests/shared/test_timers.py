@@ -15,12 +15,12 @@ from arq.worker import Retry
 from shared.db import create_pool
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
-from shared.timer_firing import TimerHandler, fire_timer, sweep
+from shared.timer_firing import RegionBound, TimerHandler, fire_timer, sweep
 from shared.timers import FIRE_TIMER_JOB, TimerRow, arm_timer, enqueue_timer, timer_job_id
 from shared.unit_of_work import UnitOfWork, unit_of_work
 from shared.worker import worker_settings
 from tests.shared.conftest import SERVICE
-from tests.support import in_process_worker
+from tests.support import in_process_worker, in_region
 
 KIND = "widget.expiry"
 
@@ -248,24 +248,33 @@ async def test_a_timer_armed_in_the_past_is_queued_to_run_at_once(platform: Serv
     assert score <= (datetime.now(UTC).timestamp() + 1) * 1000
 
 
-async def test_with_regional_queues_a_region_sweeps_only_its_own_timers(
+async def test_with_regional_queues_home_fires_its_timers_and_a_region_its_bound_ones(
     platform: ServiceRuntime, second_runtime: ServiceRuntime
 ) -> None:
-    """A region's chat robots and SMTP relay are reached from inside it: its timers are not
-    fired by another region's sweep, even after their jobs were lost."""
-
-    def in_region(runtime: ServiceRuntime, region: str) -> ServiceRuntime:
-        update = {"regional_queues": True, "region": region}
-        return dataclasses.replace(runtime, settings=runtime.settings.model_copy(update=update))
-
+    """An SLA clock must not stall while its region is away: hq's sweep fires every timer not
+    bound to a region, wherever it was armed. A region-bound one (it acts for jobs only its
+    region runs) is its region's alone, even after its job was lost."""
     east, hq = in_region(platform, "east"), in_region(second_runtime, "hq")
+    handlers: dict[str, TimerHandler] = {KIND: record_effect, "bound": RegionBound(record_effect)}
     async with unit_of_work(east) as uow:
-        timer = await uow.arm_timer(KIND, "e1", now() - timedelta(seconds=1))
-    assert timer.region == "east"
-    assert await sweep(hq, HANDLERS) == 0
-    assert await effects(platform) == {}
-    assert await sweep(east, HANDLERS) == 1
-    assert await effects(platform) == {"e1": 1}
+        owned = await uow.arm_timer(KIND, "home", now() - timedelta(seconds=1))
+        bound = await uow.arm_timer("bound", "away", now() - timedelta(seconds=1), region="east")
+    assert (owned.region, bound.region) == ("hq", "east")
+    hq_queue, east_queue = hq.queue_name, east.queue_name
+    assert await platform.redis.zrange(hq_queue, 0, -1) == [
+        timer_job_id(owned.id, owned.version).encode()
+    ]
+    assert await platform.redis.zrange(east_queue, 0, -1) == [
+        timer_job_id(bound.id, bound.version).encode()
+    ]
+    await platform.redis.delete(hq_queue, east_queue)  # the jobs were lost
+    # A row armed in east by a release before hq owned its timers names east; hq fires it too.
+    await platform.pool.execute("UPDATE timers SET region = 'east' WHERE subject = 'home'")
+
+    assert await sweep(east, handlers) == 1
+    assert await effects(platform) == {"away": 1}
+    assert await sweep(hq, handlers) == 1
+    assert await effects(platform) == {"away": 1, "home": 1}
 
 
 async def test_a_timer_job_is_queued_once_as_arq_would_queue_it(platform: ServiceRuntime) -> None:

@@ -52,12 +52,12 @@ from services.notify import people
 from services.notify.channels import repository as channels
 from services.notify.delivery import repository as repo
 from services.notify.delivery import senders
-from services.notify.delivery.service import WATCHDOG_TIMER, now, schedule
+from services.notify.delivery.service import WATCHDOG_TIMER, arm_watchdog, now, schedule
 from services.notify.models import Delivery, DeliveryStatus, NotificationDraft, TargetKind, Urgency
 from services.notify.webhooks import repository as endpoints
 from services.notify.webhooks import service as webhooks
 from shared.events.contracts.notify import DeliveryExhausted, DeliveryOutcomeUnknown
-from shared.observability.metrics import record_delivery
+from shared.observability.metrics import record_delivery, record_endpoint_disabled
 from shared.resilience import DATABASE_OUTAGES, REDIS_OUTAGES, Backoff, Outage
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
@@ -273,6 +273,7 @@ async def record(uow: UnitOfWork, delivery: Delivery, outcome: senders.Outcome) 
         await _emit_exhausted(uow, delivery, outcome.error)
     if disable is not None:
         disabled = await webhooks.disable_after_failures(uow, disable)
+        record_endpoint_disabled("notify")
         await _tell_owner(
             uow, disabled.id, disabled.owner_id, disabled.url, disabled.disabled_reason
         )
@@ -317,7 +318,7 @@ async def on_watchdog(uow: UnitOfWork, timer: TimerRow) -> None:
     at = now()
     if delivery.lease_expires_at is not None:
         if delivery.lease_expires_at > at:  # still sending: look again when the lease ends
-            await uow.arm_timer(WATCHDOG_TIMER, delivery.id, delivery.lease_expires_at)
+            await arm_watchdog(uow, delivery, delivery.lease_expires_at)
             return
         if await repo.has_open_attempt(uow.conn, delivery):
             await _after_lost_worker(uow, delivery)

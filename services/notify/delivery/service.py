@@ -14,6 +14,8 @@ from typing import Any
 from services.notify.delivery import repository as repo
 from services.notify.models import Delivery, TargetKind
 from shared.runtime import job_queue_name
+from shared.settings import Settings
+from shared.timers import TimerRow
 from shared.unit_of_work import UnitOfWork
 
 SEND_JOB = "send_delivery"
@@ -31,11 +33,14 @@ async def schedule(uow: UnitOfWork, delivery: Delivery) -> None:
     # still queued and re-arm itself in a tight loop.
     due = max(delivery.next_attempt_at or now(), now())
     lease = timedelta(seconds=uow.runtime.settings.notify_delivery_lease_seconds)
-    timer = await uow.arm_timer(WATCHDOG_TIMER, delivery.id, due + lease)
+    timer = await arm_watchdog(uow, delivery, due + lease)
     # The timer row is new after a cancel and bumps its version on every arm, so the job id
     # is never one arq still keeps a result for.
     job_id = f"delivery:{delivery.id}:{timer.id}:{timer.version}"
     runtime = uow.runtime
+    queue = job_queue_name(
+        runtime.settings, runtime.service, sending_region(runtime.settings, delivery)
+    )
 
     async def enqueue() -> None:
         await runtime.redis.enqueue_job(
@@ -43,10 +48,22 @@ async def schedule(uow: UnitOfWork, delivery: Delivery) -> None:
             delivery.id,
             _job_id=job_id,
             _defer_until=due,
-            _queue_name=job_queue_name(runtime.settings, runtime.service, delivery.region),
+            _queue_name=queue,
         )
 
     uow.after_commit(enqueue)
+
+
+def sending_region(settings: Settings, delivery: Delivery) -> str:
+    """The region whose workers send ``delivery``: its target's, else the home region."""
+    return delivery.region or settings.home_region
+
+
+async def arm_watchdog(uow: UnitOfWork, delivery: Delivery, due_at: datetime) -> TimerRow:
+    """Arm the delivery's watchdog, bound to the region that sends it: it acts for that
+    region's jobs, so it waits with them while the region is away."""
+    region = sending_region(uow.runtime.settings, delivery)
+    return await uow.arm_timer(WATCHDOG_TIMER, delivery.id, due_at, region=region)
 
 
 async def create(

@@ -5,11 +5,18 @@ a breaking change gets a new type or a new ``dataversion``.
 """
 
 from shared.events.contracts import issues, notify, requests, tasks
-from shared.events.contracts.base import EventData, data_model_for, event_type, registered_types
+from shared.events.contracts.base import (
+    EventData,
+    data_model_for,
+    data_version_for,
+    event_type,
+    registered_types,
+)
 
 __all__ = [
     "EventData",
     "data_model_for",
+    "data_version_for",
     "event_type",
     "issues",
     "notify",

@@ -1,6 +1,8 @@
-"""Registry of event data models: one pydantic model per event type.
+"""Registry of event data models: one pydantic model per event type, with its version.
 
-A model may gain optional fields; a breaking change gets a new type or a new ``dataversion``.
+A model may gain optional fields; a breaking change gets a new type or a new ``dataversion``
+(``@event_type(name, version=2)``): the compatibility test (shared/events/compat.py) holds
+every type to that against the last release's catalog.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 _REGISTRY: dict[str, type[BaseModel]] = {}
+_VERSIONS: dict[str, int] = {}
 M = TypeVar("M", bound=type[BaseModel])
 
 
-def event_type(name: str) -> Any:
-    """Register a model as the ``data`` of event type ``name``."""
+def event_type(name: str, version: int = 1) -> Any:
+    """Register a model as the ``data`` of event type ``name``, at data ``version``."""
 
     def register(model: M) -> M:
         _REGISTRY[name] = model
+        _VERSIONS[name] = version
         return model
 
     return register
@@ -31,12 +35,21 @@ def data_model_for(type_: str) -> type[BaseModel]:
         raise KeyError(f"unknown event type {type_!r}") from None
 
 
+def data_version_for(type_: str) -> int:
+    """The version of an event type's data schema (its envelope's ``dataversion``)."""
+    data_model_for(type_)  # unknown types are refused alike
+    return _VERSIONS.get(type_, 1)
+
+
 def registered_types() -> list[str]:
     """Every event type Liaison emits."""
     return sorted(_REGISTRY)
 
 
 class EventData(BaseModel):
-    """Base of event payloads: unknown fields are kept, so old consumers read new producers."""
+    """Base of event payloads: unknown fields are kept, so old consumers read new producers.
 
-    model_config = ConfigDict(extra="allow")
+    A field's docstring is its description in the event catalog.
+    """
+
+    model_config = ConfigDict(extra="allow", use_attribute_docstrings=True)

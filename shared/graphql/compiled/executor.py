@@ -9,6 +9,7 @@ fails (a server outage included), is answered by Strawberry, whose errors are th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -109,9 +110,9 @@ class CompiledReads:
         fields = renderer.root_fields()
         statements = {key: renderer.root(key, details) for key, details in fields.items()}
         parts = []
-        async with self.runtime.pool.acquire() as conn:
+        async with self.runtime.pool.acquire() as conn, contextlib.AsyncExitStack() as planned:
             if renderer.plans_for_values:
-                await plan_with_values(conn)
+                await planned.enter_async_context(plan_with_values(conn))
             for key, statement in statements.items():
                 if isinstance(statement, str):
                     value = statement
