@@ -20,6 +20,7 @@ import {
 // @graphql-mesh/plugin-prometheus, hoisted in package-lock.json).
 import { register as metricsRegistry } from 'prom-client';
 import { eventCatalog } from './catalog.ts';
+import { fileRoutes } from './files.ts';
 import { costLimit } from './cost.ts';
 import { aliasLimit, edgeRequests, hideSuggestions } from './edge.ts';
 import { errorCodes, maskError } from './error-codes.ts';
@@ -200,27 +201,20 @@ const fromConnectionParams = ({ serverContext }: { serverContext?: any }) => {
   return { prefix: m ? 'Bearer' : undefined, token: m ? m[1] : raw.trim() };
 };
 
-// Meeting invites (.ics files, not GraphQL) pass through to the requests subgraph, which
-// checks the caller's bearer token like any other call; the gateway adds its secret.
+// Files pass through to the subgraph that owns them (files.ts), which authorizes the caller.
 const REQUESTS_URL = env.LIAISON_REQUESTS_URL || 'http://127.0.0.1:4001/graphql';
-const INVITE_PATH = /^\/meetings\/[^/]+\/invite\.ics$/;
-const inviteDownloads = {
-  async onRequest({ request, url, endResponse, fetchAPI }: any) {
-    if (request.method !== 'GET' || !INVITE_PATH.test(url.pathname)) return;
-    const upstream = await fetchAPI.fetch(new URL(url.pathname, REQUESTS_URL), {
-      headers: {
-        authorization: request.headers.get('authorization') ?? '',
-        'x-liaison-gateway-secret': GATEWAY_SECRET,
-      },
-    });
-    const headers: Record<string, string> = {};
-    for (const name of ['content-type', 'content-disposition']) {
-      const value = upstream.headers.get(name);
-      if (value) headers[name] = value;
-    }
-    endResponse(new fetchAPI.Response(await upstream.text(), { status: upstream.status, headers }));
-  },
-};
+const TASKS_URL = env.LIAISON_TASKS_URL || 'http://127.0.0.1:4002/graphql';
+const ISSUES_URL = env.LIAISON_ISSUES_URL || 'http://127.0.0.1:4003/graphql';
+const FILES = fileRoutes({
+  gatewaySecret: GATEWAY_SECRET,
+  routes: [
+    { path: /^\/meetings\/[^/]+\/invite\.ics$/, methods: ['GET'], upstream: REQUESTS_URL },
+    // a request's RACI matrix (template 2): GET exports, POST imports (?dryRun=true)
+    { path: /^\/files\/requests\/[^/]+\/raci\.xlsx$/, methods: ['GET', 'POST'], upstream: TASKS_URL },
+    // the issue log (template 5): GET exports (.xlsx, .csv), POST .xlsx imports
+    { path: /^\/files\/issues\.(xlsx|csv)$/, methods: ['GET', 'POST'], upstream: ISSUES_URL },
+  ],
+});
 
 // Where a caller's token is: `Authorization: Bearer <jwt>`, else the WebSocket connection_init.
 const TOKEN_LOOKUPS = [extractFromHeader({ name: 'authorization', prefix: 'Bearer' }), fromConnectionParams];
@@ -250,7 +244,7 @@ export const gatewayConfig = defineConfig({
     }),
     costLimit({ maxCost: MAX_COST, maxPage: MAX_PAGE }),
     ...(GRAPHIQL ? [] : [hideSuggestions]),
-    inviteDownloads,
+    FILES,
     eventCatalog(), // GET /asyncapi.json, public (catalog.ts)
     errorCodes,
     ...(PASSTHROUGH

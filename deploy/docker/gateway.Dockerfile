@@ -25,7 +25,7 @@ ENV NODE_ENV=production \
     LOG_JSON=1
 WORKDIR /gateway
 COPY --from=build /gateway/node_modules ./node_modules
-COPY gateway/package.json gateway/gateway.config.ts gateway/error-codes.ts gateway/edge.ts gateway/catalog.ts gateway/cost.ts gateway/rate-limit.ts gateway/identity.ts gateway/passthrough.ts gateway/persisted-documents.ts gateway/ws-sessions.ts gateway/supergraph.graphql ./
+COPY gateway/package.json gateway/gateway.config.ts gateway/error-codes.ts gateway/edge.ts gateway/catalog.ts gateway/files.ts gateway/cost.ts gateway/rate-limit.ts gateway/identity.ts gateway/passthrough.ts gateway/persisted-documents.ts gateway/ws-sessions.ts gateway/supergraph.graphql ./
 # the event catalog, where catalog.ts reads it (../shared/events/ from this folder)
 COPY shared/events/asyncapi.json /shared/events/asyncapi.json
 # an unprivileged uid with no entry in /etc/passwd: it needs none, and owns no file here

@@ -10,24 +10,16 @@ gateway asks here, with the caller's token and its own secret, and caches the an
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared.auth import GATEWAY_SECRET_HEADER, AuthError, Role, check_gateway_secret
-from shared.authority import authenticate
-from shared.runtime import ServiceRuntime
+from shared.auth import Role
+from shared.http_routes import caller
 
 
 async def caller_endpoint(request: Request) -> Response:
     """``{"sub": ..., "partner": bool}``, or 401 with the reason the caller is refused."""
-    runtime: ServiceRuntime = request.app.state.runtime
-    try:
-        check_gateway_secret(request.headers.get(GATEWAY_SECRET_HEADER), runtime.settings)
-        principal = await authenticate(
-            request.headers.get("authorization"), runtime.tokens, runtime.directory
-        )
-    except AuthError as exc:
-        return PlainTextResponse(str(exc), status_code=401)
+    principal = await caller(request)
     # A partner client is only ever PARTNER (shared/authority.py), the rule NotPartner uses.
     partner = principal.roles == frozenset({Role.PARTNER})
     return JSONResponse({"sub": principal.sub, "partner": partner})

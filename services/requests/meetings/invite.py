@@ -19,10 +19,9 @@ from services.requests.meetings import repository as repo
 from services.requests.meetings.models import AgendaItem, Attendee, Meeting, MeetingStatus
 from services.requests.models import CollabRequest, Person
 from services.requests.repository import is_visible, requests_by_ids
-from shared.auth import GATEWAY_SECRET_HEADER, AuthError, Principal, check_gateway_secret
-from shared.authority import authenticate
+from shared.auth import Principal
 from shared.db import Connection
-from shared.runtime import ServiceRuntime
+from shared.http_routes import caller, runtime_of
 
 PRODID = "-//Liaison//Collaboration meetings//EN"
 UID_DOMAIN = "liaison"
@@ -112,14 +111,8 @@ async def invite_for(conn: Connection, meeting: Meeting) -> bytes:
 
 
 async def invite_endpoint(request: Request) -> Response:
-    runtime: ServiceRuntime = request.app.state.runtime
-    try:
-        check_gateway_secret(request.headers.get(GATEWAY_SECRET_HEADER), runtime.settings)
-        principal = await authenticate(
-            request.headers.get("authorization"), runtime.tokens, runtime.directory
-        )
-    except AuthError as exc:
-        return PlainTextResponse(str(exc), status_code=401)
+    principal = await caller(request)
+    runtime = runtime_of(request)
     meeting_id = request.path_params["meeting_id"]
     async with runtime.pool.acquire() as conn:
         meeting = (await repo.meetings_by_ids(conn, [meeting_id])).get(meeting_id)
