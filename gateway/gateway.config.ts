@@ -209,6 +209,8 @@ const FILES = fileRoutes({
   gatewaySecret: GATEWAY_SECRET,
   routes: [
     { path: /^\/meetings\/[^/]+\/invite\.ics$/, methods: ['GET'], upstream: REQUESTS_URL },
+    // departments and people from a sheet (POST, ?dryRun=true), for ADMINs
+    { path: /^\/files\/directory\.xlsx$/, methods: ['POST'], upstream: REQUESTS_URL },
     // a request's RACI matrix (template 2): GET exports, POST imports (?dryRun=true)
     { path: /^\/files\/requests\/[^/]+\/raci\.xlsx$/, methods: ['GET', 'POST'], upstream: TASKS_URL },
     // the issue log (template 5): GET exports (.xlsx, .csv), POST .xlsx imports

@@ -16,7 +16,7 @@ import csv
 import io
 import tempfile
 import zipfile
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -52,9 +52,12 @@ class Problem:
     row: int
     column: str
     message: str
+    sheet: str = ""
+    """For a workbook read sheet by sheet, which one."""
 
     def as_json(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
+        found = {"row": self.row, "column": self.column, "message": self.message}
+        return {"sheet": self.sheet, **found} if self.sheet else found
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,10 @@ async def upload_bytes(request: Request) -> bytes:
     return bytes(body)
 
 
-def read_rows(data: bytes, sheet: str | None = None) -> tuple[list[str], list[Row]]:
-    """The header and the value rows of ``sheet`` (the first if None) of an uploaded
-    workbook, each with its number in the sheet and as long as the header, empty rows left
-    out; refused as :class:`SpreadsheetRefused`."""
+def read_sheets(data: bytes) -> dict[str, tuple[list[str], list[Row]]]:
+    """Every sheet of an uploaded workbook by title: its header and value rows, each row with
+    its number in the sheet and as long as the header, empty rows left out (an empty sheet
+    has an empty header); refused as :class:`SpreadsheetRefused`."""
     if len(data) > MAX_BYTES:
         raise SpreadsheetRefused("FILE_TOO_LARGE", f"the file is over {MAX_BYTES // 2**20} MB")
     try:
@@ -107,13 +110,25 @@ def read_rows(data: bytes, sheet: str | None = None) -> tuple[list[str], list[Ro
         raise SpreadsheetRefused("MACROS_NOT_ALLOWED", "the workbook holds macros")
     book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise SpreadsheetRefused("SHEET_MISSING", f"the workbook has no sheet {sheet!r}")
-        rows = _values(book[sheet] if sheet else book.worksheets[0])
+        return {sheet.title: _header_and_rows(_values(sheet)) for sheet in book.worksheets}
     finally:
         book.close()
-    if not rows:
+
+
+def read_rows(data: bytes, sheet: str | None = None) -> tuple[list[str], list[Row]]:
+    """The header and value rows (as :func:`read_sheets`) of ``sheet``, the first if None."""
+    sheets = read_sheets(data)
+    if sheet is not None and sheet not in sheets:
+        raise SpreadsheetRefused("SHEET_MISSING", f"the workbook has no sheet {sheet!r}")
+    header, rows = sheets[sheet] if sheet is not None else next(iter(sheets.values()))
+    if not header:
         raise SpreadsheetRefused("EMPTY_SHEET", "the sheet has no header row")
+    return header, rows
+
+
+def _header_and_rows(rows: list[Row]) -> tuple[list[str], list[Row]]:
+    if not rows:
+        return [], []
     header = [str(v).strip() if v is not None else "" for v in rows[0].values]
     width = len(header)  # read-only mode leaves a row's trailing empty cells out
     return header, [Row(r.number, [*r.values, *[None] * width][:width]) for r in rows[1:]]
@@ -151,6 +166,10 @@ def _workbook_file(sheets: Iterable[Sheet]) -> Any:
         page.append(list(sheet.header))
         for row in sheet.rows:
             page.append([_cell(v) for v in row])
+    return _saved(book)
+
+
+def _saved(book: Workbook) -> Any:
     # closed by _chunks once streamed (or when the response is dropped)
     spooled = tempfile.SpooledTemporaryFile(max_size=16 * 2**20)  # noqa: SIM115
     book.save(spooled)
@@ -203,6 +222,48 @@ def csv_response(
     """A download of ``rows`` as ``filename`` (.csv, UTF-8 with a BOM)."""
     return StreamingResponse(
         _csv_lines(header, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": content_disposition(filename)},
+    )
+
+
+async def xlsx_response_from(
+    filename: str, title: str, header: Sequence[str], rows: AsyncIterable[Sequence[Value]]
+) -> StreamingResponse:
+    """:func:`xlsx_response` of one sheet whose rows are read asynchronously (a database
+    cursor): each row goes to the write-only sheet as it arrives, none is kept."""
+    book = Workbook(write_only=True)
+    page = book.create_sheet(title[:31])
+    page.append(list(header))
+    async for row in rows:
+        page.append([_cell(v) for v in row])
+    return StreamingResponse(
+        _chunks(_saved(book)),
+        media_type=XLSX_TYPE,
+        headers={"content-disposition": content_disposition(filename)},
+    )
+
+
+def _csv_line(row: Sequence[Value]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(["" if v is None else v for v in row])
+    return buffer.getvalue().encode()
+
+
+async def _csv_lines_from(
+    header: Sequence[str], rows: AsyncIterable[Sequence[Value]]
+) -> AsyncIterator[bytes]:
+    yield "\ufeff".encode() + _csv_line(header)  # the byte-order mark, as _csv_lines
+    async for row in rows:
+        yield _csv_line(row)
+
+
+def csv_response_from(
+    filename: str, header: Sequence[str], rows: AsyncIterable[Sequence[Value]]
+) -> StreamingResponse:
+    """:func:`csv_response` for rows read asynchronously, sent as each one arrives."""
+    return StreamingResponse(
+        _csv_lines_from(header, rows),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": content_disposition(filename)},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from services.requests.partners.models import PartnerClient
@@ -35,6 +36,12 @@ async def list_all(conn: Connection) -> list[PartnerClient]:
         "SELECT id, name, owner_id, scopes, enabled, created_at FROM partner_clients ORDER BY id"
     )
     return [_client(r) for r in rows]
+
+
+async def existing(conn: Connection, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are partner clients' (people and partners share one namespace)."""
+    rows = await conn.fetch("SELECT id FROM partner_clients WHERE id = ANY($1::text[])", list(ids))
+    return {r["id"] for r in rows}
 
 
 async def exists(conn: Connection, client_id: str) -> bool:
