@@ -26,11 +26,22 @@ function refusal(fetchAPI: any, status: number, code: string, message: string): 
   return new fetchAPI.Response(body, { status, headers: { 'content-type': 'application/json' } });
 }
 
+// Spreadsheet uploads (files.ts) are streamed on to their subgraph, which reads at most the
+// file size it accepts (shared/spreadsheets.py); a larger declared size is refused here.
+const FILE_ROUTES = '/files/';
+const MAX_FILE_BYTES = 10 * 1024 * 1024;
+
 export function edgeRequests({ maxBodyBytes, graphqlPath }: { maxBodyBytes: number; graphqlPath: string }) {
-  const tooLarge = (fetchAPI: any) =>
-    refusal(fetchAPI, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`);
+  const tooLarge = (fetchAPI: any, limit = maxBodyBytes) =>
+    refusal(fetchAPI, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes.`);
   return {
     async onRequest({ request, url, setRequest, endResponse, fetchAPI }: any) {
+      if (url.pathname.startsWith(FILE_ROUTES)) {
+        if (Number(request.headers.get('content-length') ?? 0) > MAX_FILE_BYTES) {
+          endResponse(tooLarge(fetchAPI, MAX_FILE_BYTES));
+        }
+        return;
+      }
       if (request.method === 'POST' && url.pathname === graphqlPath) {
         const mediaType = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
         if (!GRAPHQL_MEDIA_TYPES.has(mediaType)) {

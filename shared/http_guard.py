@@ -34,9 +34,15 @@ def is_graphql_media_type(content_type: str | None) -> bool:
     return media_type in GRAPHQL_MEDIA_TYPES
 
 
+FILE_ROUTES = "/files/"
+"""Uploads under this path (spreadsheet imports) bound their own bodies, by the file size
+they accept (:func:`shared.spreadsheets.upload_bytes`), so the guard passes them on unread."""
+
+
 class RequestGuard:
-    """ASGI middleware: the body limit for every HTTP request, the media type for POSTs to
-    ``graphql_path``. A body within the limit is read whole and handed on unchanged."""
+    """ASGI middleware: the body limit for every HTTP request but file uploads, the media type
+    for POSTs to ``graphql_path``. A body within the limit is read whole and handed on
+    unchanged."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, graphql_path: str = "/graphql") -> None:
         self.app = app
@@ -44,7 +50,7 @@ class RequestGuard:
         self.graphql_path = graphql_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(FILE_ROUTES):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

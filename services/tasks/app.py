@@ -2,11 +2,22 @@
 
 from pathlib import Path
 
+from starlette.routing import Route
+
+from services.tasks.raci.sheet_import import import_matrix
+from services.tasks.raci.spreadsheet import export_matrix
 from services.tasks.schema import create_schema
 from shared.app import create_app
 from shared.replicas import REPLICA_MIGRATIONS
 
 # Replicas first: the tasks service authorises against its copies of requests.
 MIGRATIONS: list[Path] = [REPLICA_MIGRATIONS, Path(__file__).parent / "migrations"]
+RACI_SHEET = "/files/requests/{request_id}/raci.xlsx"
+ROUTES = [
+    Route(RACI_SHEET, export_matrix, methods=["GET"]),
+    Route(RACI_SHEET, import_matrix, methods=["POST"]),
+]
+"""HTTP routes besides ``/graphql``: the RACI matrix (template 2) as a spreadsheet, out and
+in (the gateway passes ``/files/requests/...`` through)."""
 
-app = create_app("tasks", create_schema, MIGRATIONS)
+app = create_app("tasks", create_schema, MIGRATIONS, routes=ROUTES)

@@ -37,3 +37,13 @@ def test_a_method_a_file_route_does_not_take_is_refused_there(
     response = httpx.request(method, f"{gateway.url}{path}")
     assert response.status_code == 405
     assert response.headers["allow"] == allowed
+
+
+def test_an_upload_declared_over_the_file_limit_is_refused_at_the_gateway(
+    gateway: Gateway,
+) -> None:
+    """A spreadsheet upload may be larger than a GraphQL body (1 MiB), up to 10 MB."""
+    body = b"\0" * (10 * 2**20 + 1)
+    response = httpx.post(f"{gateway.url}/files/issues.xlsx", content=body)
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"] == {"code": "PAYLOAD_TOO_LARGE"}

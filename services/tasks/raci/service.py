@@ -13,9 +13,9 @@ from services.tasks.rules import check_may_plan, check_parties_known, check_raci
 from shared.auth import Principal
 from shared.events.contracts.tasks import RaciSet
 from shared.graphql.errors import DomainError, Problems
-from shared.replicas import get_request
+from shared.replicas import RequestReplica, get_request
 from shared.runtime import ServiceRuntime
-from shared.unit_of_work import unit_of_work
+from shared.unit_of_work import UnitOfWork, unit_of_work
 
 
 async def set_raci(
@@ -38,17 +38,29 @@ async def set_raci(
         # Positions as given: the paths name the entries the caller sent.
         await check_parties_known(problems, uow.conn, assignments, "assignments")
         problems.raise_if_any()
-        previous = (await repo.raci_by_task_ids(uow.conn, [task.id])).get(task.id, [])
-        await repo.replace_raci(uow.conn, task.id, raci)
-        data = RaciSet(
-            task_id=task.id,
-            request_id=task.request_id,
-            title=task.title,
-            raci=raci_entries(raci),
-            previous_raci=raci_entries(previous),
-            actor_id=principal.sub,
-        )
-        await uow.emit("tasks.raci.set", task.id, data, departments=list(request.departments))
-        # A new R may work in another region: its calendar moves the reminders.
-        await schedule_task(uow, task)
+        await store_raci(uow, principal, task, request, raci)
     return task
+
+
+async def store_raci(
+    uow: UnitOfWork,
+    principal: Principal,
+    task: Task,
+    request: RequestReplica,
+    raci: Sequence[RaciAssignment],
+) -> None:
+    """Replace the (locked, checked) task's assignments in ``uow``, announce it and move its
+    reminders; a RACI sheet's import stores each changed row through here too."""
+    previous = (await repo.raci_by_task_ids(uow.conn, [task.id])).get(task.id, [])
+    await repo.replace_raci(uow.conn, task.id, raci)
+    data = RaciSet(
+        task_id=task.id,
+        request_id=task.request_id,
+        title=task.title,
+        raci=raci_entries(raci),
+        previous_raci=raci_entries(previous),
+        actor_id=principal.sub,
+    )
+    await uow.emit("tasks.raci.set", task.id, data, departments=list(request.departments))
+    # A new R may work in another region: its calendar moves the reminders.
+    await schedule_task(uow, task)
