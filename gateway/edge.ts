@@ -169,3 +169,46 @@ export const hideSuggestions = {
     else if (result && typeof result[Symbol.asyncIterator] !== 'function') resultWithoutSuggestions(result);
   },
 };
+
+// graphql-js parses recursively: a document nesting brackets a few thousand deep (a list
+// value, selections) overflows the stack inside the parser, within the token limit, and would
+// be answered as an unexpected error. Nothing a client writes nests anywhere near this deep
+// (selections are held to LIAISON_GATEWAY_MAX_DEPTH), so deeper documents are refused, as
+// the depth limit refuses them, before the parser sees them.
+export function nestingLimit(maxNesting: number) {
+  return {
+    onParse({ params }: any) {
+      const source = typeof params.source === 'string' ? params.source : params.source?.body;
+      if (typeof source === 'string' && nestingDepth(source, maxNesting) > maxNesting) {
+        throw new GraphQLError(`Depth limit of ${maxNesting} exceeded: the document nests too deep.`, {
+          extensions: { code: 'DEPTH_LIMIT_EXCEEDED', http: { status: 400 } },
+        });
+      }
+    },
+  };
+}
+
+// The deepest nesting of ( [ { in a GraphQL document, outside strings and comments; the scan
+// stops once past `stopAt`.
+export function nestingDepth(source: string, stopAt = Infinity): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < source.length && deepest <= stopAt; i++) {
+    const c = source[i];
+    if (c === '#') {
+      while (i < source.length && source[i] !== '\n' && source[i] !== '\r') i++;
+    } else if (c === '"') {
+      const block = source.startsWith('"""', i);
+      i += block ? 3 : 1;
+      while (i < source.length && !(block ? source.startsWith('"""', i) : source[i] === '"')) {
+        i += source[i] === '\\' ? 2 : 1;
+      }
+      if (block) i += 2;
+    } else if (c === '(' || c === '[' || c === '{') {
+      deepest = Math.max(deepest, ++depth);
+    } else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+    }
+  }
+  return deepest;
+}

@@ -22,7 +22,7 @@ import { register as metricsRegistry } from 'prom-client';
 import { eventCatalog } from './catalog.ts';
 import { fileRoutes } from './files.ts';
 import { costLimit } from './cost.ts';
-import { aliasLimit, edgeRequests, hideSuggestions } from './edge.ts';
+import { aliasLimit, edgeRequests, hideSuggestions, nestingLimit } from './edge.ts';
 import { errorCodes, maskError } from './error-codes.ts';
 import { identity } from './identity.ts';
 import { rateLimit, redisTarget } from './rate-limit.ts';
@@ -209,12 +209,19 @@ const FILES = fileRoutes({
   gatewaySecret: GATEWAY_SECRET,
   routes: [
     { path: /^\/meetings\/[^/]+\/invite\.ics$/, methods: ['GET'], upstream: REQUESTS_URL },
+    // calendar feeds: the secret token in the path is the credential (calendar apps send no JWT)
+    { path: /^\/calendar\/[^/]+\.ics$/, methods: ['GET'], upstream: REQUESTS_URL },
+    { path: /^\/calendar\/[^/]+\/requests\/[^/]+\.ics$/, methods: ['GET'], upstream: REQUESTS_URL },
     // departments and people from a sheet (POST, ?dryRun=true), for ADMINs
     { path: /^\/files\/directory\.xlsx$/, methods: ['POST'], upstream: REQUESTS_URL },
     // a request's RACI matrix (template 2): GET exports, POST imports (?dryRun=true)
     { path: /^\/files\/requests\/[^/]+\/raci\.xlsx$/, methods: ['GET', 'POST'], upstream: TASKS_URL },
+    // a period's progress reports (template 3): GET ?start=&end=
+    { path: /^\/files\/requests\/[^/]+\/progress-reports\.xlsx$/, methods: ['GET'], upstream: TASKS_URL },
     // the issue log (template 5): GET exports (.xlsx, .csv), POST .xlsx imports
     { path: /^\/files\/issues\.(xlsx|csv)$/, methods: ['GET', 'POST'], upstream: ISSUES_URL },
+    // the SLA report of a period, as the slaReport query answers it
+    { path: /^\/files\/sla-report\.xlsx$/, methods: ['GET'], upstream: ISSUES_URL },
   ],
 });
 
@@ -236,6 +243,7 @@ const PERSISTED = persistedDocuments({
 export const gatewayConfig = defineConfig({
   plugins: () => [
     edgeRequests({ maxBodyBytes: MAX_BODY_BYTES, graphqlPath: '/graphql' }),
+    nestingLimit(100), // brackets, before graphql-js' recursive parser (edge.ts)
     PERSISTED.plugin,
     aliasLimit(MAX_ALIASES),
     rateLimit({

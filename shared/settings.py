@@ -198,6 +198,14 @@ class Settings(BaseSettings):
     event_catalog_url: str = "http://127.0.0.1:4000/asyncapi.json"
     """Public URL of the event catalog the gateway serves; every event's ``dataschema``
     points into it (docs/event-catalog.md)."""
+    public_gateway_url: str | None = None
+    """The gateway as clients outside reach it (calendar feed links are built on it); unset,
+    the scheme, host and port of ``event_catalog_url``."""
+    tasks_url: str = "http://127.0.0.1:4002/graphql"
+    """The tasks subgraph, as the gateway calls it; the requests service reads calendar items
+    from its ``/internal`` routes (the launcher and the manifests set it for every process)."""
+    issues_url: str = "http://127.0.0.1:4003/graphql"
+    """The issues subgraph, as ``tasks_url`` (calendar items of the issues it owns)."""
     stream_max_length: int = 1_000_000
     consumer_block_ms: int = 1000
     consumer_claim_idle_ms: int = 30_000

@@ -128,8 +128,11 @@ async def create_issue(
     reporter_id: str,
     region: str | None,
     now: datetime | None,
+    code: str | None = None,
+    start_clocks: bool = True,
 ) -> Issue:
-    """Store the issue, start its clocks, write the first timeline entry and the event."""
+    """Store the issue, start its clocks, write the first timeline entry and the event.
+    An import gives the issue's ``code`` and times its clocks itself (``start_clocks``)."""
     now = now or datetime.now(UTC)
     if region is None and command.reporting_department_id:
         found = await department_regions(uow.conn, [command.reporting_department_id])
@@ -137,13 +140,15 @@ async def create_issue(
     issue = await repo.insert_issue(
         uow.conn,
         command,
-        code=await repo.next_issue_code(uow.conn, now.year),
+        code=code or await repo.next_issue_code(uow.conn, now.year),
         reporter_id=reporter_id,
         lead_department_id=command.lead_department_id or replica.lead_department_id,
         reporting_region_id=region,
         created_at=now,
     )
-    await clocks.start_clocks(uow, issue, SlaPolicy.from_settings(uow.runtime.settings), now)
+    if start_clocks:
+        policy = SlaPolicy.from_settings(uow.runtime.settings)
+        await clocks.start_clocks(uow, issue, policy, now)
     await repo.add_timeline(
         uow.conn, issue.id, now, IssueAction.REPORTED, actor_id=reporter_id,
         to_status=IssueStatus.REPORTED, note=issue.title,

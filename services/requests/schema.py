@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 from services.requests import models, service
 from services.requests import repository as repo
 from services.requests.acceptance.schema import AcceptanceMutation, AcceptanceQuery
+from services.requests.calendar.schema import CalendarMutation, CalendarQuery
 from services.requests.directory.schema import DirectoryMutation, DirectoryQuery
 from services.requests.folders.schema import FolderMutation
 from services.requests.kickoff.schema import KickoffMutation
@@ -271,6 +272,7 @@ def create_schema(settings: Settings) -> strawberry.federation.Schema:
             MeetingQuery,
             AcceptanceQuery,
             SecondmentQuery,
+            CalendarQuery,
         ),
     )
     mutation = merge_types(
@@ -285,6 +287,7 @@ def create_schema(settings: Settings) -> strawberry.federation.Schema:
             AcceptanceMutation,
             SecondmentMutation,
             FolderMutation,
+            CalendarMutation,
         ),
     )
     return build_schema(settings, query, mutation)

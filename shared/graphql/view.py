@@ -98,7 +98,12 @@ class SubgraphView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> str:
         # Text, not bytes: WebSocket frames are sent with send_text, which needs a str.
-        return orjson.dumps(data).decode()
+        try:
+            return orjson.dumps(data).decode()
+        except orjson.JSONEncodeError:
+            # An error message echoing a lone surrogate of the request (a DateTime variable
+            # "\ud800"): UTF-8 cannot hold it, so orjson refuses; JSON's \u escape can.
+            return json.dumps(data, separators=(",", ":"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate an HTTP call before Strawberry reads it; a refusal is a GraphQL error

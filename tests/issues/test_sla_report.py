@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from openpyxl import load_workbook
 
 from services.issues import lifecycle, service
 from services.issues.lifecycle import moves
@@ -106,3 +109,80 @@ async def test_report_refuses_a_backwards_period(issues: SubgraphClient) -> None
     variables = {"from": T0.isoformat(), "to": T0.isoformat(), "groupBy": "REGION"}
     response = await issues.post(REPORT, variables, caller=LI)
     assert "`to` must follow `from`" in response.json()["errors"][0]["message"]
+
+
+async def download(
+    api: SubgraphClient, caller: Caller, group_by: str, language: str | None = None, **period: str
+) -> httpx.Response:
+    params = {
+        "from": period.get("start", T0.isoformat()),
+        "to": period.get("end", (T0 + timedelta(days=30)).isoformat()),
+        "groupBy": group_by,
+    }
+    headers = await api.headers(caller)
+    if language:
+        headers["accept-language"] = language
+    return await api.http.get("/files/sla-report.xlsx", params=params, headers=headers)
+
+
+def cells(response: httpx.Response) -> list[list[Any]]:
+    book = load_workbook(io.BytesIO(response.content))
+    return [[cell.value for cell in row] for row in book.worksheets[0].iter_rows()]
+
+
+async def test_the_report_downloads_as_a_spreadsheet_with_the_querys_figures(
+    issues: SubgraphClient, history: None
+) -> None:
+    response = await download(issues, PMO, "DEPARTMENT")
+    assert response.status_code == 200, response.text
+    assert (
+        "filename*=UTF-8''SLA%E6%8A%A5%E8%A1%A8-2026-11-02_2026-12-02.xlsx"
+        in (response.headers["content-disposition"])
+    )
+    [header, *rows] = cells(response)
+    assert header[:3] == ["责任部门", "问题数", "响应达标率 (%)"]
+    fields = ["key", "issueCount", "responseMetPercent", "planMetPercent",
+              "meanMinutesToAcknowledge", "p90MinutesToAcknowledge", "meanMinutesToPlan",
+              "p90MinutesToPlan"]  # fmt: skip
+    expected = [[row[f] for f in fields] for row in await report(issues, PMO, "DEPARTMENT")]
+    assert rows == [[pytest.approx(v) if isinstance(v, float) else v for v in r] for r in expected]
+
+
+async def test_the_report_file_in_english_and_only_what_the_caller_sees(
+    issues: SubgraphClient, history: None
+) -> None:
+    english = cells(await download(issues, PMO, "REGION", language="en"))
+    assert english[0][:2] == ["Region", "Issues"]
+    assert [(r[0], r[1]) for r in english[1:]] == [("eu", 1), ("sh", 2)]
+    assert cells(await download(issues, ZHAO, "DEPARTMENT"))[1:] == []  # sees none
+
+
+async def test_the_report_file_refuses_a_bad_period_and_a_bad_token(
+    issues: SubgraphClient,
+) -> None:
+    backwards = await download(issues, LI, "REGION", end=T0.isoformat())
+    assert (backwards.status_code, backwards.json()["code"]) == (400, "BAD_USER_INPUT")
+    assert "`to` must follow `from`" in backwards.json()["message"]
+    naive = await download(issues, LI, "REGION", start="2026-11-02T00:00:00")
+    assert naive.status_code == 400
+    unknown = await download(issues, LI, "TEAM")
+    assert unknown.status_code == 400
+    anonymous = await issues.http.get("/files/sla-report.xlsx")
+    assert anonymous.status_code == 401
+
+
+async def test_a_lone_surrogate_echoed_in_an_error_is_answered_as_json(
+    issues: SubgraphClient,
+) -> None:
+    """graphql-core's message for a bad DateTime quotes the value; a lone surrogate in it
+    cannot be UTF-8, and the answer escapes it instead of failing (shared/graphql/view.py)."""
+    body = (
+        '{"query": "query($t: DateTime!) { slaReport(from: $t, to: $t, groupBy: REGION)'
+        ' { key } }", "variables": {"t": "\\ud800"}}'
+    )
+    headers = {**await issues.headers(LI), "content-type": "application/json"}
+    response = await issues.http.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    [error] = response.json()["errors"]
+    assert "\ud800" in error["message"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"

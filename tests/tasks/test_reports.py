@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from openpyxl import load_workbook
 
 from services.tasks.reports.models import ReportPlan
 from services.tasks.reports.periods import deadline_of, next_deadline, period_of
 from services.tasks.reports.repository import plans_by_request_ids
-from services.tasks.reports.timers import arm_report_timers
+from services.tasks.reports.timers import arm_report_timers, reporting_departments
 from shared.events.contracts.issues import IssueReported
 from shared.events.envelope import new_event
 from shared.unit_of_work import unit_of_work
@@ -391,3 +394,81 @@ async def test_raise_refusals_change_nothing(api: SubgraphClient) -> None:
         errors = data["raiseProblemAsIssue"]["userErrors"]
         assert [(e["field"], e["code"]) for e in errors] == [expected], fields
         assert await snapshot(api) == before
+
+
+async def download(
+    api: SubgraphClient, caller: Caller, language: str | None = None, **period: str
+) -> httpx.Response:
+    params = {
+        "start": period.get("start", WEEK["periodStart"]),
+        "end": period.get("end", WEEK["periodEnd"]),
+    }
+    headers = await api.headers(caller)
+    if language:
+        headers["accept-language"] = language
+    return await api.http.get(
+        "/files/requests/req-1/progress-reports.xlsx", params=params, headers=headers
+    )
+
+
+def sheets(response: httpx.Response) -> dict[str, list[list[Any]]]:
+    assert response.status_code == 200, response.text
+    book = load_workbook(io.BytesIO(response.content))
+    return {s.title: [[c.value for c in row] for row in s.iter_rows()] for s in book.worksheets}
+
+
+async def test_a_periods_reports_download_as_template_3(api: SubgraphClient) -> None:
+    task = await create_task(api, title="Prepare launch materials")
+    report = (await submit(api, task["id"]))["report"]
+    response = await download(api, LI)
+    assert (
+        "filename*=UTF-8''%E8%BF%9B%E5%BA%A6%E6%8A%A5%E5%91%8A-"
+        in response.headers["content-disposition"]
+    )
+    found = sheets(response)
+    assert list(found) == ["进度", "问题", "资源需求", "未提交"]
+    [header, row] = found["进度"]
+    assert header[:7] == [
+        "部门",
+        "任务",
+        "计划进度 (%)",
+        "实际进度 (%)",
+        "状态",
+        "延误",
+        "延误原因",
+    ]
+    assert row[1:8] == [
+        "Prepare launch materials",
+        60,
+        40,
+        "IN_PROGRESS",
+        "是",
+        "samples arrived late",
+        "wang",
+    ]
+    assert found["问题"][1][1:5] == [
+        "Prepare launch materials",
+        "Customs hold on test units",
+        "East China demo",
+        "called the broker",
+    ]
+    assert found["资源需求"][1][1] == "A meeting room in Shanghai"
+    # The executing departments (not the lead) but R&D, which reported: Europe.
+    assert reporting_departments("mkt", ("rd", "eu")) == ["rd", "eu"]
+    assert found["未提交"][1:] == [["eu"]]  # by id: these tests hold no department names
+    assert report["department"] == {"id": "rd"}
+
+
+async def test_the_reports_file_in_english_for_those_who_see_the_request(
+    api: SubgraphClient,
+) -> None:
+    task = await create_task(api)
+    await submit(api, task["id"])
+    english = sheets(await download(api, HANS, language="en"))
+    assert list(english) == ["Progress", "Problems", "Resources", "Not submitted"]
+    assert english["Progress"][1][5] == "yes"
+    assert (await download(api, ZHAO)).status_code == 404  # legal is not on the request
+    empty = sheets(await download(api, LI, start="2026-03-16", end="2026-03-22"))
+    assert empty["进度"][1:] == []
+    bad = await download(api, LI, start="last week")
+    assert (bad.status_code, bad.json()["code"]) == (400, "BAD_USER_INPUT")

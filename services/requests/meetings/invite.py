@@ -8,6 +8,7 @@ bearer token) and answers 404 to anyone who may not see the meeting. The same te
 from __future__ import annotations
 
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 from starlette.requests import Request
@@ -48,25 +49,23 @@ def _description(
     return "\n".join(lines)
 
 
-def build_invite(
+def meeting_event(
     meeting: Meeting,
     request: CollabRequest,
     agenda: Sequence[AgendaItem],
     attendees: Sequence[Attendee],
     people: dict[str, Person],
-) -> bytes:
-    """One VEVENT; a cancelled meeting is sent with METHOD:CANCEL so clients remove it."""
+    zone: ZoneInfo | None = None,
+) -> Event:
+    """The meeting's VEVENT (UID and SEQUENCE stable across invites and calendar feeds);
+    with ``zone``, its times are local to that zone (the caller adds the VTIMEZONE)."""
     cancelled = meeting.status is MeetingStatus.CANCELLED
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
     event = Event()
     event.add("uid", f"{meeting.id}@{UID_DOMAIN}")
     # DTSTAMP is the last change, so the same meeting state always gives the same bytes.
     event.add("dtstamp", meeting.updated_at)
-    event.add("dtstart", meeting.starts_at)
-    event.add("dtend", meeting.ends_at)
+    event.add("dtstart", meeting.starts_at.astimezone(zone) if zone else meeting.starts_at)
+    event.add("dtend", meeting.ends_at.astimezone(zone) if zone else meeting.ends_at)
     event.add("sequence", meeting.sequence)
     event.add("summary", meeting.title)
     event.add("description", _description(request, agenda, people))
@@ -81,6 +80,26 @@ def build_invite(
         if attendee.person_id in people:
             role = "REQ-PARTICIPANT" if attendee.required else "OPT-PARTICIPANT"
             event.add("attendee", _address(people[attendee.person_id], role))
+    return event
+
+
+def build_invite(
+    meeting: Meeting,
+    request: CollabRequest,
+    agenda: Sequence[AgendaItem],
+    attendees: Sequence[Attendee],
+    people: dict[str, Person],
+) -> bytes:
+    """One VEVENT; a cancelled meeting is sent with METHOD:CANCEL so clients remove it."""
+    event = meeting_event(meeting, request, agenda, attendees, people)
+    return _invite_calendar(event, meeting.status is MeetingStatus.CANCELLED)
+
+
+def _invite_calendar(event: Event, cancelled: bool) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
     calendar.add_component(event)
     result: bytes = calendar.to_ical()
     return result
@@ -99,15 +118,35 @@ async def may_see_meeting(conn: Connection, principal: Principal, meeting: Meeti
     return any(a.person_id == principal.sub for a in attendees)
 
 
-async def invite_for(conn: Connection, meeting: Meeting) -> bytes:
-    ids = [meeting.id]
-    agenda = (await repo.agenda_by_meeting_ids(conn, ids)).get(meeting.id, [])
-    attendees = (await repo.attendees_by_meeting_ids(conn, ids)).get(meeting.id, [])
-    wanted = {a.person_id for a in attendees} | {meeting.organizer_id}
-    wanted |= {i.presenter_id for i in agenda if i.presenter_id}
+async def meeting_events(
+    conn: Connection, meetings: Sequence[Meeting], zone: ZoneInfo | None = None
+) -> list[Event]:
+    """The VEVENTs of ``meetings``, their agenda, attendees and people read in one go each."""
+    ids = [m.id for m in meetings]
+    agendas = await repo.agenda_by_meeting_ids(conn, ids)
+    attendee_lists = await repo.attendees_by_meeting_ids(conn, ids)
+    wanted = {a.person_id for group in attendee_lists.values() for a in group}
+    wanted |= {m.organizer_id for m in meetings}
+    wanted |= {i.presenter_id for group in agendas.values() for i in group if i.presenter_id}
     people = await directory.people_by_ids(conn, list(wanted))
-    request = (await requests_by_ids(conn, [meeting.request_id]))[meeting.request_id]
-    return build_invite(meeting, request, agenda, attendees, people)
+    requests = await requests_by_ids(conn, list({m.request_id for m in meetings}))
+    return [
+        meeting_event(
+            m,
+            requests[m.request_id],
+            agendas.get(m.id, []),
+            attendee_lists.get(m.id, []),
+            people,
+            zone,
+        )
+        for m in meetings
+    ]
+
+
+async def invite_for(conn: Connection, meeting: Meeting) -> bytes:
+    """The invite of one meeting (the route and ``Meeting.icalendar``)."""
+    (event,) = await meeting_events(conn, [meeting])
+    return _invite_calendar(event, meeting.status is MeetingStatus.CANCELLED)
 
 
 async def invite_endpoint(request: Request) -> Response:
