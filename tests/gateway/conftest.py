@@ -90,3 +90,17 @@ def gateways(gateway_packages: None, tmp_path: Path) -> Iterator[Gateways]:
     started = Gateways(tmp_path)
     yield started
     started.group.stop()
+
+
+@pytest.fixture(scope="module")
+def plain_gateway(
+    gateway_packages: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """One gateway with the default settings for a module whose tests need no fresh one."""
+    started = Gateways(tmp_path_factory.mktemp("plain-gateway"))
+    try:
+        served = started.start("gateway", {})
+        started.wait_ready()
+        yield served
+    finally:
+        started.group.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,21 +15,14 @@ from shared.events.catalog_examples import example_data
 from shared.events.contracts import data_model_for, registered_types
 from shared.events.envelope import new_event
 from shared.settings import REPO_ROOT
-from tests.gateway.conftest import Gateway, Gateways
+from tests.gateway.conftest import Gateway
 
 DOCKER = REPO_ROOT / "deploy" / "docker"
 
 
 @pytest.fixture(scope="module")
-def gateway(gateway_packages: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """One gateway for the module: serving a file needs no fresh process per test."""
-    started = Gateways(tmp_path_factory.mktemp("catalog-gateway"))
-    try:
-        served = started.start("gateway", {})
-        started.wait_ready()
-        yield served
-    finally:
-        started.group.stop()
+def gateway(plain_gateway: Gateway) -> Gateway:
+    return plain_gateway
 
 
 def test_the_committed_catalog_is_served_without_a_token(gateway: Gateway) -> None:

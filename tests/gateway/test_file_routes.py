@@ -4,23 +4,15 @@ end to end with their subgraphs (tests/e2e)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from tests.gateway.conftest import Gateway, Gateways
+from tests.gateway.conftest import Gateway
 
 
 @pytest.fixture(scope="module")
-def gateway(gateway_packages: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    started = Gateways(tmp_path_factory.mktemp("files-gateway"))
-    try:
-        served = started.start("gateway", {})
-        started.wait_ready()
-        yield served
-    finally:
-        started.group.stop()
+def gateway(plain_gateway: Gateway) -> Gateway:
+    return plain_gateway
 
 
 @pytest.mark.parametrize(
