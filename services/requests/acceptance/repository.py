@@ -8,10 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from services.requests.acceptance.search import document
 from shared.child_lists import ChildList, SortKey
 from shared.db import Connection
 from shared.ids import new_id
+from shared.search_text import document
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ import strawberry
 
 from services.requests.acceptance import repository as repo
 from services.requests.acceptance import service
-from services.requests.acceptance.search import query_terms
 from services.requests.acceptance.types import Lesson
 from services.requests.types import CollabRequest, RequestPayload
 from services.requests.workflow.schema import RequestMoveInput
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
 from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
+from shared.search_text import query_terms
 
 
 @strawberry.input(description="The approver's acceptance tolerance.")

@@ -1,10 +1,12 @@
-"""Search keys for lessons, the same for Chinese and English text.
+"""Search keys for free text (lessons, requests, tasks, issues, people, the search box), the
+same for Chinese and English.
 
 Chinese has no spaces between words, so word-based full-text search does not find 复盘 inside
 项目复盘会. Text is normalised (NFKC, case-folded) and cut into runs of Han characters and runs
-of letters/digits. Han runs give character bigrams, Latin runs trigrams; a query's n-grams must
-all be among a lesson's (a GIN ``@>`` on ``search_grams``), and then every query term must occur
-in ``search_text`` as a substring. Terms too short for an n-gram are checked by substring only.
+of letters/digits. Han runs give character bigrams, Latin runs trigrams; a query's n-grams
+must all be among a record's (a GIN ``@>`` on its ``search_grams``), and then every query term
+must occur in its ``search_text`` as a substring. Terms too short for an n-gram are checked by
+substring only.
 """
 
 from __future__ import annotations
@@ -38,9 +40,13 @@ def grams(text: str) -> set[str]:
     return result
 
 
-def document(title: str, body: str, tags: Iterable[str]) -> tuple[str, list[str]]:
-    """``search_text`` and ``search_grams`` of a lesson."""
-    text = normalise("\n".join([title, body, *tags]))
+def document(*parts: str | Iterable[str]) -> tuple[str, list[str]]:
+    """``search_text`` and ``search_grams`` of a record made of ``parts`` (texts, or lists of
+    texts such as tags)."""
+    texts: list[str] = []
+    for part in parts:
+        texts.extend([part] if isinstance(part, str) else part)
+    text = normalise("\n".join(texts))
     return text, sorted(grams(text))
 
 
