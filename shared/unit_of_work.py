@@ -1,8 +1,9 @@
 """One database transaction of a use case, with the events and timers it produces.
 
 Events go to the outbox inside the transaction, so a change and its event commit or roll
-back together. Timers are rows in the same transaction; their arq jobs are enqueued only
-after commit (if that enqueue is lost, the periodic sweep fires the timer anyway).
+back together, and so do the projections other services' read models take from the change
+(:mod:`shared.projections`). Timers are rows in the same transaction; their arq jobs are
+enqueued only after commit (if that enqueue is lost, the periodic sweep fires the timer).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from shared.db import Connection
 from shared.events.envelope import EventEnvelope, new_event
 from shared.observability.metrics import TIMERS_ARMED
 from shared.observability.tracing import current_traceparent
+from shared.projections import project
 from shared.runtime import ServiceRuntime, job_queue_name
 from shared.timers import TimerRow, arm_timer, cancel_timers, enqueue_timer
 
@@ -33,6 +35,8 @@ class UnitOfWork:
         self.runtime = runtime
         self.conn = conn
         self.events: list[EventEnvelope] = []
+        self.handling: EventEnvelope | None = None
+        """The consumed event this unit handles, if it is a consumer's (projectors see it)."""
         self._after_commit: list[AfterCommit] = []
 
     async def emit(
@@ -116,4 +120,5 @@ async def unit_of_work(runtime: ServiceRuntime) -> AsyncIterator[UnitOfWork]:
         uow = UnitOfWork(runtime, conn)
         async with conn.transaction():
             yield uow
+            await project(uow)  # read models elsewhere commit with the change
     await uow.run_after_commit()

@@ -256,5 +256,6 @@ class Consumer:
             )
             if not first_time:
                 return False
+            uow.handling = envelope  # projected with what the handler emits
             await handler(uow, envelope)
         return True

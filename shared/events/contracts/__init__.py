@@ -4,12 +4,13 @@ Each service's events live in the module named after it; a model may gain option
 a breaking change gets a new type or a new ``dataversion``.
 """
 
-from shared.events.contracts import issues, notify, requests, tasks
+from shared.events.contracts import issues, notify, requests, tasks, work
 from shared.events.contracts.base import (
     EventData,
     data_model_for,
     data_version_for,
     event_type,
+    internal_types,
     registered_types,
 )
 
@@ -18,9 +19,11 @@ __all__ = [
     "data_model_for",
     "data_version_for",
     "event_type",
+    "internal_types",
     "issues",
     "notify",
     "registered_types",
     "requests",
     "tasks",
+    "work",
 ]

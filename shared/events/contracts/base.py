@@ -13,15 +13,21 @@ from pydantic import BaseModel, ConfigDict
 
 _REGISTRY: dict[str, type[BaseModel]] = {}
 _VERSIONS: dict[str, int] = {}
+_INTERNAL: set[str] = set()
 M = TypeVar("M", bound=type[BaseModel])
 
 
-def event_type(name: str, version: int = 1) -> Any:
-    """Register a model as the ``data`` of event type ``name``, at data ``version``."""
+def event_type(name: str, version: int = 1, *, internal: bool = False) -> Any:
+    """Register a model as the ``data`` of event type ``name``, at data ``version``.
+
+    An ``internal`` type feeds Liaison's own read models (:mod:`shared.projections`): it is
+    not in the partners' catalog, the event log, webhooks or subscriptions."""
 
     def register(model: M) -> M:
         _REGISTRY[name] = model
         _VERSIONS[name] = version
+        if internal:
+            _INTERNAL.add(name)
         return model
 
     return register
@@ -42,8 +48,13 @@ def data_version_for(type_: str) -> int:
 
 
 def registered_types() -> list[str]:
-    """Every event type Liaison emits."""
-    return sorted(_REGISTRY)
+    """Every event type Liaison emits for others to see (internal types left out)."""
+    return sorted(set(_REGISTRY) - _INTERNAL)
+
+
+def internal_types() -> list[str]:
+    """The event types only Liaison's own read models consume."""
+    return sorted(_INTERNAL)
 
 
 class EventData(BaseModel):
