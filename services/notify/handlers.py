@@ -12,7 +12,9 @@ For each event, in the one transaction the consumer opens (so the effects happen
    delivery (:mod:`services.notify.webhooks.service`).
 
 Deliveries are arq jobs queued after commit. Directory events also update the local replica
-first. notify's own events (``notify.*``) are not consumed.
+first. notify's own events (``notify.*``) are not consumed. Internal events (the other
+services' projections, shared/projections.py) only update notify's read models
+(:data:`READ_MODEL_HANDLERS`): they are not logged, routed or delivered.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services.notify import event_log, people
 from services.notify.channels import service as channels
 from services.notify.rules import RULES, route
 from services.notify.webhooks import service as webhooks
+from services.notify.work.service import on_work_items_changed
 from shared.events.consumer import EventHandler
 from shared.events.contracts import registered_types
 from shared.events.envelope import EventEnvelope
@@ -56,12 +59,19 @@ def _handler(replica: EventHandler | None) -> EventHandler:
     return handle
 
 
+READ_MODEL_HANDLERS: dict[str, EventHandler] = {
+    "work.items.changed": on_work_items_changed,
+}
+"""The internal event types notify keeps read models of, and how."""
+
+
 def consumed_types() -> list[str]:
-    """Every event type notify handles: all registered ones but its own, and its rules'."""
+    """Every event type notify fans out: all registered ones but its own, and its rules'."""
     names = {*registered_types(), *RULES, *REPLICA_HANDLERS}
     return sorted(n for n in names if not n.startswith("notify."))
 
 
 EVENT_HANDLERS: dict[str, EventHandler] = {
-    name: _handler(REPLICA_HANDLERS.get(name)) for name in consumed_types()
+    **{name: _handler(REPLICA_HANDLERS.get(name)) for name in consumed_types()},
+    **READ_MODEL_HANDLERS,
 }

@@ -15,6 +15,7 @@ from services.notify.models import PersonalChannel
 from services.notify.preferences import set_preferences
 from services.notify.types import Notification, NotificationPreferences, Person
 from services.notify.webhooks.schema import WebhookMutation, WebhookQuery, WebhookSubscription
+from services.notify.work.schema import WorkQuery
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
 from shared.graphql.errors import UserError, run_mutation
@@ -190,7 +191,7 @@ class InboxSubscription:
             yield Notification.from_model(notification)
 
 
-Query = merge_types("Query", (InboxQuery, WebhookQuery, ChannelQuery))
+Query = merge_types("Query", (InboxQuery, WebhookQuery, ChannelQuery, WorkQuery))
 Mutation = merge_types("Mutation", (InboxMutation, WebhookMutation, ChannelMutation))
 Subscription = merge_types("Subscription", (InboxSubscription, WebhookSubscription))
 

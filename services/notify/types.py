@@ -29,6 +29,15 @@ class Person:
     id: strawberry.ID = strawberry.field(description="Opaque id; the `sub` of their token.")
 
 
+# The requests subgraph owns CollabRequest; notify's work items and search hits point at one.
+@strawberry.federation.type(
+    keys=[Key(fields=FieldSet("id"), resolvable=False)],
+    description="A collaboration request; the requests subgraph resolves the other fields.",
+)
+class CollabRequest:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+
+
 @sql.entity(repo.notification_entity)
 @strawberry.federation.type(keys=["id"], description="A message in one person's inbox.")
 class Notification:
