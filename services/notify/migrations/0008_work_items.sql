@@ -32,7 +32,12 @@ CREATE TABLE work_items (
     CHECK (person_id IS NOT NULL OR department_id IS NOT NULL)
 );
 
+-- One ordered walk per way an item is the caller's (a page stops after its rows); the
+-- columns counts and badges read are included, so those are index-only scans.
 CREATE INDEX work_items_person ON work_items (person_id, sort_due, urgency, source, key)
+    INCLUDE (kind, due_at, at_risk_at, clock_paused, visible_from)
     WHERE person_id IS NOT NULL;
-CREATE INDEX work_items_department ON work_items (department_id, sort_due, urgency, source, key)
+CREATE INDEX work_items_department
+    ON work_items (department_id, heads_only, sort_due, urgency, source, key)
+    INCLUDE (kind, due_at, at_risk_at, clock_paused, visible_from)
     WHERE person_id IS NULL;

@@ -68,40 +68,42 @@ _COLUMNS = """w.source, w.key, w.kind, w.role, w.title, w.target, w.target_id, w
 
 _ORDER = "w.sort_due, w.urgency, w.source, w.key"
 
-# The three disjoint ways an item is the caller's ($1 the person, $2 their departments), each
-# walking an index of its own in the list's order; heads are read from the directory copy, so
-# a change of head moves approvals at once.
-_WAYS = (
-    "w.person_id = $1",
-    "w.person_id IS NULL AND NOT w.heads_only AND w.department_id = ANY($2::text[])",
-    "w.person_id IS NULL AND w.heads_only AND w.department_id IN"
-    " (SELECT d.id FROM department_replicas d WHERE d.head_id = $1)",
-)
-
 _SHOWN = """(w.visible_from IS NULL OR w.visible_from <= $3)
        AND ($4::text[] IS NULL OR w.kind = ANY($4::text[]))"""
 """Shown now ($3) and of the kinds asked for ($4, null: all)."""
 
-_AFTER = "($5::boolean IS NOT TRUE OR (w.sort_due, w.urgency, w.source, w.key) > ($6, $7, $8, $9))"
+_AFTER = "(w.sort_due, w.urgency, w.source, w.key) > ($5, $6, $7, $8)"
+"""After the cursor's key: where each walk starts."""
 
 
-def _branch(way: str) -> str:
-    return (
-        f"(SELECT {_COLUMNS} FROM work_items w WHERE {way} AND {_SHOWN} AND {_AFTER}"
-        f" ORDER BY {_ORDER} LIMIT $10)"
-    )
+def _mine(where: str, tail: str = "") -> str:
+    """The caller's items that meet ``where`` (each way then ``tail``, e.g. ORDER BY/LIMIT).
+
+    The ways an item is the caller's ($1 the person, $2 their departments) are disjoint: their
+    own; each of their departments' (for members); each department they head (approvals,
+    heads only; heads are read from the directory copy, so a new head sees them at once).
+    Each department is a walk of its own in the list's order (LATERAL), so a page reads
+    about as many index entries as it shows."""
+    ways = [
+        f"SELECT w.* FROM work_items w WHERE w.person_id = $1 AND {where} {tail}",
+        "SELECT w.* FROM unnest($2::text[]) AS mine(id) CROSS JOIN LATERAL (SELECT w.*"
+        " FROM work_items w WHERE w.person_id IS NULL AND w.department_id = mine.id"
+        f" AND NOT w.heads_only AND {where} {tail}) w",
+        "SELECT w.* FROM department_replicas d CROSS JOIN LATERAL (SELECT w.*"
+        " FROM work_items w WHERE w.person_id IS NULL AND w.department_id = d.id"
+        f" AND w.heads_only AND {where} {tail}) w WHERE d.head_id = $1",
+    ]
+    return " UNION ALL ".join(f"({way})" for way in ways)
 
 
-_PAGE = f"""
-SELECT * FROM ({" UNION ALL ".join(_branch(way) for way in _WAYS)}) w
- ORDER BY {_ORDER} LIMIT $10
-"""
+def _page(where: str, limit: str) -> str:
+    tail = f"ORDER BY {_ORDER} LIMIT {limit}"
+    return f"SELECT {_COLUMNS} FROM ({_mine(where, tail)}) w {tail}"
 
-_ALL_MINE = " UNION ALL ".join(
-    f"SELECT w.kind, w.due_at, w.at_risk_at, w.clock_paused FROM work_items w"
-    f" WHERE {way} AND {_SHOWN}"
-    for way in _WAYS
-)
+
+_FIRST_PAGE = _page(_SHOWN, "$5")
+_NEXT_PAGE = _page(f"{_SHOWN} AND {_AFTER}", "$9")
+_ALL_MINE = _mine(_SHOWN)
 
 _COUNT = f"SELECT count(*) FROM ({_ALL_MINE}) w"
 
@@ -141,20 +143,11 @@ async def page_of(
     limit: int,
 ) -> list[StoredWorkItem]:
     """The caller's items shown at ``now``, due first, after the key ``after``."""
-    sort_due, urgency, source, key = after or (None, None, None, None)
-    rows = await conn.fetch(
-        _PAGE,
-        person_id,
-        list(departments),
-        now,
-        _kinds(kinds),
-        after is not None,
-        sort_due,
-        urgency,
-        source,
-        key,
-        limit,
-    )
+    shown = (person_id, list(departments), now, _kinds(kinds))
+    if after is None:
+        rows = await conn.fetch(_FIRST_PAGE, *shown, limit)
+    else:
+        rows = await conn.fetch(_NEXT_PAGE, *shown, *after, limit)
     return [_item(r) for r in rows]
 
 
