@@ -160,6 +160,69 @@ def test_the_buckets_are_the_keys_of_the_catalogue(
         client.close()
 
 
+# -- leases ----------------------------------------------------------------------------------
+
+
+def script_calls(client: redis.Redis) -> int:
+    """How many scripts the server ran (the gateway's take is one EVALSHA or EVAL)."""
+    stats = cast(dict[str, dict[str, int]], client.info("commandstats"))
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
+
+
+def test_a_busy_caller_takes_its_tokens_a_few_at_a_time(gateways: Gateways, tmp_path: Path) -> None:
+    port = free_port()  # a Redis of its own: its command counts are this test's alone
+    server = start_redis(port, str(tmp_path))
+    try:
+        gateway = gateways.start(
+            "gateway",
+            {
+                "LIAISON_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+                "LIAISON_GATEWAY_RATE_LIMIT_PER_MINUTE": "600",
+                "LIAISON_GATEWAY_RATE_LIMIT_BURST": "200",
+            },
+        )
+        gateways.wait_ready()
+        client = redis.Redis(port=port)
+        li = token("li-mkt")
+        before = script_calls(client)
+        for _ in range(100):
+            assert executed(gateway.post(RUNS, li))
+        calls = script_calls(client) - before
+        # leases of 1, 2, 4, 8, 16, then 20 (a tenth of the burst): 10 calls, a few more if
+        # a lease expired on a slow machine; one per operation without leases
+        assert 5 <= calls <= 30, calls
+        client.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_leases_never_let_a_caller_past_the_burst(
+    gateways: Gateways, redis_env: dict[str, str]
+) -> None:
+    limits = {
+        "LIAISON_GATEWAY_RATE_LIMIT_PER_MINUTE": "1",
+        "LIAISON_GATEWAY_RATE_LIMIT_BURST": "30",
+    }
+    first = gateways.start("first", {**redis_env, **limits})
+    second = gateways.start("second", {**redis_env, **limits})
+    gateways.wait_ready()
+    li = token("li-mkt")
+    started = time.monotonic()
+    ran, refused = 0, {"first": False, "second": False}
+    while not all(refused.values()):  # until each replica has spent its leases and is told no
+        for name, gateway in (("first", first), ("second", second)):
+            response = gateway.post(RUNS, li)
+            if executed(response):
+                ran += 1
+            else:
+                assert_limited(response)
+                refused[name] = True
+        assert ran <= 40, "the burst did not hold"
+    refilled = int((time.monotonic() - started) // 60)  # one a minute
+    assert 30 <= ran <= 30 + refilled
+
+
 # -- Redis away ------------------------------------------------------------------------------
 
 
