@@ -200,7 +200,8 @@ async def issue_cases(conn: Connection, rows: int) -> list[Case]:
         chosen = issues_repo.ListFilter(**filters)
 
         async def call(c: Connection) -> Sized:
-            return await issues_repo.list_issues(c, caller, chosen, after_id=after, limit=PAGE)
+            cursor = None if after is None else [after]
+            return await issues_repo.list_issues(c, caller, chosen, after=cursor, limit=PAGE)
 
         return call
 
@@ -420,9 +421,8 @@ async def request_cases(conn: Connection, rows: int) -> list[Case]:
                 c,
                 sees_all=not departments,
                 departments=departments,
-                kind=kind,
-                status=status,
-                after_id=after,
+                chosen=requests_repo.RequestListFilter(kind=kind, status=status),
+                after=None if after is None else [after],
                 limit=PAGE,
             )
 

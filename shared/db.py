@@ -3,7 +3,9 @@
 Migrations are numbered plain SQL files (``0001_name.sql``). Each service applies the shared
 set (outbox, inbox, timers: :data:`SHARED_MIGRATIONS`) and then its own, under one advisory
 lock so replicas starting together do not race. Each file runs in its own transaction and
-is recorded in ``schema_migrations``; a failing file rolls back and stops start-up.
+is recorded in ``schema_migrations``; a failing file rolls back and stops start-up. A
+numbered Python file (``0006_name.py`` with ``async def apply(conn)``) is a step SQL cannot
+express, such as filling a column whose value only Python computes; it runs the same way.
 
 The pools may go through PgBouncer in transaction mode, where consecutive statements of a
 client may run on different server connections: nothing here relies on session state over a
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import importlib.util
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -146,9 +149,47 @@ async def ensure_database(url: str) -> None:
         await conn.close()
 
 
+MIGRATION_SUFFIXES = (".sql", ".py")
+
+
 def migration_files(directory: Path) -> list[Path]:
-    """The numbered SQL files of one directory, in the order they apply."""
-    return sorted(p for p in directory.glob("*.sql") if p.name[:4].isdigit())
+    """The numbered SQL files and Python steps of one directory, in the order they apply."""
+    return sorted(
+        p for p in directory.iterdir() if p.name[:4].isdigit() and p.suffix in MIGRATION_SUFFIXES
+    )
+
+
+MigrationStep = Callable[[Connection], Awaitable[None]]
+
+
+def _python_step(path: Path) -> MigrationStep:
+    """The ``apply`` function of a Python migration file (not importable by name: it starts
+    with a digit, and its directory is no package)."""
+    spec = importlib.util.spec_from_file_location(f"liaison_migration_{path.stem}", path)
+    assert spec is not None, path
+    assert spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    apply: MigrationStep = module.apply
+
+    async def run(conn: Connection) -> None:
+        try:
+            await apply(conn)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            raise  # the database's errors, handled as a SQL file's are
+        except Exception as exc:  # a bug in the step: it stops start-up like a bad file
+            raise MigrationError(f"migration {path} failed: {exc!r}") from exc
+
+    return run
+
+
+def _sql_step(path: Path) -> MigrationStep:
+    sql = path.read_text(encoding="utf-8")  # start-up only, small files
+
+    async def run(conn: Connection) -> None:
+        await conn.execute(sql)
+
+    return run
 
 
 class _LockBusy(Exception):
@@ -208,10 +249,10 @@ async def _migrate_locked(conn: Connection, directories: Sequence[Path]) -> list
 
 
 async def _apply(conn: Connection, path: Path, name: str) -> None:
-    sql = path.read_text(encoding="utf-8")  # noqa: ASYNC240 - start-up only, small files
+    step = _python_step(path) if path.suffix == ".py" else _sql_step(path)
     try:
         async with conn.transaction():
-            await conn.execute(sql)
+            await step(conn)
             await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
     except asyncpg.LockNotAvailableError as exc:  # rolled back: the next run applies it
         raise _LockBusy(f"{name} waits for a lock: {exc}") from exc

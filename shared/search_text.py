@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+from shared.db import Connection
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_HAN}]+|[^\W{_HAN}_]+")
@@ -57,3 +59,42 @@ def query_terms(search: str) -> tuple[list[str], list[str]]:
     for term in terms:
         needed |= grams(term)
     return terms, sorted(needed)
+
+
+def matching(row: str, grams: str, terms: str) -> str:
+    """SQL: the record ``row`` (the alias of a table with ``search_text`` and
+    ``search_grams``) holds the n-grams of the ``text[]`` parameter ``grams`` (the GIN index
+    narrows to those) and has each term of ``terms`` in its text (:func:`query_terms`)."""
+    return (
+        f"{row}.search_grams @> {grams}::text[] AND NOT EXISTS ("
+        f"SELECT 1 FROM unnest({terms}::text[]) term WHERE strpos({row}.search_text, term) = 0)"
+    )
+
+
+async def fill_missing(
+    conn: Connection, table: str, parts: Sequence[str], *, batch: int = 1000
+) -> int:
+    """Fill ``search_text`` and ``search_grams`` of the rows of ``table`` (keyed by ``id``)
+    that have none, from its columns ``parts`` (text, or text[] such as tags) as
+    :func:`document` builds them on every write; returns how many rows it filled.
+
+    For a migration's Python step (:mod:`shared.db`): SQL cannot compute the same n-grams
+    (NFKC and case folding as Python does them, runs of Han characters and of letters in
+    every script), so rows written before the columns existed are filled here."""
+    columns = ", ".join(parts)
+    filled, last = 0, ""
+    while True:  # on from the last id: a walk from the start would pass the filled ones again
+        rows = await conn.fetch(
+            f"SELECT id, {columns} FROM {table} WHERE search_text IS NULL AND id > $2"
+            " ORDER BY id LIMIT $1",
+            batch,
+            last,
+        )
+        if not rows:
+            return filled
+        last = rows[-1]["id"]
+        values = [(r["id"], *document(*(r[p] or "" for p in parts))) for r in rows]
+        await conn.executemany(
+            f"UPDATE {table} SET search_text = $2, search_grams = $3 WHERE id = $1", values
+        )
+        filled += len(rows)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from services.issues import models
+from services.issues.repository import ListFilter
 from services.issues.types import Issue
-from shared.graphql.errors import UserError
+from shared.graphql.errors import PublicError, UserError
 
 
 @strawberry.input(description="A problem to log against a request (handbook template 5).")
@@ -156,6 +159,63 @@ class IssueFilter:
         default=None, description="With this responsible department."
     )
     urgent: bool | None = strawberry.field(default=None, description="Urgent or not.")
+    text: str | None = strawberry.field(
+        default=None,
+        description="Words that must all occur in the issue's code, title or description"
+        " (separated by spaces; Chinese and other scripts alike, any case; a code such as"
+        " `ISS-2026-0001` finds its issue). Empty: no condition.",
+    )
+    severities: list[models.Severity] | None = strawberry.field(
+        default=None, description="Any of these severities."
+    )
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Owned by this person."
+    )
+    reporter_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Reported by this person."
+    )
+    lead_department_id: strawberry.ID | None = strawberry.field(
+        default=None, description="With this lead department."
+    )
+    region_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Whose responsible department is in this region (the region whose working"
+        " hours its SLA clocks count in).",
+    )
+    clock_states: list[models.IssueClockState] | None = strawberry.field(
+        default=None,
+        description="With an SLA clock not yet stopped (its step not done) in any of these"
+        " states, as of the time of the query.",
+    )
+    reported_after: datetime | None = strawberry.field(
+        default=None, description="Reported at or after this instant (inclusive)."
+    )
+    reported_before: datetime | None = strawberry.field(
+        default=None,
+        description="Reported before this instant (exclusive); not before `reportedAfter`"
+        " (BAD_USER_INPUT).",
+    )
+
+    def to_filter(self) -> ListFilter:
+        """As the repository reads it; an inverted range of report times is refused."""
+        chosen = ListFilter(
+            statuses=self.statuses,
+            request_id=self.request_id,
+            responsible_department_id=self.responsible_department_id,
+            urgent=self.urgent,
+            text=self.text,
+            severities=self.severities,
+            owner_id=self.owner_id,
+            reporter_id=self.reporter_id,
+            lead_department_id=self.lead_department_id,
+            region_id=self.region_id,
+            clock_states=self.clock_states,
+            reported_after=self.reported_after,
+            reported_before=self.reported_before,
+        )
+        if chosen.inverted:
+            raise PublicError("`reportedBefore` is earlier than `reportedAfter`")
+        return chosen
 
 
 @strawberry.type(description="Result of `reportIssue`.")

@@ -68,6 +68,25 @@ class SlaClockState(StrEnum):
     BREACHED = "BREACHED"
 
 
+class IssueClockState(StrEnum):
+    """Where a clock not yet stopped stands, for the list filter: each such clock is in
+    exactly one of these."""
+
+    RUNNING = "RUNNING"
+    AT_RISK = "AT_RISK"
+    BREACHED = "BREACHED"
+    PAUSED = "PAUSED"
+
+
+class IssueSort(StrEnum):
+    """The orders of the ``issues`` list; each ends with the id, so ties keep their place."""
+
+    REPORTED_NEWEST = "REPORTED_NEWEST"
+    REPORTED_OLDEST = "REPORTED_OLDEST"
+    NEAREST_DEADLINE = "NEAREST_DEADLINE"
+    SEVERITY = "SEVERITY"
+
+
 class SlaCalendar(StrEnum):
     AROUND_THE_CLOCK = "AROUND_THE_CLOCK"
     BUSINESS_HOURS = "BUSINESS_HOURS"
@@ -104,6 +123,8 @@ class Issue:
     status_before_waiting: IssueStatus | None = None
     escalation_level: int = 0
     source_problem_id: str | None = None
+    next_deadline: datetime | None = None
+    """The earliest deadline of its RUNNING clocks (kept by a trigger), None if none runs."""
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -143,6 +164,8 @@ class SlaClock:
     elapsed_minutes: float | None = None
     warn_at_percents: tuple[int, ...] = (50, 75)
     held_escalation_minutes: float | None = None
+    warn_at: datetime | None = None
+    """When the first warning threshold is (or was) reached; None if no warning is set."""
 
     @property
     def counting(self) -> bool:

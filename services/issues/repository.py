@@ -14,6 +14,8 @@ from typing import Any
 from services.issues.models import (
     Issue,
     IssueAction,
+    IssueClockState,
+    IssueSort,
     IssueStatus,
     NewIssue,
     Severity,
@@ -22,8 +24,9 @@ from services.issues.models import (
 from shared.auth import Principal
 from shared.child_lists import ChildList, SortKey
 from shared.db import Connection, StatementParams, plan_with_values
-from shared.graphql.compiled.sql import Entity, Source
+from shared.graphql.compiled.sql import Entity, NotServed, Source
 from shared.ids import new_id
+from shared.search_text import document, matching, query_terms
 
 # --- issues ---------------------------------------------------------------------------------
 
@@ -31,7 +34,7 @@ _ISSUE_COLUMNS = """i.id, i.code, i.request_id, i.task_id, i.title, i.descriptio
     i.severity, i.urgent, i.status, i.reporter_id, i.lead_department_id, i.attempted_measures,
     i.created_at, i.updated_at, i.responsible_department_id, i.reporting_department_id,
     i.reporting_region_id, i.owner_id, i.plan, i.resolution, i.status_before_waiting,
-    i.escalation_level, i.source_problem_id"""
+    i.escalation_level, i.source_problem_id, i.next_deadline"""
 
 
 def _issue(row: Any) -> Issue:
@@ -75,9 +78,10 @@ async def insert_issue(
                                  severity, urgent, status, reporter_id, lead_department_id,
                                  attempted_measures, responsible_department_id,
                                  reporting_department_id, reporting_region_id,
-                                 source_problem_id, created_at, updated_at)
+                                 source_problem_id, created_at, updated_at, search_text,
+                                 search_grams)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $14, $15, $16,
-                $17, $17)
+                $17, $17, $18, $19)
         RETURNING {_ISSUE_COLUMNS}
         """,
         new_id(),
@@ -97,6 +101,7 @@ async def insert_issue(
         reporting_region_id,
         command.source_problem_id,
         created_at,
+        *document(code, command.title, command.description),
     )
     return _issue(row)
 
@@ -281,6 +286,18 @@ class ListFilter:
     request_id: str | None = None
     responsible_department_id: str | None = None
     urgent: bool | None = None
+    text: str | None = None
+    severities: Sequence[Severity] | None = None
+    owner_id: str | None = None
+    reporter_id: str | None = None
+    lead_department_id: str | None = None
+    region_id: str | None = None
+    """The responsible department's region."""
+    clock_states: Sequence[IssueClockState] | None = None
+    reported_after: datetime | None = None
+    """Reported at or after."""
+    reported_before: datetime | None = None
+    """Reported before."""
 
     @classmethod
     def of(cls, chosen: Mapping[str, Any] | None) -> ListFilter:
@@ -291,7 +308,45 @@ class ListFilter:
             request_id=chosen.get("requestId"),
             responsible_department_id=chosen.get("responsibleDepartmentId"),
             urgent=chosen.get("urgent"),
+            text=chosen.get("text"),
+            severities=chosen.get("severities"),
+            owner_id=chosen.get("ownerId"),
+            reporter_id=chosen.get("reporterId"),
+            lead_department_id=chosen.get("leadDepartmentId"),
+            region_id=chosen.get("regionId"),
+            clock_states=chosen.get("clockStates"),
+            reported_after=chosen.get("reportedAfter"),
+            reported_before=chosen.get("reportedBefore"),
         )
+
+    @property
+    def inverted(self) -> bool:
+        """The range of report times ends before it starts (an error, not an empty list)."""
+        after, before = self.reported_after, self.reported_before
+        return after is not None and before is not None and after > before
+
+
+SEVERITY_WEIGHT = (
+    "CASE {row}.severity WHEN 'CRITICAL' THEN 4 WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 ELSE 1 END"
+)
+"""How severe issue ``{row}`` is, 4 (CRITICAL) to 1 (LOW): the expression of the index
+issues_severity_list, which the severities filter and the SEVERITY sort read."""
+
+WEIGHTS = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
+"""SEVERITY_WEIGHT in Python."""
+
+CLOCK_STATES = {
+    IssueClockState.RUNNING: "c.state = 'RUNNING' AND c.due_at > now()"
+    " AND (c.warn_at IS NULL OR c.warn_at > now())",
+    IssueClockState.AT_RISK: "c.state = 'RUNNING' AND c.due_at > now() AND c.warn_at <= now()",
+    # A running clock whose deadline has passed is breached: its timer fires within moments
+    # (sla.clocks.stop_clock reads it the same way).
+    IssueClockState.BREACHED: "(c.state = 'BREACHED' OR c.state = 'RUNNING' AND c.due_at <= now())",
+    IssueClockState.PAUSED: "c.state = 'PAUSED'",
+}
+"""Each state of the filter as a condition on a clock ``c`` not yet stopped (``met_at`` is
+null), each a range of the index sla_clocks_open_state (state, due_at). ``warn_at`` is when
+the clock's first warning threshold is reached, as its warning timer is armed."""
 
 
 def _status_values(statuses: Sequence[IssueStatus] | None) -> list[str]:
@@ -305,16 +360,54 @@ def _any_status(params: StatementParams, chosen: list[str]) -> list[str]:
     return [f"i.status = ANY({params.add(chosen)}::text[])"] if chosen else []
 
 
+def _equalities(params: StatementParams, chosen: ListFilter) -> list[str]:
+    """The filters that name a value of a column, each walked by its (column, id) index."""
+    columns = {
+        "request_id": chosen.request_id,
+        "responsible_department_id": chosen.responsible_department_id,
+        "lead_department_id": chosen.lead_department_id,
+        "owner_id": chosen.owner_id,
+        "reporter_id": chosen.reporter_id,
+    }
+    return [f"i.{c} = {params.add(value)}" for c, value in columns.items() if value is not None]
+
+
+def _severities(params: StatementParams, severities: Sequence[Severity]) -> str:
+    weights = sorted({WEIGHTS[Severity(s)] for s in severities})
+    weight = SEVERITY_WEIGHT.format(row="i")
+    if len(weights) == 1:  # an equality: issues_severity_list yields it newest first
+        return f"{weight} = {params.add(weights[0])}"
+    return f"{weight} = ANY({params.add(weights)}::int[])"
+
+
+def _clocks(states: Sequence[IssueClockState]) -> str:
+    """One of the issue's clocks not yet stopped is in one of ``states``: the clocks are
+    found by sla_clocks_open_state, their issues by id."""
+    chosen = " OR ".join(f"({CLOCK_STATES[IssueClockState(s)]})" for s in dict.fromkeys(states))
+    return f"i.id IN (SELECT c.issue_id FROM sla_clocks c WHERE c.met_at IS NULL AND ({chosen}))"
+
+
 def _issue_conditions(params: StatementParams, chosen: ListFilter) -> list[str]:
     """The other filters that are set, as plain conditions; those not set are left out."""
-    conditions = []
-    if chosen.request_id is not None:
-        conditions.append(f"i.request_id = {params.add(chosen.request_id)}")
-    if chosen.responsible_department_id is not None:
-        responsible = params.add(chosen.responsible_department_id)
-        conditions.append(f"i.responsible_department_id = {responsible}")
+    conditions = _equalities(params, chosen)
     if chosen.urgent is not None:  # a literal: the partial index of urgent issues applies
         conditions.append("i.urgent" if chosen.urgent else "NOT i.urgent")
+    if chosen.severities:
+        conditions.append(_severities(params, chosen.severities))
+    if chosen.region_id is not None:  # few departments: their issues by issues_responsible_list
+        conditions.append(
+            "i.responsible_department_id IN (SELECT d.id FROM department_replicas d"
+            f" WHERE d.region_id = {params.add(chosen.region_id)})"
+        )
+    if chosen.clock_states:
+        conditions.append(_clocks(chosen.clock_states))
+    if chosen.reported_after is not None:  # issues_created
+        conditions.append(f"i.created_at >= {params.add(chosen.reported_after)}")
+    if chosen.reported_before is not None:
+        conditions.append(f"i.created_at < {params.add(chosen.reported_before)}")
+    terms, grams = query_terms(chosen.text or "")
+    if terms:  # issues_search narrows by the n-grams, strpos confirms each term
+        conditions.append(matching("i", params.add(grams), params.add(terms)))
     return conditions
 
 
@@ -377,9 +470,70 @@ def _seen_on_request(params: StatementParams, departments: Sequence[str], reques
     )
 
 
-def _newest_ids(conditions: Sequence[str], limit: str) -> str:
-    where = " AND ".join(conditions) or "TRUE"
-    return f"SELECT i.id FROM issues i WHERE {where} ORDER BY i.id DESC LIMIT {limit}"
+@dataclass(frozen=True)
+class _Order:
+    """How a sort orders the list: by ``key`` (SQL of issue ``{row}``; None: by the id
+    alone), then by the id, both descending or both not, so that an index on (key, id)
+    yields the order in one walk and a cursor's (key, id) is one bound of it."""
+
+    key: str | None
+    descending: bool
+    value: str = "{}"
+    """SQL of a cursor's key value (``{}``: its parameter), typed as the key."""
+
+    def by(self, row: str, key: str | None = None) -> str:
+        """The ORDER BY of rows ``row`` (whose sort value is ``key``, default ``self.key``)."""
+        way = " DESC" if self.descending else ""
+        if self.key is None:
+            return f"{row}.id{way}"
+        return f"{key or self.key.format(row=row)}{way}, {row}.id{way}"
+
+    def after(self, params: StatementParams, cursor: Sequence[Any]) -> str:
+        """The condition of the rows after ``cursor`` (its key value if any, then its id)."""
+        beyond = "<" if self.descending else ">"
+        if self.key is None:
+            return f"i.id {beyond} {params.add(cursor[0])}"
+        value = self.value.format(params.add(cursor[0]))
+        return f"({self.key.format(row='i')}, i.id) {beyond} ({value}, {params.add(cursor[1])})"
+
+    def ids(self, conditions: Sequence[str], limit: str, *, with_key: bool = False) -> str:
+        """The first ``limit`` issues meeting ``conditions``: ids, and ``with_key`` their
+        sort values as ``sort_key`` too (to merge branches)."""
+        where = " AND ".join(conditions) or "TRUE"
+        columns = "i.id"
+        if with_key and self.key is not None:
+            columns += f", {self.key.format(row='i')} AS sort_key"
+        return f"SELECT {columns} FROM issues i WHERE {where} ORDER BY {self.by('i')} LIMIT {limit}"
+
+    def merged(self, branches: Sequence[str], limit: str) -> str:
+        """The first ``limit`` ids of the union of ``branches`` (each an :meth:`ids`)."""
+        union = " UNION ".join(f"({branch})" for branch in branches)
+        return f"SELECT i.id FROM ({union}) i ORDER BY {self.by('i', 'i.sort_key')} LIMIT {limit}"
+
+
+ORDERS = {
+    IssueSort.REPORTED_NEWEST: _Order(None, descending=True),
+    IssueSort.REPORTED_OLDEST: _Order(None, descending=False),
+    # Issues with no running clock last (index issues_deadline_list).
+    IssueSort.NEAREST_DEADLINE: _Order(
+        "coalesce({row}.next_deadline, 'infinity')",
+        descending=False,
+        value="coalesce({}::timestamptz, 'infinity')",
+    ),
+    IssueSort.SEVERITY: _Order(SEVERITY_WEIGHT, descending=True, value="{}::int"),  # newest
+}
+"""Each sort of the list (UUIDv7 ids sort by creation, so the id is the report order)."""
+
+
+def sort_key(issue: Issue, sort: IssueSort) -> list[Any]:
+    """What a cursor of ``sort`` holds for ``issue``: its sort value if the sort has one
+    (JSON: an ISO time or null, a weight), then its id."""
+    if sort is IssueSort.NEAREST_DEADLINE:
+        deadline = issue.next_deadline
+        return [deadline.isoformat() if deadline else None, issue.id]
+    if sort is IssueSort.SEVERITY:
+        return [WEIGHTS[issue.severity], issue.id]
+    return [issue.id]
 
 
 def _page_keys(
@@ -389,9 +543,10 @@ def _page_keys(
     *,
     before: str,
     limit: str,
+    order: _Order = ORDERS[IssueSort.REPORTED_NEWEST],
 ) -> str:
-    """The ids of a page of the list, newest first: the newest ``limit`` of each branch (a
-    way of seeing, a status) that meet ``before`` (the cursor's condition), merged."""
+    """The ids of a page of the list in ``order``: the first ``limit`` of each branch (a way
+    of seeing, a status) that meet ``before`` (the cursor's condition), merged."""
     conditions = [*_issue_conditions(params, chosen), before]
     departments, cte = principal.departments, ""
     ways: list[list[str]] = [[]]  # who sees everything sees the issues one way
@@ -409,9 +564,8 @@ def _page_keys(
     by_status = [[f"i.status = {params.add(s)}"] for s in statuses] or [[]]
     branches = [[*way, *status, *conditions] for way in ways for status in by_status]
     if len(branches) == 1:
-        return cte + _newest_ids(branches[0], limit)
-    union = " UNION ".join(f"({_newest_ids(b, limit)})" for b in branches)
-    return f"{cte}SELECT id FROM ({union}) branch ORDER BY id DESC LIMIT {limit}"
+        return cte + order.ids(branches[0], limit)
+    return cte + order.merged([order.ids(b, limit, with_key=True) for b in branches], limit)
 
 
 async def list_issues(
@@ -419,24 +573,24 @@ async def list_issues(
     principal: Principal,
     chosen: ListFilter,
     *,
-    after_id: str | None,
     limit: int,
+    sort: IssueSort = IssueSort.REPORTED_NEWEST,
+    after: Sequence[Any] | None = None,
 ) -> list[Issue]:
-    """Visible issues matching the filter, newest first (UUIDv7 ids sort by creation)."""
-    params = StatementParams()
-    before = "TRUE" if after_id is None else f"i.id < {params.add(after_id)}"
-    ids = _page_keys(params, principal, chosen, before=before, limit=params.add(limit))
+    """Visible issues matching the filter in ``sort`` order, after the :func:`sort_key`
+    ``after`` (its values as the SQL compares them)."""
+    order, params = ORDERS[sort], StatementParams()
+    before = "TRUE" if after is None else order.after(params, after)
+    ids = _page_keys(params, principal, chosen, before=before, limit=params.add(limit), order=order)
     async with plan_with_values(conn):
         rows = await conn.fetch(
-            f"SELECT {_ISSUE_COLUMNS} FROM issues i WHERE i.id IN ({ids}) ORDER BY i.id DESC",
+            f"SELECT {_ISSUE_COLUMNS} FROM issues i WHERE i.id IN ({ids}) ORDER BY {order.by('i')}",
             *params.values,
         )
     return [_issue(r) for r in rows]
 
 
-def _list_conditions(
-    params: StatementParams, principal: Principal, chosen: ListFilter
-) -> list[str]:
+def list_conditions(params: StatementParams, principal: Principal, chosen: ListFilter) -> list[str]:
     """The whole filter of the list as one condition each: VISIBLE (unless the caller sees
     everything), the statuses, the other filters set."""
     conditions = []
@@ -452,7 +606,7 @@ def _list_conditions(
 async def count_issues(conn: Connection, principal: Principal, chosen: ListFilter) -> int:
     """How many issues :func:`list_issues` pages through with the same filter."""
     params = StatementParams()
-    where = " AND ".join(_list_conditions(params, principal, chosen)) or "TRUE"
+    where = " AND ".join(list_conditions(params, principal, chosen)) or "TRUE"
     async with plan_with_values(conn):
         count: int = await conn.fetchval(
             f"SELECT count(*) FROM issues i WHERE {where}", *params.values
@@ -462,10 +616,16 @@ async def count_issues(conn: Connection, principal: Principal, chosen: ListFilte
 
 def issues_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
     """The rows of ``issues`` for the compiled read path: what :func:`count_issues` counts,
-    paged by :func:`list_issues`'s own page SQL (newest first, ``[id]`` cursors)."""
+    paged by :func:`list_issues`'s own page SQL (newest first, ``[id]`` cursors). Another
+    sort is left to the Python path (a Source pages by the id alone), as is an inverted
+    range of report times (refused there)."""
     chosen = ListFilter.of(arguments.get("filter"))
+    if IssueSort(arguments.get("sort") or IssueSort.REPORTED_NEWEST) != IssueSort.REPORTED_NEWEST:
+        raise NotServed("a sort other than REPORTED_NEWEST")
+    if chosen.inverted:
+        raise NotServed("an inverted range of report times")
     params = StatementParams()
-    where = " AND ".join(_list_conditions(params, principal, chosen)) or "TRUE"
+    where = " AND ".join(list_conditions(params, principal, chosen)) or "TRUE"
     keys = _page_keys(params, principal, chosen, before="{before}", limit="{limit}")
     return Source("issues", "i", where, params.values, page_keys=keys)
 

@@ -30,8 +30,16 @@ from services.issues.types import CollabRequest, Issue, Task, visible_issue
 from shared.db import plan_with_values
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
-from shared.graphql.errors import run_mutation
-from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
+from shared.graphql.errors import PublicError, run_mutation
+from shared.graphql.pagination import (
+    Connection,
+    PageRequest,
+    after_in_sort,
+    build_connection,
+    page_request,
+    sorted_key,
+    wants_total_count,
+)
 from shared.graphql.schema import build_schema
 from shared.settings import Settings
 
@@ -46,7 +54,8 @@ class Query:
         return await visible_issue(info, id)
 
     @strawberry.field(
-        description="Issues on requests the caller may see, newest first.",
+        description="Issues the caller may see (on requests they see, or that one of their"
+        " departments leads or is responsible for), in `sort` order.",
         metadata=sql.root_connection(repo.issues_source),
     )
     async def issues(
@@ -55,24 +64,27 @@ class Query:
         filter: IssueFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        sort: Annotated[
+            models.IssueSort,
+            strawberry.argument(
+                description="The order. A cursor (`after`) continues only the sort that"
+                " returned it; one of another sort is refused (BAD_USER_INPUT)."
+            ),
+        ] = models.IssueSort.REPORTED_NEWEST,
     ) -> Connection[Issue]:
         context = info.context
         page = page_request(first, after, context.runtime.settings.graphql_max_page)
-        where = filter or IssueFilter()
-        chosen = repo.ListFilter(
-            where.statuses, where.request_id, where.responsible_department_id, where.urgent
-        )
+        chosen = (filter or IssueFilter()).to_filter()
         principal = context.principal
         # the page and its count in one transaction, both planned for their values
         async with context.runtime.pool.acquire() as conn, plan_with_values(conn):
-            after_id = page.after[0] if page.after else None
             rows = await repo.list_issues(
-                conn, principal, chosen, after_id=after_id, limit=page.limit + 1
+                conn, principal, chosen, sort=sort, after=_after(page, sort), limit=page.limit + 1
             )
             total = None
             if wants_total_count(info):  # a statement of its own: only if asked
                 total = await repo.count_issues(conn, principal, chosen)
-        return build_connection(rows, page, lambda i: [i.id], Issue.from_model, total)
+        return build_connection(rows, page, lambda i: _cursor(i, sort), Issue.from_model, total)
 
     @strawberry.field(description="The SLA policy that times newly reported issues.")
     def sla_policy(self, info: Info) -> SlaPolicy:
@@ -166,6 +178,33 @@ class Mutation:
         ctx = info.context
         action = lifecycle.escalate_issue(ctx.runtime, ctx.principal, input.to_move())
         return await run_mutation(IssuePayload, "issue", action, Issue.from_model)
+
+
+_DEFAULT_SORT = models.IssueSort.REPORTED_NEWEST
+
+
+def _cursor(issue: models.Issue, sort: models.IssueSort) -> list[object]:
+    """A page's cursor: the bare id in the default order, else the sort's name first."""
+    return sorted_key(sort, repo.sort_key(issue, sort), _DEFAULT_SORT)
+
+
+def _after(page: PageRequest, sort: models.IssueSort) -> list[object] | None:
+    """The values of the cursor ``after`` as the list's SQL compares them; a cursor of
+    another sort, or one this list did not return, is refused."""
+    key = after_in_sort(page, sort, _DEFAULT_SORT)
+    if key is None:
+        return None
+    try:
+        if sort is models.IssueSort.NEAREST_DEADLINE:
+            deadline, issue_id = key
+            return [None if deadline is None else datetime.fromisoformat(deadline), str(issue_id)]
+        if sort is models.IssueSort.SEVERITY:
+            weight, issue_id = key
+            return [int(weight), str(issue_id)]
+        (issue_id,) = key
+        return [str(issue_id)]
+    except (TypeError, ValueError):
+        raise PublicError("`after` is not a cursor of this list") from None
 
 
 def create_schema(settings: Settings) -> strawberry.federation.Schema:

@@ -7,7 +7,9 @@ and ``Task`` to tasks; here they are entity stubs carrying their key (``CollabRe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import strawberry
 from strawberry.federation.schema_directives import Key
@@ -40,6 +42,44 @@ strawberry.enum(
     " hours (weekly hours, public holidays, make-up workdays).",
 )
 strawberry.enum(models.IssueAction, description="What a timeline entry records.")
+
+
+def _describe_values(enum: type[StrEnum], descriptions: Mapping[str, str]) -> None:
+    """Give each value of a registered domain enum its GraphQL description (the domain
+    module stays free of GraphQL)."""
+    for value in enum.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = descriptions[value.name]
+
+
+strawberry.enum(
+    models.IssueClockState,
+    description="Where an SLA clock not yet stopped stands, for `IssueFilter.clockStates`:"
+    " each such clock is in exactly one of these at a time.",
+)
+_describe_values(
+    models.IssueClockState,
+    {
+        "RUNNING": "Counting, its first warning threshold (`slaPolicy.warnAtPercents`) not"
+        " reached yet.",
+        "AT_RISK": "Counting, past its first warning threshold but not its deadline.",
+        "BREACHED": "Past its deadline, paused or not (also in the moments before the breach"
+        " is recorded and `state` reads BREACHED).",
+        "PAUSED": "Paused while the issue is WAITING, before its deadline.",
+    },
+)
+strawberry.enum(models.IssueSort, description="Orders of the `issues` list.")
+_describe_values(
+    models.IssueSort,
+    {
+        "REPORTED_NEWEST": "Most recently reported first.",
+        "REPORTED_OLDEST": "Earliest reported first.",
+        "NEAREST_DEADLINE": "The soonest deadline among the issue's RUNNING clocks first"
+        " (paused, breached and stopped clocks have none); issues without one last, among"
+        " themselves earliest reported first; equal deadlines earliest reported first.",
+        "SEVERITY": "Most severe first (CRITICAL, HIGH, MEDIUM, LOW), newest first within a"
+        " severity.",
+    },
+)
 strawberry.enum(models.ReportGrouping, description="How `slaReport` groups issues.")
 
 # Stubs only name an entity; the requests subgraph resolves every other field.

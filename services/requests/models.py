@@ -30,6 +30,15 @@ class RequestStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class RequestSort(StrEnum):
+    """Orders of the ``requests`` list; each breaks ties by id."""
+
+    CREATED_NEWEST = "CREATED_NEWEST"
+    CREATED_OLDEST = "CREATED_OLDEST"
+    UPDATED_NEWEST = "UPDATED_NEWEST"
+    NEAREST_MILESTONE = "NEAREST_MILESTONE"
+
+
 class Phase(StrEnum):
     PREPARATION = "PREPARATION"
     EXECUTION = "EXECUTION"
@@ -159,6 +168,10 @@ class CollabRequest:
     ends_on: date | None = None
     acceptance_tolerance_percent: Decimal = Decimal(0)
     version: int = 1
+    next_milestone_on: date = date.max
+    """Due day of the earliest milestone not yet passed (today or later in the lead
+    department's region) while the request has not ended; ``date.max`` (PostgreSQL's
+    ``infinity``) when there is none. The key of the NEAREST_MILESTONE order."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from services.requests.models import (
@@ -16,22 +18,48 @@ from services.requests.models import (
     NewRequest,
     Phase,
     RequestKind,
+    RequestSort,
     RequestStatus,
     ResourceKind,
     ResourceNeed,
     ResourceNeedDraft,
 )
 from shared.auth import Principal
-from shared.child_lists import ChildList, SortKey
+from shared.child_lists import ChildList, SortKey, parse_key
 from shared.db import Connection, StatementParams, plan_with_values
-from shared.graphql.compiled.sql import Entity, Source
+from shared.graphql.compiled.sql import Entity, NotServed, Source
 from shared.ids import new_id
+from shared.search_text import document, matching, query_terms
 
 # --- requests -------------------------------------------------------------------------------
 
 _REQUEST_COLUMNS = """id, code, kind, title, background, status, phase, lead_department_id,
     approver_id, created_by, created_at, updated_at, starts_on, ends_on,
-    acceptance_tolerance_percent, version"""
+    acceptance_tolerance_percent, version, next_milestone_on"""
+
+ENDED = (RequestStatus.REJECTED, RequestStatus.CLOSED, RequestStatus.CANCELLED)
+"""Statuses a request does not leave: no milestone of it is ahead any more."""
+
+
+def _next_milestone(status: str) -> str:
+    """SQL of ``next_milestone_on`` for request ``r`` in status ``status`` (SQL): the earliest
+    milestone due today or later in the lead department's region, 'infinity' when there is
+    none or the request has ended (see migrations/0012_list_filters.sql)."""
+    ended = ", ".join(f"'{s.value}'" for s in ENDED)
+    return f"""CASE WHEN {status} IN ({ended}) THEN 'infinity'::date
+        ELSE coalesce((SELECT min(m.due_date) FROM milestones m
+                        WHERE m.request_id = r.id AND m.due_date >= (
+                              SELECT (now() AT TIME ZONE g.time_zone)::date
+                                FROM departments d JOIN regions g ON g.id = d.region_id
+                               WHERE d.id = r.lead_department_id)), 'infinity') END"""
+
+
+def _search_document(
+    code: str, title: str, background: str, metrics: Iterable[str | None]
+) -> tuple[str, list[str]]:
+    """What the ``text`` filter of ``requests`` searches: code, title, background and the
+    goals' metrics."""
+    return document(code, title, background, [m for m in metrics if m])
 
 
 def _request(row: Any) -> CollabRequest:
@@ -62,13 +90,12 @@ async def insert_request(
     conn: Connection, command: NewRequest, *, code: str, created_by: str
 ) -> CollabRequest:
     request_id = new_id()
-    row = await conn.fetchrow(
-        f"""
+    await conn.execute(
+        """
         INSERT INTO collab_requests (id, code, kind, title, background, status, phase,
                                      lead_department_id, approver_id, created_by, starts_on,
                                      ends_on)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        RETURNING {_REQUEST_COLUMNS}
         """,
         request_id,
         code,
@@ -84,17 +111,17 @@ async def insert_request(
         command.ends_on,
     )
     await _insert_form_children(conn, request_id, command)
-    return _request(row)
+    return await _refresh_list_keys(conn, request_id, code, command)
 
 
 async def replace_form(conn: Connection, request_id: str, command: NewRequest) -> CollabRequest:
     """Overwrite the editable form (only in DRAFT or CHANGES_REQUESTED, so no results yet)."""
-    row = await conn.fetchrow(
-        f"""
+    code = await conn.fetchval(
+        """
         UPDATE collab_requests SET title = $2, background = $3, approver_id = $4,
                starts_on = $5, ends_on = $6, updated_at = now(), version = version + 1
          WHERE id = $1
-        RETURNING {_REQUEST_COLUMNS}
+        RETURNING code
         """,
         request_id,
         command.title,
@@ -106,6 +133,28 @@ async def replace_form(conn: Connection, request_id: str, command: NewRequest) -
     for table in ("request_participants", "goals", "resource_needs", "milestones"):
         await conn.execute(f"DELETE FROM {table} WHERE request_id = $1", request_id)
     await _insert_form_children(conn, request_id, command)
+    return await _refresh_list_keys(conn, request_id, code, command)
+
+
+async def _refresh_list_keys(
+    conn: Connection, request_id: str, code: str, form: NewRequest
+) -> CollabRequest:
+    """Write what the list filters and sorts by from the request's form, just written: its
+    search text and its next milestone."""
+    text, grams = _search_document(
+        code, form.title, form.background, (g.metric for g in form.goals)
+    )
+    row = await conn.fetchrow(
+        f"""
+        UPDATE collab_requests r SET search_text = $2, search_grams = $3,
+               next_milestone_on = {_next_milestone("r.status")}
+         WHERE r.id = $1
+        RETURNING {_REQUEST_COLUMNS}
+        """,
+        request_id,
+        text,
+        grams,
+    )
     return _request(row)
 
 
@@ -175,8 +224,8 @@ async def set_status(
 ) -> CollabRequest:
     row = await conn.fetchrow(
         f"""
-        UPDATE collab_requests SET status = $2, phase = $3, updated_at = now(),
-               version = version + 1
+        UPDATE collab_requests r SET status = $2, phase = $3, updated_at = now(),
+               version = version + 1, next_milestone_on = {_next_milestone("$2")}
          WHERE id = $1
         RETURNING {_REQUEST_COLUMNS}
         """,
@@ -198,29 +247,6 @@ _VISIBLE = """($1 OR r.lead_department_id = ANY($2) OR EXISTS (
     SELECT 1 FROM request_participants p
      WHERE p.request_id = r.id AND p.department_id = ANY($2)))"""
 
-_REQUEST_FILTER = f"""{_VISIBLE}
-           AND ($3::text IS NULL OR r.kind = $3)
-           AND ($4::text IS NULL OR r.status = $4)"""
-"""The filter of ``requests``: visibility ($1, $2), kind ($3), status ($4)."""
-
-
-def requests_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
-    """The rows of ``requests`` for the compiled read path: :func:`list_requests`'s filter."""
-    chosen = arguments.get("filter") or {}
-    kind, status = chosen.get("kind"), chosen.get("status")
-    return Source(
-        "collab_requests",
-        "r",
-        _REQUEST_FILTER,
-        [
-            principal.sees_everything,
-            list(principal.departments),
-            kind.value if kind else None,
-            status.value if status else None,
-        ],
-    )
-
-
 _VISIBLE_ONE = f"""({_VISIBLE} OR r.approver_id = $3)"""
 """Who may read one request: its departments' members, PMO, and its named approver, who
 must read it to decide it."""
@@ -241,45 +267,252 @@ def request_source(principal: Principal, arguments: Mapping[str, Any]) -> Source
     return request_entity(principal).by_key("$4", [arguments["id"]])
 
 
+async def fill_search_columns(conn: Connection, *, batch: int = 1000) -> int:
+    """Write the search columns of the requests stored without them (before migration 0012,
+    for its Python step); how many it wrote. As :func:`shared.search_text.fill_missing`, with
+    the goals' metrics, which are rows of another table."""
+    filled, last = 0, ""
+    while True:  # on from the last id: a walk from the start would pass the filled ones again
+        rows = await conn.fetch(
+            """
+            SELECT r.id, r.code, r.title, r.background,
+                   ARRAY(SELECT g.metric FROM goals g WHERE g.request_id = r.id
+                          ORDER BY g.position) AS metrics
+              FROM collab_requests r WHERE r.search_text IS NULL AND r.id > $2
+             ORDER BY r.id LIMIT $1
+            """,
+            batch,
+            last,
+        )
+        if not rows:
+            return filled
+        last = rows[-1]["id"]
+        await conn.executemany(
+            "UPDATE collab_requests SET search_text = $2, search_grams = $3 WHERE id = $1",
+            [
+                (r["id"], *_search_document(r["code"], r["title"], r["background"], r["metrics"]))
+                for r in rows
+            ],
+        )
+        filled += len(rows)
+
+
+async def refresh_passed_milestones(conn: Connection) -> None:
+    """Move ``next_milestone_on`` on where its day has ended in the request's region. Only
+    rows due by tomorrow in UTC can have passed (no region is more than a day ahead of UTC),
+    which the column's index finds."""
+    await conn.execute(
+        f"""
+        UPDATE collab_requests r SET next_milestone_on = {_next_milestone("r.status")}
+         WHERE r.next_milestone_on < (now() AT TIME ZONE 'UTC')::date + 1
+           AND r.next_milestone_on <> {_next_milestone("r.status")}
+        """
+    )
+
+
 # --- the requests list ----------------------------------------------------------------------
-# The Python path of `requests` (the compiled one reads requests_source). As for the issues
-# list (services/issues/repository.py): only the filters given are in the SQL, as equalities,
-# so a (column, id) index walked newest first yields a page and stops
-# (migrations/0010_list_indexes.sql); the page's ids come from id-only queries, which those
-# indexes answer alone instead of the primary key walk reading rows until a page matches (most
-# of the table when the matches are old, e.g. CLOSED, or absent); each way a department sees a
-# request is a branch with an index of its own; statements are planned for their values.
+# Both read paths of `requests` page with _page_ids (the compiled one through requests_source,
+# in the default order). As for the issues list (services/issues/repository.py): only the
+# filters given are in the SQL, each one predicate that an index serves (migrations 0010 and
+# 0012), so an index walked in the list's order yields a page and stops; the page's ids come
+# from id-only queries, which those indexes answer alone instead of the primary key walk
+# reading rows until a page matches (most of the table when the matches are old, e.g. CLOSED,
+# or absent); each way a department sees a request is a branch with an index of its own;
+# statements are planned for their values.
 
 
-def _request_conditions(
-    params: StatementParams, kind: RequestKind | None, status: RequestStatus | None
-) -> list[str]:
-    """The filters that are set, as plain conditions; those not set are left out."""
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+@dataclass(frozen=True)
+class RequestListFilter:
+    """The filter of the ``requests`` list (the schema's ``RequestFilter``, as plain values);
+    every filter that is set must hold."""
+
+    kind: RequestKind | None = None
+    status: RequestStatus | None = None
+    statuses: Sequence[RequestStatus] | None = None
+    phase: Phase | None = None
+    text: str | None = None
+    lead_department_id: str | None = None
+    participating_department_id: str | None = None
+    region_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+
+    @classmethod
+    def of(cls, chosen: Mapping[str, Any] | None) -> RequestListFilter:
+        """From the ``filter`` argument as the compiled path reads it (by GraphQL names)."""
+        chosen = chosen or {}
+        return cls(**{f.name: chosen.get(_camel(f.name)) for f in fields(cls)})
+
+    def problem(self) -> str | None:
+        """Why the filter is refused (a range ending before it starts), or None."""
+        ranges = (
+            ("created", self.created_after, self.created_before),
+            ("updated", self.updated_after, self.updated_before),
+        )
+        for what, after, before in ranges:
+            if after is not None and before is not None and before < after:
+                return f"`{what}Before` may not be earlier than `{what}After`"
+        return None
+
+
+def _request_conditions(params: StatementParams, chosen: RequestListFilter) -> list[str]:
+    """The filters that are set, as plain conditions; those not set are left out. Not
+    ``participating_department_id``, which is ways of taking part (:func:`_taking_part`)."""
     conditions = []
-    if kind is not None:
-        conditions.append(f"r.kind = {params.add(kind.value)}")
-    if status is not None:
-        conditions.append(f"r.status = {params.add(status.value)}")
+    equal = (
+        ("r.kind", chosen.kind),
+        ("r.status", chosen.status),
+        ("r.phase", chosen.phase),
+        ("r.lead_department_id", chosen.lead_department_id),
+    )
+    conditions += [f"{column} = {params.add(str(v))}" for column, v in equal if v is not None]
+    if chosen.statuses:
+        statuses = sorted({s.value for s in chosen.statuses})
+        conditions.append(f"r.status = ANY({params.add(statuses)}::text[])")
+    terms, grams = query_terms(chosen.text or "")
+    if terms:  # collab_requests_search
+        conditions.append(matching("r", params.add(grams), params.add(terms)))
+    if chosen.region_id is not None:
+        conditions.append(
+            "r.lead_department_id IN (SELECT d.id FROM departments d"
+            f" WHERE d.region_id = {params.add(chosen.region_id)})"
+        )
+    bounds = (
+        ("r.created_at >=", chosen.created_after),
+        ("r.created_at <", chosen.created_before),
+        ("r.updated_at >=", chosen.updated_after),
+        ("r.updated_at <", chosen.updated_before),
+    )
+    conditions += [f"{test} {params.add(v)}" for test, v in bounds if v is not None]
     return conditions
 
 
+def _list_conditions(
+    params: StatementParams, sees_all: bool, departments: Sequence[str], chosen: RequestListFilter
+) -> list[str]:
+    """The whole filter of the list as one condition each: _VISIBLE (unless the caller sees
+    everything) and the filters set."""
+    conditions = []
+    if not sees_all:  # _VISIBLE reads $1 (sees all) and $2 (departments)
+        params.add(False)
+        params.add(list(departments))
+        conditions.append(_VISIBLE)
+    if chosen.participating_department_id is not None:
+        ways = _taking_part(params, chosen.participating_department_id)
+        conditions.append(f"({' OR '.join(ways)})")
+    return conditions + _request_conditions(params, chosen)
+
+
+@dataclass(frozen=True)
+class _Order:
+    """How the list is read in one :class:`RequestSort`: by ``keys`` (the last is the id)."""
+
+    keys: tuple[SortKey, ...]
+    descending: bool
+
+    def by(self, alias: str) -> str:
+        direction = " DESC" if self.descending else ""
+        return ", ".join(f"{alias}.{key.column}{direction}" for key in self.keys)
+
+    def columns(self, alias: str) -> str:
+        return ", ".join(f"{alias}.{key.column}" for key in self.keys)
+
+    def after(self, params: StatementParams, values: Sequence[Any]) -> str:
+        """The rows after the one whose keys are ``values``: a row comparison, which the
+        order's index walks from."""
+        theirs = ", ".join(
+            f"{params.add(v)}::{key.sql_type}" for key, v in zip(self.keys, values, strict=True)
+        )
+        return f"({self.columns('r')}) {'<' if self.descending else '>'} ({theirs})"
+
+
+_ORDERS = {
+    RequestSort.CREATED_NEWEST: _Order((SortKey("id"),), descending=True),
+    RequestSort.CREATED_OLDEST: _Order((SortKey("id"),), descending=False),
+    RequestSort.UPDATED_NEWEST: _Order(
+        (SortKey("updated_at", sql_type="timestamptz"), SortKey("id")), descending=True
+    ),
+    # 'infinity' for "no milestone ahead" sorts those requests last, and keeps the key NOT NULL
+    RequestSort.NEAREST_MILESTONE: _Order(
+        (SortKey("next_milestone_on", sql_type="date"), SortKey("id")), descending=False
+    ),
+}
+
+
+def sort_key(sort: RequestSort, request: CollabRequest) -> list[Any]:
+    """The values of ``request`` that order it in ``sort`` (what its cursor holds)."""
+    return [getattr(request, key.column) for key in _ORDERS[sort].keys]
+
+
+def parse_sort_key(sort: RequestSort, values: Sequence[Any]) -> tuple[Any, ...]:
+    """Sort key values read back from a cursor as typed parameters; ValueError if they are
+    not a key of ``sort``."""
+    return parse_key(_ORDERS[sort].keys, values)
+
+
+def _ordered(columns: str, conditions: Sequence[str], order: _Order, limit: str) -> str:
+    where = " AND ".join(conditions) or "TRUE"
+    return (
+        f"SELECT {columns} FROM collab_requests r WHERE {where}"
+        f" ORDER BY {order.by('r')} LIMIT {limit}"
+    )
+
+
+def _taking_part(params: StatementParams, department: str) -> list[str]:
+    """The ways ``department`` takes part in request ``r``, each with an index that keeps id
+    order: leading it (collab_requests_lead_list), participating (request_participants_
+    department_list)."""
+    one = params.add(department)
+    return [
+        f"r.lead_department_id = {one}",
+        "EXISTS (SELECT 1 FROM request_participants p"
+        f" WHERE p.request_id = r.id AND p.department_id = {one})",
+    ]
+
+
 def _ways_of_seeing(params: StatementParams, departments: Sequence[str]) -> list[str]:
-    """_VISIBLE for a caller who does not see everything, as alternatives that each keep id
-    order in an index: each department leading the request, or taking part in it."""
+    """_VISIBLE for a caller who does not see everything, as alternatives that each have an
+    index: each department leading the request, or taking part in it."""
     ways = []
     for department in dict.fromkeys(departments):
-        mine = params.add(department)
-        ways.append(f"r.lead_department_id = {mine}")
-        ways.append(
-            "EXISTS (SELECT 1 FROM request_participants p"
-            f" WHERE p.request_id = r.id AND p.department_id = {mine})"
-        )
+        ways += _taking_part(params, department)
     return ways
 
 
-def _newest_ids(conditions: Sequence[str], limit: str) -> str:
-    where = " AND ".join(conditions) or "TRUE"
-    return f"SELECT r.id FROM collab_requests r WHERE {where} ORDER BY r.id DESC LIMIT {limit}"
+def _page_ids(
+    params: StatementParams,
+    sees_all: bool,
+    departments: Sequence[str],
+    chosen: RequestListFilter,
+    order: _Order,
+    *,
+    before: str,
+    limit: str,
+) -> str:
+    """SQL of the ids of one page in ``order``: the first ``limit`` of each branch (a way of
+    seeing, times a way the chosen department takes part) that meet the filter and ``before``
+    (the cursor's condition), merged."""
+    conditions = [*_request_conditions(params, chosen), before]
+    if not sees_all and not departments:
+        return "SELECT r.id FROM collab_requests r WHERE FALSE"
+    branches = [[]] if sees_all else [[way] for way in _ways_of_seeing(params, departments)]
+    if chosen.participating_department_id is not None:
+        taking_part = _taking_part(params, chosen.participating_department_id)
+        branches = [[*branch, way] for branch in branches for way in taking_part]
+    if len(branches) == 1:
+        return _ordered("r.id", [*branches[0], *conditions], order, limit)
+    columns = order.columns("r")
+    union = " UNION ".join(
+        f"({_ordered(columns, [*branch, *conditions], order, limit)})" for branch in branches
+    )
+    return f"SELECT id FROM ({union}) seen ORDER BY {order.by('seen')} LIMIT {limit}"
 
 
 async def list_requests(
@@ -287,55 +520,61 @@ async def list_requests(
     *,
     sees_all: bool,
     departments: Sequence[str],
-    kind: RequestKind | None,
-    status: RequestStatus | None,
-    after_id: str | None,
+    chosen: RequestListFilter,
+    sort: RequestSort = RequestSort.CREATED_NEWEST,
+    after: Sequence[Any] | None = None,
     limit: int,
 ) -> list[CollabRequest]:
-    """Visible requests, newest first (ids are UUIDv7, so they sort by creation time)."""
+    """Visible requests matching ``chosen`` in order ``sort``, after the request whose sort
+    key is ``after`` (ids are UUIDv7, so id order is creation order)."""
     params = StatementParams()
-    conditions = _request_conditions(params, kind, status)
-    if after_id is not None:
-        conditions.append(f"r.id < {params.add(after_id)}")
-    page = params.add(limit)
-    if sees_all:
-        ids = _newest_ids(conditions, page)
-    else:
-        ways = _ways_of_seeing(params, departments)
-        if not ways:
-            return []
-        union = " UNION ".join(f"({_newest_ids([w, *conditions], page)})" for w in ways)
-        ids = f"SELECT id FROM ({union}) seen ORDER BY id DESC LIMIT {page}"
+    order = _ORDERS[sort]
+    before = "TRUE" if after is None else order.after(params, after)
+    ids = _page_ids(
+        params, sees_all, departments, chosen, order, before=before, limit=params.add(limit)
+    )
     async with plan_with_values(conn):
         rows = await conn.fetch(
-            f"SELECT {_REQUEST_COLUMNS} FROM collab_requests WHERE id IN ({ids}) ORDER BY id DESC",
+            f"SELECT {_REQUEST_COLUMNS} FROM collab_requests r WHERE r.id IN ({ids})"
+            f" ORDER BY {order.by('r')}",
             *params.values,
         )
     return [_request(r) for r in rows]
 
 
 async def count_requests(
-    conn: Connection,
-    *,
-    sees_all: bool,
-    departments: Sequence[str],
-    kind: RequestKind | None,
-    status: RequestStatus | None,
+    conn: Connection, *, sees_all: bool, departments: Sequence[str], chosen: RequestListFilter
 ) -> int:
     """How many requests :func:`list_requests` pages through with the same filter."""
     params = StatementParams()
-    conditions = []
-    if not sees_all:  # _VISIBLE reads $1 (sees all) and $2 (departments)
-        params.add(False)
-        params.add(list(departments))
-        conditions.append(_VISIBLE)
-    conditions += _request_conditions(params, kind, status)
-    where = " AND ".join(conditions) or "TRUE"
+    where = " AND ".join(_list_conditions(params, sees_all, departments, chosen)) or "TRUE"
     async with plan_with_values(conn):
         count: int = await conn.fetchval(
             f"SELECT count(*) FROM collab_requests r WHERE {where}", *params.values
         )
     return count
+
+
+def requests_source(principal: Principal, arguments: Mapping[str, Any]) -> Source:
+    """The rows of ``requests`` for the compiled read path: what :func:`count_requests`
+    counts, paged by :func:`list_requests`'s own page SQL. A Source pages newest first by one
+    key, so the other orders are the Python path's."""
+    if arguments.get("sort", RequestSort.CREATED_NEWEST) != RequestSort.CREATED_NEWEST:
+        raise NotServed("an order other than newest first")
+    chosen = RequestListFilter.of(arguments.get("filter"))
+    problem = chosen.problem()
+    if problem is not None:
+        raise NotServed(problem)
+    sees_all, departments = principal.sees_everything, principal.departments
+    params = StatementParams()
+    where = " AND ".join(_list_conditions(params, sees_all, departments, chosen)) or "TRUE"
+    if where == "TRUE":  # the whole table newest first: the walk of the key is the page SQL
+        return Source("collab_requests", "r", where, params.values)
+    order = _ORDERS[RequestSort.CREATED_NEWEST]
+    keys = _page_ids(
+        params, sees_all, departments, chosen, order, before="{before}", limit="{limit}"
+    )
+    return Source("collab_requests", "r", where, params.values, page_keys=keys)
 
 
 async def is_visible(

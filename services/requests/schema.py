@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.tools import merge_types
@@ -23,10 +23,19 @@ from services.requests.secondments.schema import SecondmentMutation, SecondmentQ
 from services.requests.types import CollabRequest, RequestPayload, visible_request
 from services.requests.workflow.schema import WorkflowMutation
 from shared.db import plan_with_values
+from shared.graphql.child_pages import NOT_OURS
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
-from shared.graphql.errors import UserError, run_mutation
-from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
+from shared.graphql.errors import PublicError, UserError, run_mutation
+from shared.graphql.pagination import (
+    Connection,
+    PageRequest,
+    after_in_sort,
+    build_connection,
+    page_request,
+    sorted_key,
+    wants_total_count,
+)
 from shared.graphql.schema import build_schema
 from shared.settings import Settings
 
@@ -175,12 +184,69 @@ def _opt_tuple(items: list[Any] | None) -> tuple[Any, ...] | None:
     return tuple(items) if items is not None else None
 
 
-@strawberry.input(description="Filters for `requests`.")
+@strawberry.input(description="Filters for `requests`; every filter given must hold.")
 class RequestFilter:
     kind: models.RequestKind | None = strawberry.field(default=None, description="Only this kind.")
     status: models.RequestStatus | None = strawberry.field(
         default=None, description="Only this status."
     )
+    statuses: list[models.RequestStatus] | None = strawberry.field(
+        default=None, description="Only requests in any of these statuses (none: every status)."
+    )
+    phase: models.Phase | None = strawberry.field(default=None, description="Only this phase.")
+    text: str | None = strawberry.field(
+        default=None,
+        description="Words, Chinese or English, each found in the request's code, title,"
+        " background or goals' metrics (`复盘` finds 项目复盘会, `launch` finds Launch plan);"
+        " split by spaces, every word must be found.",
+    )
+    lead_department_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only requests this department leads."
+    )
+    participating_department_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only requests this department takes part in, leading or participating.",
+    )
+    region_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only requests of this region: a request's region is its lead"
+        " department's region (as it is now, if the department has moved).",
+    )
+    created_after: datetime | None = strawberry.field(
+        default=None, description="Only requests created at or after this time."
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None,
+        description="Only requests created before this time; not earlier than `createdAfter`.",
+    )
+    updated_after: datetime | None = strawberry.field(
+        default=None, description="Only requests last changed at or after this time."
+    )
+    updated_before: datetime | None = strawberry.field(
+        default=None,
+        description="Only requests last changed before this time; not earlier than `updatedAfter`.",
+    )
+
+    def to_filter(self) -> repo.RequestListFilter:
+        """As the repository reads it; a range that ends before it starts is refused."""
+        chosen = repo.RequestListFilter(
+            kind=self.kind,
+            status=self.status,
+            statuses=self.statuses,
+            phase=self.phase,
+            text=self.text,
+            lead_department_id=self.lead_department_id,
+            participating_department_id=self.participating_department_id,
+            region_id=self.region_id,
+            created_after=self.created_after,
+            created_before=self.created_before,
+            updated_after=self.updated_after,
+            updated_before=self.updated_before,
+        )
+        problem = chosen.problem()
+        if problem is not None:
+            raise PublicError(problem)
+        return chosen
 
 
 # --- payloads -------------------------------------------------------------------------------
@@ -205,40 +271,67 @@ class RequestQuery:
         return await visible_request(info, id)
 
     @strawberry.field(
-        description="Requests the caller may see, newest first.",
+        description="Requests the caller may see that match `filter`, in the order `sort`.",
         metadata=sql.root_connection(repo.requests_source),
     )
     async def requests(
         self,
         info: Info,
         filter: RequestFilter | None = None,
+        sort: Annotated[
+            models.RequestSort,
+            strawberry.argument(
+                description="The order; ties are broken by id. A cursor is refused with"
+                " another `sort` than the one it came with."
+            ),
+        ] = models.RequestSort.CREATED_NEWEST,
         first: int = 20,
         after: str | None = None,
     ) -> Connection[CollabRequest]:
         context = info.context
         page = page_request(first, after, context.runtime.settings.graphql_max_page)
-        filter = filter or RequestFilter()
+        chosen = (filter or RequestFilter()).to_filter()
+        since = _after_key(sort, page)
+        principal = context.principal
         # the page and its count in one transaction, both planned for their values
         async with context.runtime.pool.acquire() as conn, plan_with_values(conn):
             rows = await repo.list_requests(
                 conn,
-                sees_all=context.principal.sees_everything,
-                departments=context.principal.departments,
-                kind=filter.kind,
-                status=filter.status,
-                after_id=page.after[0] if page.after else None,
+                sees_all=principal.sees_everything,
+                departments=principal.departments,
+                chosen=chosen,
+                sort=sort,
+                after=since,
                 limit=page.limit + 1,
             )
             total = None
             if wants_total_count(info):  # a statement of its own: only if asked
                 total = await repo.count_requests(
                     conn,
-                    sees_all=context.principal.sees_everything,
-                    departments=context.principal.departments,
-                    kind=filter.kind,
-                    status=filter.status,
+                    sees_all=principal.sees_everything,
+                    departments=principal.departments,
+                    chosen=chosen,
                 )
-        return build_connection(rows, page, lambda r: [r.id], CollabRequest.from_model, total)
+
+        def cursor_key(request: models.CollabRequest) -> list[Any]:
+            return sorted_key(sort, repo.sort_key(sort, request), _DEFAULT_SORT)
+
+        return build_connection(rows, page, cursor_key, CollabRequest.from_model, total)
+
+
+_DEFAULT_SORT = models.RequestSort.CREATED_NEWEST
+
+
+def _after_key(sort: models.RequestSort, page: PageRequest) -> tuple[Any, ...] | None:
+    """The sort key of ``after`` as typed parameters; a cursor of another order, or of
+    another list, is refused."""
+    values = after_in_sort(page, sort, _DEFAULT_SORT)
+    if values is None:
+        return None
+    try:
+        return repo.parse_sort_key(sort, values)
+    except ValueError:
+        raise PublicError(NOT_OURS) from None
 
 
 @strawberry.type

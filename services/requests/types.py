@@ -24,6 +24,7 @@ from services.requests.meetings import repository as meetings_repo
 from shared.graphql.child_pages import After, First, child_connection, page_of
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
+from shared.graphql.enums import described_enum
 from shared.graphql.errors import UserError
 from shared.graphql.loaders import many_per_key, one_per_key
 from shared.graphql.pagination import Connection
@@ -44,6 +45,19 @@ strawberry.enum(models.Phase, description="Collaboration phase; used in channel 
 strawberry.enum(models.ResourceKind, description="What sort of resource is needed.")
 strawberry.enum(models.ChannelLanguage, description="Language of phase labels in channel names.")
 strawberry.enum(models.GoalDirection, description="Met at or above, or at or below the target.")
+described_enum(
+    models.RequestSort,
+    "Orders of the `requests` list; each breaks ties by id, so pages never skip or repeat a"
+    " request.",
+    {
+        "CREATED_NEWEST": "Newest first (creation order, latest first).",
+        "CREATED_OLDEST": "Oldest first (creation order).",
+        "UPDATED_NEWEST": "Most recently edited or moved first.",
+        "NEAREST_MILESTONE": "Soonest milestone first: the earliest due day of a milestone"
+        " whose day has not ended in the lead department's region. Requests with none ahead,"
+        " and REJECTED, CLOSED or CANCELLED ones, last.",
+    },
+)
 
 
 # --- loaders: one query per relation per request, whatever the page size ---------------------

@@ -10,6 +10,7 @@ import strawberry
 from services.tasks import models
 from services.tasks.recurring.service import NewRecurringTask
 from services.tasks.reports import models as rm
+from shared.graphql.errors import PublicError
 
 
 def _given(value: Any) -> Any:
@@ -29,6 +30,76 @@ class RaciInput:
 
     def to_model(self) -> models.RaciAssignment:
         return models.RaciAssignment(self.role, self.person_id, self.department_id)
+
+
+@strawberry.input(
+    description="Which tasks the `tasks` list keeps: every field given must hold; fields left"
+    " out (or null) do not filter."
+)
+class TaskFilter:
+    request_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Tasks of this request."
+    )
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Tasks on whose RACI this person holds `role` (any role if `role` is"
+        " null); an entry naming only a department counts for its head, as in"
+        " `Person.assignments`.",
+    )
+    role: models.RaciRole | None = strawberry.field(
+        default=None,
+        description="With `assigneeId` (refused without it): the role the person holds.",
+    )
+    department_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Tasks on whose RACI this department holds a role (alone or with a person"
+        " of it).",
+    )
+    statuses: list[models.TaskStatus] | None = strawberry.field(
+        default=None, description="Tasks in any of these statuses (empty: every status)."
+    )
+    due_after: datetime | None = strawberry.field(
+        default=None,
+        description="Tasks due at or after this instant (inclusive); tasks without a due time"
+        " are in no range.",
+    )
+    due_before: datetime | None = strawberry.field(
+        default=None,
+        description="Tasks due before this instant (exclusive); not before `dueAfter`.",
+    )
+    overdue: bool | None = strawberry.field(
+        default=None,
+        description="true: due before now and neither DONE nor CANCELLED (`isOverdue`);"
+        " false: every other task.",
+    )
+    source: models.TaskSource | None = strawberry.field(
+        default=None, description="Tasks that came from this source."
+    )
+    text: str | None = strawberry.field(
+        default=None,
+        description="Words that must all occur in the title or description, Chinese or"
+        " English (parts of words too: 复盘 finds 项目复盘会; case and width do not matter).",
+    )
+
+    def to_filter(self) -> models.TaskFilter:
+        """The filter as plain values; an inverted due range, or a role without the person
+        holding it, is refused."""
+        if self.due_after and self.due_before and self.due_after > self.due_before:
+            raise PublicError("`filter.dueAfter` must not be later than `filter.dueBefore`")
+        if self.role is not None and self.assignee_id is None:
+            raise PublicError("`filter.role` needs `filter.assigneeId`: whose role it is")
+        return models.TaskFilter(
+            request_id=self.request_id,
+            assignee_id=self.assignee_id,
+            role=self.role,
+            department_id=self.department_id,
+            statuses=tuple(self.statuses or ()),
+            due_after=self.due_after,
+            due_before=self.due_before,
+            overdue=self.overdue,
+            source=self.source,
+            text=self.text,
+        )
 
 
 @strawberry.input(description="A new task of a request; it starts as TODO.")

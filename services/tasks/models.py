@@ -94,6 +94,34 @@ class Task:
         return self.due_at is not None and self.due_at < now and self.is_open
 
 
+class TaskSort(StrEnum):
+    """The orders of the ``tasks`` list, each ending with the id so that ties keep their place."""
+
+    DUE_SOONEST = "DUE_SOONEST"
+    UPDATED_NEWEST = "UPDATED_NEWEST"
+    CREATED_OLDEST = "CREATED_OLDEST"
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """What the ``tasks`` list keeps: every condition set must hold (None: not filtered)."""
+
+    request_id: str | None = None
+    assignee_id: str | None = None
+    role: RaciRole | None = None
+    """With ``assignee_id``: the role the person holds (None: any)."""
+    department_id: str | None = None
+    statuses: tuple[TaskStatus, ...] = ()
+    """Any of these (empty: every status)."""
+    due_after: datetime | None = None
+    """Due at or after this instant."""
+    due_before: datetime | None = None
+    """Due before this instant."""
+    overdue: bool | None = None
+    source: TaskSource | None = None
+    text: str | None = None
+
+
 @dataclass(frozen=True)
 class NewTask:
     request_id: str

@@ -5,7 +5,8 @@ Progress reports and recurring operations keep their SQL in their own subpackage
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from services.tasks.models import (
@@ -13,14 +14,17 @@ from services.tasks.models import (
     RaciAssignment,
     RaciRole,
     Task,
+    TaskFilter,
+    TaskSort,
     TaskSource,
     TaskStatus,
 )
 from shared.auth import Principal
 from shared.child_lists import ChildList, SortKey
-from shared.db import Connection
+from shared.db import Connection, StatementParams
 from shared.graphql.compiled.sql import Entity, Source
 from shared.ids import new_id
+from shared.search_text import document, matching, query_terms
 
 TASK_COLUMNS = """id, request_id, title, description, status, due_at, created_by,
     created_at, updated_at, parent_id, phase, is_milestone, progress, planned_start,
@@ -68,8 +72,9 @@ async def insert_task(conn: Connection, command: NewTask, *, created_by: str) ->
         f"""
         INSERT INTO tasks (id, request_id, title, description, status, due_at, created_by,
             parent_id, phase, is_milestone, planned_start, source, source_ref,
-            recurring_task_id, region_id, reminder_offsets)
-        VALUES ($1, $2, $3, $4, 'TODO', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            recurring_task_id, region_id, reminder_offsets, search_text, search_grams)
+        VALUES ($1, $2, $3, $4, 'TODO', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+            $16, $17)
         ON CONFLICT (source, source_ref) WHERE source_ref IS NOT NULL DO NOTHING
         RETURNING {TASK_COLUMNS}
         """,
@@ -88,6 +93,7 @@ async def insert_task(conn: Connection, command: NewTask, *, created_by: str) ->
         command.recurring_task_id,
         command.region_id,
         list(command.reminder_offsets) if command.reminder_offsets is not None else None,
+        *document(command.title, command.description),
     )
     if row is None:
         return None
@@ -132,7 +138,8 @@ _UPDATABLE = {
 
 
 async def update_task(conn: Connection, task_id: str, values: dict[str, Any]) -> Task:
-    """Write the given columns (names from :class:`TaskChanges`) and bump ``updated_at``."""
+    """Write the given columns (names from :class:`TaskChanges`) and bump ``updated_at``;
+    a new title or description also renews the task's search columns."""
     assert set(values) <= _UPDATABLE, set(values) - _UPDATABLE
     names = sorted(values)
     assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
@@ -143,6 +150,12 @@ async def update_task(conn: Connection, task_id: str, values: dict[str, Any]) ->
         *(_db_value(values[name]) for name in names),
     )
     assert row is not None
+    if {"title", "description"} & set(values):
+        await conn.execute(
+            "UPDATE tasks SET search_text = $2, search_grams = $3 WHERE id = $1",
+            task_id,
+            *document(row["title"], row["description"]),
+        )
     return task_from_row(row)
 
 
@@ -306,3 +319,156 @@ ASSIGNMENTS_OF_PEOPLE = ChildList(
 """``Person.assignments``: (role, task) of each person, newest task first (ids are UUIDv7),
 then by role; on requests the caller may see (args: :func:`visibility_args`, then the role
 asked for or None)."""
+
+
+# --- the tasks list ---------------------------------------------------------------------------
+# Query.tasks: only the filters given are in the SQL, each one condition that an index of
+# migrations/0005_task_lists.sql (or 0001's) serves, after request_visible; the statements
+# are planned for their values (shared.db.plan_with_values), so a caller who sees everything
+# has no visibility condition left at all.
+
+_DUE_KEY = "coalesce(t.due_at, 'infinity'::timestamptz)"
+"""DUE_SOONEST's key: tasks without a due time after every other (index tasks_due_order)."""
+
+_OPEN = "t.status NOT IN ('DONE', 'CANCELLED')"
+"""Word for word the WHERE of the index tasks_open_due, so that the planner may use it."""
+
+_OVERDUE = f"{_OPEN} AND {_DUE_KEY} < now()"
+"""``Task.isOverdue`` in SQL: due before now and neither DONE nor CANCELLED."""
+
+_NOT_OVERDUE = f"(t.status IN ('DONE', 'CANCELLED') OR {_DUE_KEY} >= now())"
+"""The other tasks: closed (tasks_status_due) or not yet due, undated ones included
+(tasks_due_order)."""
+
+_TASKS_OF_DEPARTMENT = "SELECT a.task_id FROM raci_assignments a WHERE a.department_id"
+"""The tasks on whose RACI a department holds a role, by itself or with a person of it
+(raci_department), when completed with ``= <department>``."""
+
+
+def _instant_or_none(value: Any) -> Any:
+    return None if value is None else SortKey("due_at", sql_type="timestamptz").parse(value)
+
+
+@dataclass(frozen=True)
+class _Order:
+    """One sort of the list: ``by`` is its ORDER BY, ``after`` the rows after a cursor's key
+    values (``{0}``, ``{1}``: a row comparison its index serves), ``parsers`` turn those
+    values back into SQL parameters, ``key`` gives a task's values."""
+
+    by: str
+    after: str
+    parsers: tuple[Callable[[Any], Any], ...]
+    key: Callable[[Task], list[Any]]
+
+
+_ID = SortKey("id").parse
+_INSTANT = SortKey("updated_at", sql_type="timestamptz").parse
+
+TASK_ORDERS: dict[TaskSort, _Order] = {
+    TaskSort.DUE_SOONEST: _Order(
+        f"{_DUE_KEY}, t.id",
+        f"({_DUE_KEY}, t.id) > (coalesce({{0}}::timestamptz, 'infinity'), {{1}}::text)",
+        (_instant_or_none, _ID),
+        lambda t: [t.due_at.isoformat() if t.due_at else None, t.id],
+    ),
+    TaskSort.UPDATED_NEWEST: _Order(
+        "t.updated_at DESC, t.id DESC",
+        "(t.updated_at, t.id) < ({0}::timestamptz, {1}::text)",
+        (_INSTANT, _ID),
+        lambda t: [t.updated_at.isoformat(), t.id],
+    ),
+    # Ids are UUIDv7: in creation order.
+    TaskSort.CREATED_OLDEST: _Order("t.id", "t.id > {0}::text", (_ID,), lambda t: [t.id]),
+}
+
+
+def parse_after(sort: TaskSort, values: Sequence[Any]) -> tuple[Any, ...]:
+    """A cursor's key values under ``sort`` as SQL parameters; ValueError if they are not."""
+    parsers = TASK_ORDERS[sort].parsers
+    if len(values) != len(parsers):
+        raise ValueError(f"{len(values)} key values for {len(parsers)} sort columns")
+    return tuple(parse(v) for parse, v in zip(parsers, values, strict=True))
+
+
+def _held_by(params: StatementParams, person_id: str, role: RaciRole | None) -> str:
+    """The person holds ``role`` (any, if None) on the task, as in ``Person.assignments``:
+    an entry naming only a department counts for its head (raci_person, raci_department)."""
+    held = f"held.assignee = {params.add(person_id)}"
+    if role is not None:
+        held += f" AND held.role = {params.add(role.value)}"
+    return f"t.id IN (SELECT held.task_id FROM {_HELD} held WHERE {held})"
+
+
+def _due_between(params: StatementParams, chosen: TaskFilter) -> str:
+    """In [dueAfter, dueBefore) on DUE_SOONEST's key (tasks_due_order): a task without a due
+    time (infinity) is in no range."""
+    low = ""
+    if chosen.due_after is not None:
+        low = f"{_DUE_KEY} >= {params.add(chosen.due_after)} AND "
+    high = "'infinity'" if chosen.due_before is None else params.add(chosen.due_before)
+    return f"{low}{_DUE_KEY} < {high}"
+
+
+def _task_conditions(params: StatementParams, chosen: TaskFilter) -> list[str]:
+    """The filters that are set, one condition each; those not set are left out."""
+    conditions = []
+    if chosen.request_id is not None:  # tasks_request
+        conditions.append(f"t.request_id = {params.add(chosen.request_id)}")
+    if chosen.assignee_id is not None:
+        conditions.append(_held_by(params, chosen.assignee_id, chosen.role))
+    if chosen.department_id is not None:  # raci_department
+        department = params.add(chosen.department_id)
+        conditions.append(f"t.id IN ({_TASKS_OF_DEPARTMENT} = {department})")
+    statuses = list(dict.fromkeys(s.value for s in chosen.statuses))
+    if statuses:  # tasks_status_due
+        conditions.append(f"t.status = ANY({params.add(statuses)}::text[])")
+    if chosen.due_after is not None or chosen.due_before is not None:
+        conditions.append(_due_between(params, chosen))
+    if chosen.overdue is not None:
+        conditions.append(_OVERDUE if chosen.overdue else _NOT_OVERDUE)
+    if chosen.source is not None:  # tasks_source_due
+        conditions.append(f"t.source = {params.add(chosen.source.value)}")
+    terms, grams = query_terms(chosen.text or "")
+    if terms:  # tasks_search_grams
+        conditions.append(matching("t", params.add(grams), params.add(terms)))
+    return conditions
+
+
+def _list_where(principal: Principal, chosen: TaskFilter) -> tuple[StatementParams, list[str]]:
+    """The parameters and conditions of the list: request_visible ($1, $2), then the filter."""
+    params = StatementParams()
+    for value in visibility_args(principal):
+        params.add(list(value) if isinstance(value, tuple) else value)
+    return params, [request_visible("t.request_id"), *_task_conditions(params, chosen)]
+
+
+async def list_tasks(
+    conn: Connection,
+    principal: Principal,
+    chosen: TaskFilter,
+    sort: TaskSort,
+    *,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> list[Task]:
+    """Tasks of requests the caller may see that pass ``chosen``, in ``sort`` order, after
+    the key values ``after`` (see :func:`parse_after`)."""
+    params, conditions = _list_where(principal, chosen)
+    order = TASK_ORDERS[sort]
+    if after is not None:
+        conditions.append(order.after.format(*(params.add(v) for v in after)))
+    rows = await conn.fetch(
+        f"SELECT {TASK_COLUMNS} FROM tasks t WHERE {' AND '.join(conditions)}"
+        f" ORDER BY {order.by} LIMIT {params.add(limit)}",
+        *params.values,
+    )
+    return [task_from_row(r) for r in rows]
+
+
+async def count_tasks(conn: Connection, principal: Principal, chosen: TaskFilter) -> int:
+    """How many tasks :func:`list_tasks` pages through with the same filter."""
+    params, conditions = _list_where(principal, chosen)
+    found = await conn.fetchval(
+        f"SELECT count(*) FROM tasks t WHERE {' AND '.join(conditions)}", *params.values
+    )
+    return int(found)

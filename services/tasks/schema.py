@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import strawberry
 
+from services.tasks import models, service
 from services.tasks import repository as repo
-from services.tasks import service
 from services.tasks.entities import CollabRequest, Person
 from services.tasks.inputs import (
     CreateRecurringTaskInput,
@@ -14,6 +16,7 @@ from services.tasks.inputs import (
     RaiseProblemAsIssueInput,
     SetRaciInput,
     SubmitProgressReportInput,
+    TaskFilter,
     UpdateTaskInput,
 )
 from services.tasks.raci import repository as raci_repo
@@ -24,9 +27,19 @@ from services.tasks.recurring.types import RecurringTask
 from services.tasks.reports.service import raise_problem_as_issue, submit_progress_report
 from services.tasks.reports.types import ProgressReport, ReportedProblem
 from services.tasks.types import Task, may_see_request, visible_task
+from shared.db import plan_with_values
+from shared.graphql.child_pages import NOT_OURS, After, First, page_of
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
-from shared.graphql.errors import UserError, run_mutation
+from shared.graphql.errors import PublicError, UserError, run_mutation
+from shared.graphql.pagination import (
+    Connection,
+    PageRequest,
+    after_in_sort,
+    build_connection,
+    sorted_key,
+    wants_total_count,
+)
 from shared.graphql.schema import build_schema
 from shared.settings import Settings
 
@@ -84,6 +97,43 @@ class Query:
         return await visible_task(info, id)
 
     @strawberry.field(
+        description="Tasks of every request the caller may see (as `task` judges it), filtered"
+        " and sorted, 20 per page by default. A cursor passed with another `sort` than the one"
+        " it came from, and a `dueAfter` later than `dueBefore`, are refused (BAD_USER_INPUT)."
+    )
+    async def tasks(
+        self,
+        info: Info,
+        filter: Annotated[
+            TaskFilter | None, strawberry.argument(description="Which tasks; null: all.")
+        ] = None,
+        sort: Annotated[
+            models.TaskSort, strawberry.argument(description="The order of the list.")
+        ] = models.TaskSort.DUE_SOONEST,
+        first: First = 20,
+        after: After = None,
+    ) -> Connection[Task]:
+        """Read by Python only: the compiled path pages a root list newest first by one key
+        column (``sql.Source``), and every sort here has two (the sort key and the id) or runs
+        oldest first."""
+        chosen = (filter or TaskFilter()).to_filter()
+        page = page_of(info, first, after)
+        after_key = _after_key(page, sort)
+        context = info.context
+        # the page and its count in one transaction, both planned for their values
+        async with context.runtime.pool.acquire() as conn, plan_with_values(conn):
+            rows = await repo.list_tasks(
+                conn, context.principal, chosen, sort, after=after_key, limit=page.limit + 1
+            )
+            total = None
+            if wants_total_count(info):  # a statement of its own: only if asked
+                total = await repo.count_tasks(conn, context.principal, chosen)
+        key = repo.TASK_ORDERS[sort].key
+        return build_connection(
+            rows, page, lambda t: sorted_key(sort, key(t)), Task.from_model, total
+        )
+
+    @strawberry.field(
         description="The RACI matrix of a request, if the caller may see it.",
         metadata=sql.root_one(raci_repo.matrix_source),
     )
@@ -91,6 +141,18 @@ class Query:
         if not await may_see_request(info, request_id):
             return None
         return await matrix_of(info, request_id)
+
+
+def _after_key(page: PageRequest, sort: models.TaskSort) -> tuple[Any, ...] | None:
+    """The ``after`` cursor's key values under ``sort`` as SQL parameters (None: from the
+    start); a cursor of another sort or list is refused."""
+    values = after_in_sort(page, sort)
+    if values is None:
+        return None
+    try:
+        return repo.parse_after(sort, values)
+    except ValueError:
+        raise PublicError(NOT_OURS) from None
 
 
 @strawberry.type

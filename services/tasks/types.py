@@ -18,6 +18,7 @@ from services.tasks import repository as repo
 from shared.graphql.child_pages import After, First, child_connection, page_of
 from shared.graphql.compiled import sql
 from shared.graphql.context import Info
+from shared.graphql.enums import described_enum
 from shared.graphql.loaders import many_per_key, one_per_key
 from shared.graphql.pagination import Connection
 from shared.replicas import load_requests
@@ -34,6 +35,15 @@ strawberry.enum(
 strawberry.enum(
     models.TaskSource,
     description="Where a task came from: the plan, a meeting's action item, a recurring series.",
+)
+described_enum(
+    models.TaskSort,
+    "Orders of the `tasks` list; each breaks ties by id, so pages never skip or repeat a task.",
+    {
+        "DUE_SOONEST": "Soonest due first, tasks without a due time last.",
+        "UPDATED_NEWEST": "Most recently changed first.",
+        "CREATED_OLDEST": "Oldest first (creation order).",
+    },
 )
 
 # The requests subgraph owns these entities; this subgraph only refers to them by key.

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -112,6 +113,36 @@ def check_page_size(first: int, max_first: int) -> None:
 def page_request(first: int, after: str | None, max_first: int) -> PageRequest:
     check_page_size(first, max_first)
     return PageRequest(limit=first, after=decode_cursor(after) if after else None)
+
+
+def sorted_key(sort: StrEnum, key: Sequence[Any], default: StrEnum | None = None) -> list[Any]:
+    """The cursor key of a row of a list that can be sorted more than one way (the values of
+    the enum ``sort`` belongs to): the sort's name, then the row's key values in that sort
+    (the sort key, then the id). In the list's ``default`` order, if it has one, the bare key:
+    the cursors it had before it could be sorted (and those the compiled path writes)."""
+    return list(key) if sort is default else [sort.value, *key]
+
+
+def after_in_sort(
+    page: PageRequest, sort: StrEnum, default: StrEnum | None = None
+) -> list[Any] | None:
+    """The key values of ``page.after`` (see :func:`sorted_key`), or None on the first page.
+    A cursor of the same list under another sort is refused, naming both: a key of one
+    order says nothing about where to go on in another."""
+    if page.after is None:
+        return None
+    orders = {s.value for s in type(sort)}
+    first = page.after[0] if page.after else None
+    named = isinstance(first, str) and first in orders
+    issued = first if named else (default.value if default is not None else None)
+    if issued == sort.value:
+        return page.after[1:] if named else page.after
+    if issued is not None:
+        raise PublicError(
+            f"`after` is a cursor of this list sorted by {issued}, not {sort}:"
+            f" pass it with `sort: {issued}`, or leave `after` out to start the {sort} list"
+        )
+    raise PublicError("`after` is not a cursor of this list")
 
 
 def build_connection(

@@ -210,7 +210,7 @@ async def shift_into_past(api: SubgraphClient, issue_id: str, minutes: int) -> N
     await api.runtime.pool.execute(
         "UPDATE sla_clocks SET started_at = started_at - $2::interval,"
         " segment_started_at = segment_started_at - $2::interval,"
-        " due_at = due_at - $2::interval"
+        " due_at = due_at - $2::interval, warn_at = warn_at - $2::interval"
         " WHERE issue_id = $1",
         issue_id,
         shift,

@@ -268,3 +268,31 @@ async def test_update_of_status_emits_the_move(issues: SubgraphClient) -> None:
     ]
     assert "issues.issue.acknowledged" in await outbox_types(issues)
     assert (await clock_of(issues, issue["id"], "RESPONSE")).state is SlaClockState.MET
+
+
+async def test_a_status_change_is_one_lifecycle_move_by_its_party(issues: SubgraphClient) -> None:
+    await report(issues)
+    header, row = sheet_rows((await download(issues, LI, lang="en")).content)
+
+    def with_status(status: str) -> bytes:
+        changed = list(row)
+        changed[header.index("Status")] = status
+        return workbook([list(header), changed])
+
+    jump = await upload(issues, with_status("RESOLVED"), dry_run=False)
+    assert jump.status_code == 422
+    [problem] = jump.json()["problems"]
+    assert (problem["row"], problem["column"]) == (2, "Status")
+    # the mutation's own refusal: one move at a time, from the status it starts from
+    code = row[header.index("Code")]
+    assert problem["message"] == (
+        f"{code}: cannot resolve an issue that is REPORTED; it must be IN_PROGRESS"
+    )
+
+    not_theirs = await upload(issues, with_status("ACKNOWLEDGED"), caller=PMO, dry_run=False)
+    assert not_theirs.status_code == 422  # the PMO may edit the plan, not acknowledge
+    [problem] = not_theirs.json()["problems"]
+    assert "only the lead department (mkt) may acknowledge an issue" in problem["message"]
+
+    assert await issues.runtime.pool.fetchval("SELECT status FROM issues") == "REPORTED"
+    assert "issues.issue.acknowledged" not in await outbox_types(issues)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.events.contracts import internal_types
 from tests.support import ADMIN, Caller, SubgraphClient
 
 LI = Caller("li", departments=("mkt",), roles=("DEPARTMENT_HEAD",))
@@ -171,7 +172,12 @@ async def active_request(api: SubgraphClient, **changes: Any) -> dict[str, Any]:
 
 
 async def outbox(api: SubgraphClient) -> list[tuple[str, dict[str, Any]]]:
-    rows = await api.runtime.pool.fetch("SELECT event_type, envelope FROM outbox ORDER BY seq")
+    """The events for others to see, oldest first: not the read models' internal ones
+    (tests/requests/test_work_items.py and test_search_documents.py read those)."""
+    rows = await api.runtime.pool.fetch(
+        "SELECT event_type, envelope FROM outbox WHERE NOT (event_type = ANY($1)) ORDER BY seq",
+        internal_types(),
+    )
     return [(r["event_type"], r["envelope"]["data"]) for r in rows]
 
 

@@ -19,6 +19,7 @@ from shared.db import (
     migrate,
 )
 from shared.ids import new_id
+from shared.search_text import fill_missing
 from shared.settings import Settings
 
 
@@ -144,5 +145,61 @@ async def test_failing_file_rolls_back_and_stops(db_url: str, migrations: Path) 
             "svc/migrations/0006_after.sql",
             "svc/migrations/0010_seed.sql",
         ]
+    finally:
+        await pool.close()
+
+
+PYTHON_STEP = """
+async def apply(conn):
+    ids = [r["id"] for r in await conn.fetch("SELECT id FROM widgets ORDER BY id")]
+    await conn.executemany("INSERT INTO parts VALUES ($1)", [(i,) for i in ids])
+"""
+BROKEN_PYTHON_STEP = """
+async def apply(conn):
+    await conn.execute("INSERT INTO widgets VALUES (98)")
+    raise RuntimeError("a step that fails half-way")
+"""
+
+
+async def test_a_python_step_runs_in_order_once_and_atomically(
+    db_url: str, migrations: Path
+) -> None:
+    write(migrations, "0003_copy.py", PYTHON_STEP)  # between 0002 (parts) and 0010 (seed)
+    write(migrations, "helper.py", "raise SystemExit('not a migration: never imported')")
+    pool = await create_pool(db_url)
+    try:
+        applied_now = await migrate(pool, [SHARED_MIGRATIONS, migrations])
+        assert applied_now[-3:] == [
+            "svc/migrations/0002_parts.sql",
+            "svc/migrations/0003_copy.py",
+            "svc/migrations/0010_seed.sql",
+        ]
+        assert await pool.fetchval("SELECT count(*) FROM parts") == 1  # the seed's alone
+        assert await migrate(pool, [SHARED_MIGRATIONS, migrations]) == []
+
+        write(migrations, "0011_broken.py", BROKEN_PYTHON_STEP)
+        with pytest.raises(MigrationError, match=r"0011_broken\.py"):
+            await migrate(pool, [SHARED_MIGRATIONS, migrations])
+        assert await pool.fetchval("SELECT count(*) FROM widgets WHERE id = 98") == 0
+    finally:
+        await pool.close()
+
+
+async def test_fill_missing_search_columns_in_batches(db_url: str) -> None:
+    pool = await create_pool(db_url)
+    try:
+        await pool.execute(
+            "CREATE TABLE notes (id text PRIMARY KEY, title text, tags text[],"
+            " search_text text, search_grams text[])"
+        )
+        rows = [(f"n{i}", f"复盘会 Review {i}", ["Ops"]) for i in range(5)]
+        await pool.executemany("INSERT INTO notes (id, title, tags) VALUES ($1, $2, $3)", rows)
+        await pool.execute("UPDATE notes SET search_text = 'kept' WHERE id = 'n2'")
+        async with pool.acquire() as conn:
+            assert await fill_missing(conn, "notes", ["title", "tags"], batch=2) == 4
+        stored = {r["id"]: r for r in await pool.fetch("SELECT * FROM notes")}
+        assert stored["n2"]["search_text"] == "kept"  # rows with search text are left alone
+        assert stored["n0"]["search_text"] == "复盘会 review 0\nops"
+        assert {"复盘", "rev", "ops"} <= set(stored["n4"]["search_grams"])
     finally:
         await pool.close()

@@ -60,14 +60,15 @@ async def move_issue(
         await rule.check(problems, uow, issue, move)
         problems.raise_if_any()
         updated, action = await rule.apply(uow, issue, move, now)
-        await _record(uow, principal, issue, updated, action, move, now)
+        await record_move(uow, principal, issue, updated, action, move, now)
     return updated
 
 
-async def _record(
+async def record_move(
     uow: UnitOfWork, principal: Principal, before: Issue, after: Issue, action: IssueAction,
     move: Move, now: datetime,
 ) -> None:  # fmt: skip
+    """The move's timeline entry and event (for the mutations, and for imported moves)."""
     note = move.comment.strip()
     if (
         action is IssueAction.REASSIGNED

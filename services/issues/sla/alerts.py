@@ -15,7 +15,7 @@ from services.issues import repository as issues_repo
 from services.issues.models import Issue, IssueAction, SlaClock, SlaClockState
 from services.issues.sla import escalation
 from services.issues.sla import repository as repo
-from services.issues.sla.arithmetic import calendar_of, due_at
+from services.issues.sla.arithmetic import calendar_of, due_at, first_warning_at
 from shared.events.contracts.issues import IssueSlaBreached, IssueSlaWarning
 from shared.replicas import department_heads
 from shared.timers import TimerRow
@@ -106,7 +106,8 @@ async def breach_clock(uow: UnitOfWork, clock_id: str, now: datetime) -> None:
     deadline = due_at(clock, calendar)
     if deadline > now + _EARLY_TOLERANCE:
         # Defensive: every deadline move re-arms, but never breach before the deadline.
-        await repo.update_clock(uow.conn, clock.id, due_at=deadline)
+        warn_at = first_warning_at(clock, calendar)
+        await repo.update_clock(uow.conn, clock.id, due_at=deadline, warn_at=warn_at)
         await uow.arm_timer(BREACH_TIMER, clock.id, deadline)
         return
     breached = await repo.update_clock(

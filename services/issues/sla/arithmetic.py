@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,3 +56,24 @@ def warning_at(clock: SlaClock, calendar: TimeCalendar, percent: int) -> datetim
     """When ``percent`` of the target will have elapsed (at once if it already has)."""
     owed = clock.target_minutes * percent / 100 - clock.consumed_minutes
     return calendar.add_minutes(_started(clock), max(0.0, owed))
+
+
+def first_warning_percent(percents: Sequence[int]) -> int | None:
+    """The lowest of ``percents`` that warns (0, 100 and more never do), None if none."""
+    return min((p for p in percents if 0 < p < 100), default=None)
+
+
+def first_warning_at(clock: SlaClock, calendar: TimeCalendar) -> datetime | None:
+    """When the clock's first warning threshold is (or was) reached, None if it has none:
+    its ``warn_at``, which the list's AT_RISK filter compares with the time, stored with
+    every deadline computed (as the warning timers are armed)."""
+    percent = first_warning_percent(clock.warn_at_percents)
+    return None if percent is None else warning_at(clock, calendar, percent)
+
+
+def new_clock_warning_at(
+    start: datetime, target_minutes: int, percents: Sequence[int], calendar: TimeCalendar
+) -> datetime | None:
+    """:func:`first_warning_at` of a clock starting at ``start`` with nothing counted yet."""
+    first = first_warning_percent(percents)
+    return None if first is None else calendar.add_minutes(start, target_minutes * first / 100)

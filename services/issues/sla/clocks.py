@@ -25,6 +25,8 @@ from services.issues.sla.arithmetic import (
     calendar_of,
     counted_calendar,
     due_at,
+    first_warning_at,
+    new_clock_warning_at,
     time_calendar,
     warning_at,
 )
@@ -60,6 +62,7 @@ async def start_clocks(uow: UnitOfWork, issue: Issue, policy: SlaPolicy, now: da
             calendar=kind,
             region_id=region_id,
             warn_at_percents=policy.warn_at_percents,
+            warn_at=new_clock_warning_at(now, target, policy.warn_at_percents, calendar),
         )
         await _arm(uow, clock, calendar)
 
@@ -150,7 +153,12 @@ async def resume_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> None:
             state=SlaClockState.RUNNING if clock.state is SlaClockState.PAUSED else clock.state,
         )
         if resumed.state is SlaClockState.RUNNING:
-            resumed = await repo.update_clock(uow.conn, clock.id, due_at=due_at(resumed, calendar))
+            resumed = await repo.update_clock(
+                uow.conn,
+                clock.id,
+                due_at=due_at(resumed, calendar),
+                warn_at=first_warning_at(resumed, calendar),
+            )
             await _arm(uow, resumed, calendar)
         else:
             await escalation.release_next_level(uow, issue, resumed, now)
@@ -195,7 +203,9 @@ async def recompute_clocks(uow: UnitOfWork, issue: Issue, now: datetime) -> list
             continue  # paused: counted at resume; breached: the deadline is history
         calendar = await calendar_of(uow.conn, changed)
         new_due = due_at(changed, calendar)
-        changed = await repo.update_clock(uow.conn, clock.id, due_at=new_due)
+        changed = await repo.update_clock(
+            uow.conn, clock.id, due_at=new_due, warn_at=first_warning_at(changed, calendar)
+        )
         await _arm(uow, changed, calendar)
         if new_due != clock.due_at:
             moved.append(

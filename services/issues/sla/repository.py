@@ -14,7 +14,7 @@ from shared.timers import TimerRow
 
 _COLUMNS = """id, issue_id, metric, target_minutes, started_at, due_at, paused_minutes,
     paused_at, met_at, breached_at, state, calendar, region_id, segment_started_at,
-    consumed_minutes, elapsed_minutes, warn_at_percents, held_escalation_minutes"""
+    consumed_minutes, elapsed_minutes, warn_at_percents, held_escalation_minutes, warn_at"""
 
 
 def _clock(row: Any) -> SlaClock:
@@ -40,12 +40,14 @@ async def insert_clock(
     calendar: SlaCalendar,
     region_id: str | None,
     warn_at_percents: Sequence[int],
+    warn_at: datetime | None,
 ) -> SlaClock:
     row = await conn.fetchrow(
         f"""
         INSERT INTO sla_clocks (id, issue_id, metric, target_minutes, started_at, due_at, state,
-                                calendar, region_id, segment_started_at, warn_at_percents)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $5, $10)
+                                calendar, region_id, segment_started_at, warn_at_percents,
+                                warn_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $5, $10, $11)
         RETURNING {_COLUMNS}
         """,
         new_id(),
@@ -58,6 +60,7 @@ async def insert_clock(
         calendar.value,
         region_id,
         list(warn_at_percents),
+        warn_at,
     )
     return _clock(row)
 
@@ -75,6 +78,7 @@ _SETTABLE = frozenset(
         "consumed_minutes",
         "elapsed_minutes",
         "held_escalation_minutes",
+        "warn_at",
     }
 )
 

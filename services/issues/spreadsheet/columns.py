@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.issues.models import SlaClockState
-from services.issues.repository import ListFilter, _list_conditions
+from services.issues.repository import ListFilter, list_conditions
 from shared.auth import Principal
 from shared.db import Connection, StatementParams, plan_with_values
 from shared.spreadsheets import Language, Value
@@ -150,7 +150,7 @@ async def log_records(
     conditions as its count), newest first, read by a cursor ``BATCH`` rows at a time; only
     those of ``codes`` if given."""
     params = StatementParams()
-    conditions = _list_conditions(params, principal, chosen)
+    conditions = list_conditions(params, principal, chosen)
     if codes is not None:
         conditions.append(f"i.code = ANY({params.add(list(codes))}::text[])")
     sql = ROW_SQL.format(where=" AND ".join(conditions) or "TRUE")

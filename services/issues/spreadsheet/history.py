@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from services.issues.models import Issue, SlaClock, SlaClockState, SlaMetric, SlaPolicy
 from services.issues.sla import repository as sla_repo
 from services.issues.sla.alerts import BREACH_TIMER, WARNING_TIMER
-from services.issues.sla.arithmetic import time_calendar, warning_at
+from services.issues.sla.arithmetic import new_clock_warning_at, time_calendar, warning_at
 from shared.calendars import TimeCalendar
 from shared.replicas import department_regions
 from shared.unit_of_work import UnitOfWork
@@ -48,6 +48,9 @@ async def start_historical_clocks(
             calendar=policy.calendar(issue.urgent),
             region_id=region_id,
             warn_at_percents=policy.warn_at_percents,
+            warn_at=new_clock_warning_at(
+                issue.created_at, target, policy.warn_at_percents, calendar
+            ),
         )
         step = steps.get(metric)
         if step is not None:

@@ -17,7 +17,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from services.issues import repository as repo
-from services.issues.lifecycle import _record
+from services.issues.lifecycle import record_move
+from services.issues.lifecycle.moves import (
+    ACKNOWLEDGE,
+    ARCHIVE,
+    PROPOSE_PLAN,
+    RESOLVE,
+    RESUME,
+    START_WORK,
+    VERIFY,
+    WAIT,
+)
+from services.issues.lifecycle.rules import Rule, check_party, check_status
 from services.issues.models import (
     Issue,
     IssueAction,
@@ -36,6 +47,7 @@ from services.issues.spreadsheet.history import start_historical_clocks
 from services.issues.spreadsheet.parsing import REQUIRED, ParsedRow, parse_rows, step_time_problems
 from shared.auth import Principal
 from shared.db import Connection
+from shared.graphql.errors import Problems
 from shared.http_routes import caller, runtime_of
 from shared.replicas import RequestReplica, department_regions, get_requests
 from shared.spreadsheets import Problem, SpreadsheetRefused, read_rows, upload_bytes
@@ -60,6 +72,18 @@ _CLOCK_STEPS = (
     (SlaMetric.PLAN, IssueStatus.PLAN_PROPOSED),
 )
 """Each SLA clock and the status whose move stops it."""
+
+_MOVES_INTO: dict[IssueStatus, Rule] = {
+    IssueStatus.ACKNOWLEDGED: ACKNOWLEDGE,
+    IssueStatus.PLAN_PROPOSED: PROPOSE_PLAN,
+    IssueStatus.IN_PROGRESS: START_WORK,
+    IssueStatus.WAITING: WAIT,
+    IssueStatus.RESOLVED: RESOLVE,
+    IssueStatus.VERIFIED: VERIFY,
+    IssueStatus.ARCHIVED: ARCHIVE,
+}
+"""The move into each status of a stored issue (out of WAITING it is RESUME; back from
+RESOLVED, a rejected VERIFY)."""
 
 _ORDER = list(IssueStatus)
 _COMMENT = "imported from a spreadsheet"
@@ -170,7 +194,53 @@ async def plan(
         problems += _missing(row) + step_time_problems(row)
         problems += _check_references(row, requests, departments)
         planned.append(Planned(row, "create"))
-    return planned, problems
+    return planned, problems + await _moves_problems(conn, principal, planned)
+
+
+def _status_changes(item: Planned) -> bool:
+    status = item.row.values.get("status")
+    return status is not None and IssueStatus(status) is not IssueStatus(item.stored["status"])
+
+
+def _rule_into(issue: Issue, target: IssueStatus) -> Rule | None:
+    """The lifecycle move that takes ``issue`` to ``target`` in one step, if there is one."""
+    if issue.status is IssueStatus.WAITING:
+        return RESUME if target is issue.status_before_waiting else None
+    if issue.status is IssueStatus.RESOLVED and target is IssueStatus.IN_PROGRESS:
+        return VERIFY  # a resolution the lead department does not accept
+    return _MOVES_INTO.get(target)
+
+
+async def _moves_problems(
+    conn: Connection, principal: Principal, planned: list[Planned]
+) -> list[Problem]:
+    """A row that changes a stored issue's status makes one move of the lifecycle, with that
+    move's rules: from which status, and by whom (as the GraphQL mutation would check it)."""
+    moving = {
+        item.stored["id"]: item
+        for item in planned
+        if item.action == "update" and _status_changes(item)
+    }
+    issues = await repo.issues_by_ids(conn, list(moving))
+    problems = []
+    for issue_id, item in moving.items():
+        issue, target = issues[issue_id], IssueStatus(item.row.values["status"])
+        label = item.row.labels["status"]
+        rule = _rule_into(issue, target)
+        if rule is None:
+            message = (
+                f"{item.row.code}: {issue.status.value} to {target.value} is not one move of the"
+                " lifecycle; import one move at a time"
+            )
+            problems.append(Problem(item.row.number, label, message))
+            continue
+        found = Problems()
+        check_status(found, issue, rule)
+        check_party(found, principal, issue, rule)
+        problems += [
+            Problem(item.row.number, label, f"{item.row.code}: {p.message}") for p in found.items
+        ]
+    return problems
 
 
 def _may_change(principal: Principal, item: Planned) -> list[Problem]:
@@ -281,7 +351,7 @@ async def _step(
     if _after(status, IssueStatus.RESOLVED):
         changes["resolution"] = values.get("resolution") or ""
     after = await repo.update_issue(uow.conn, before.id, at, **changes)
-    await _record(uow, principal, before, after, STEPS[status], Move(before.id, _COMMENT), at)
+    await record_move(uow, principal, before, after, STEPS[status], Move(before.id, _COMMENT), at)
     return after
 
 
@@ -302,7 +372,7 @@ async def _update(uow: UnitOfWork, principal: Principal, item: Planned, now: dat
     # a move into a status sends that move's event; any other change is a reassignment
     action = STEPS.get(status, IssueAction.REASSIGNED) if status is not before.status else None
     move = Move(before.id, _COMMENT)
-    await _record(uow, principal, before, after, action or IssueAction.REASSIGNED, move, now)
+    await record_move(uow, principal, before, after, action or IssueAction.REASSIGNED, move, now)
 
 
 async def store(uow: UnitOfWork, principal: Principal, planned: list[Planned]) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 
 from services.requests.models import Department, Person, Region
 from shared.child_lists import SortKey
-from shared.db import Connection
+from shared.db import Connection, StatementParams, plan_with_values
 from shared.graphql.compiled.sql import Entity
+from shared.search_text import document, matching, query_terms
 
 
 async def upsert_region(conn: Connection, region: Region) -> None:
@@ -45,16 +46,18 @@ async def upsert_department(conn: Connection, department: Department) -> None:
 
 
 async def upsert_person(conn: Connection, person: Person) -> None:
+    text, grams = document(person.name, person.email)
     await conn.execute(
         """
         INSERT INTO people (id, name, email, department_id, region_id, time_zone, roles,
-                            dingtalk_id, wecom_id, feishu_id, active)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                            dingtalk_id, wecom_id, feishu_id, active, search_text, search_grams)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
             department_id = EXCLUDED.department_id, region_id = EXCLUDED.region_id,
             time_zone = EXCLUDED.time_zone, roles = EXCLUDED.roles,
             dingtalk_id = EXCLUDED.dingtalk_id, wecom_id = EXCLUDED.wecom_id,
-            feishu_id = EXCLUDED.feishu_id, active = EXCLUDED.active
+            feishu_id = EXCLUDED.feishu_id, active = EXCLUDED.active,
+            search_text = EXCLUDED.search_text, search_grams = EXCLUDED.search_grams
         """,
         person.id,
         person.name,
@@ -67,6 +70,8 @@ async def upsert_person(conn: Connection, person: Person) -> None:
         person.wecom_id,
         person.feishu_id,
         person.active,
+        text,
+        grams,
     )
 
 
@@ -101,36 +106,63 @@ async def departments_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, 
 PEOPLE_ORDER = (SortKey("name"), SortKey("id"))
 """``people``: by name, then id (names repeat)."""
 
-_PEOPLE_OF = "($1::text IS NULL OR department_id = $1)"
+_PERSON_COLUMNS = """id, name, email, department_id, region_id, time_zone, roles, dingtalk_id,
+    wecom_id, feishu_id, active"""
+
+
+def _people_conditions(
+    params: StatementParams, department_id: str | None, text: str | None
+) -> list[str]:
+    """The filters of ``people`` that are set: the department (people_department_by_name),
+    every word of ``text`` in the name or e-mail (people_search's n-grams, then a substring
+    test of each word, as for requests: shared/search_text.py)."""
+    conditions = []
+    if department_id is not None:
+        conditions.append(f"department_id = {params.add(department_id)}")
+    terms, grams = query_terms(text or "")
+    if terms:
+        conditions.append(matching("people", params.add(grams), params.add(terms)))
+    return conditions
 
 
 async def list_people(
-    conn: Connection, department_id: str | None, *, after: tuple[Any, ...] | None, limit: int
+    conn: Connection,
+    department_id: str | None,
+    *,
+    text: str | None = None,
+    after: tuple[Any, ...] | None,
+    limit: int,
 ) -> list[Person]:
-    """People (of one department, if given) after ``after`` (name, id), in that order."""
-    name, person_id = after or (None, None)
-    rows = await conn.fetch(
-        f"SELECT * FROM people WHERE {_PEOPLE_OF}"
-        " AND ($2::text IS NULL OR (name, id) > ($2, $3::text))"
-        " ORDER BY name, id LIMIT $4",
-        department_id,
-        name,
-        person_id,
-        limit,
-    )
+    """People (of one department, matching ``text``, if given) after ``after`` (name, id), in
+    that order."""
+    params = StatementParams()
+    conditions = _people_conditions(params, department_id, text)
+    if after is not None:
+        name, person_id = after
+        conditions.append(f"(name, id) > ({params.add(name)}::text, {params.add(person_id)}::text)")
+    where = " AND ".join(conditions) or "TRUE"
+    async with plan_with_values(conn):
+        rows = await conn.fetch(
+            f"SELECT {_PERSON_COLUMNS} FROM people WHERE {where}"
+            f" ORDER BY name, id LIMIT {params.add(limit)}",
+            *params.values,
+        )
     return [_person(r) for r in rows]
 
 
-async def count_people(conn: Connection, department_id: str | None) -> int:
-    """How many people :func:`list_people` pages through."""
-    found: int = await conn.fetchval(
-        f"SELECT count(*) FROM people WHERE {_PEOPLE_OF}", department_id
-    )
+async def count_people(conn: Connection, department_id: str | None, text: str | None = None) -> int:
+    """How many people :func:`list_people` pages through with the same filters."""
+    params = StatementParams()
+    where = " AND ".join(_people_conditions(params, department_id, text)) or "TRUE"
+    async with plan_with_values(conn):
+        found: int = await conn.fetchval(
+            f"SELECT count(*) FROM people WHERE {where}", *params.values
+        )
     return found
 
 
 async def people_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, Person]:
-    rows = await conn.fetch("SELECT * FROM people WHERE id = ANY($1)", list(ids))
+    rows = await conn.fetch(f"SELECT {_PERSON_COLUMNS} FROM people WHERE id = ANY($1)", list(ids))
     return {r["id"]: _person(r) for r in rows}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Annotated
 
 import strawberry
 from pydantic import ValidationError
@@ -159,24 +160,37 @@ class DirectoryQuery:
             return [Department.from_model(d) for d in await repo.list_departments(conn)]
 
     @strawberry.field(
-        description="People, optionally of one department, by name (then id), 20 per page by"
-        " default.",
+        description="People, optionally of one department and matching `text`, by name (then"
+        " id), 20 per page by default.",
         permission_classes=[NotPartner],
     )
     async def people(
         self,
         info: Info,
-        department_id: strawberry.ID | None = None,
+        department_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the members of this department."),
+        ] = None,
+        text: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Words, Chinese or English, each found in the name or the e-mail"
+                " address (`wang` finds wang.li@example.com, `丽` finds 王丽); split by spaces,"
+                " every word must be found."
+            ),
+        ] = None,
         first: First = 20,
         after: After = None,
     ) -> Connection[Person]:
         page = page_of(info, first, after)
         since = after_key(page, repo.PEOPLE_ORDER)
         async with info.context.runtime.pool.acquire() as conn:
-            people = await repo.list_people(conn, department_id, after=since, limit=page.limit + 1)
+            people = await repo.list_people(
+                conn, department_id, text=text, after=since, limit=page.limit + 1
+            )
             total = None
             if wants_total_count(info):  # a statement of its own: only if asked
-                total = await repo.count_people(conn, department_id)
+                total = await repo.count_people(conn, department_id, text)
         return build_connection(people, page, lambda p: [p.name, p.id], Person.from_model, total)
 
 
