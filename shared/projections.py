@@ -17,15 +17,18 @@ Events a projector emits are not projected again.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from shared.events.contracts.work import WorkItem, WorkItemsChanged
 from shared.events.envelope import EventEnvelope
 
 if TYPE_CHECKING:
+    from shared.db import Connection
     from shared.unit_of_work import UnitOfWork
+
+R = TypeVar("R")
 
 Projector = Callable[["UnitOfWork", Sequence[EventEnvelope]], Awaitable[None]]
 """From a unit of work and the events it emitted to the projection events that follow."""
@@ -63,3 +66,26 @@ def subjects(events: Sequence[EventEnvelope], types: Collection[str]) -> list[st
 async def publish_work(uow: UnitOfWork, source: str, items: Sequence[WorkItem]) -> None:
     """Emit the whole current set of work items of the record ``source`` (``KIND:id``)."""
     await uow.emit("work.items.changed", source, WorkItemsChanged(source=source, items=list(items)))
+
+
+Load = Callable[["Connection", Sequence[str]], Awaitable[Mapping[str, R]]]
+"""The current state of a batch of records, by id (one statement per kind of record)."""
+
+
+async def publish_records(
+    uow: UnitOfWork,
+    source_kind: str,
+    ids: Sequence[str],
+    load: Load[R],
+    derive: Callable[[R], list[WorkItem]],
+) -> None:
+    """Load the records ``ids`` in one batch, derive each one's whole set of work items and
+    publish it as ``<source_kind>:<id>``; a record that is gone has none, which settles
+    whatever it had."""
+    if not ids:
+        return
+    found = await load(uow.conn, ids)
+    for record_id in ids:
+        record = found.get(record_id)
+        items = derive(record) if record is not None else []
+        await publish_work(uow, f"{source_kind}:{record_id}", items)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from services.notify import event_log, people
 from services.notify.channels import service as channels
 from services.notify.rules import RULES, route
+from services.notify.search.service import on_search_document_changed
 from services.notify.webhooks import service as webhooks
 from services.notify.work.service import on_work_items_changed
 from shared.events.consumer import EventHandler
@@ -61,6 +62,7 @@ def _handler(replica: EventHandler | None) -> EventHandler:
 
 READ_MODEL_HANDLERS: dict[str, EventHandler] = {
     "work.items.changed": on_work_items_changed,
+    "search.document.changed": on_search_document_changed,
 }
 """The internal event types notify keeps read models of, and how."""
 

@@ -13,6 +13,7 @@ from services.notify import service
 from services.notify.channels.schema import ChannelMutation, ChannelQuery
 from services.notify.models import PersonalChannel
 from services.notify.preferences import set_preferences
+from services.notify.search.schema import SearchQuery
 from services.notify.types import Notification, NotificationPreferences, Person
 from services.notify.webhooks.schema import WebhookMutation, WebhookQuery, WebhookSubscription
 from services.notify.work.schema import WorkQuery
@@ -191,7 +192,7 @@ class InboxSubscription:
             yield Notification.from_model(notification)
 
 
-Query = merge_types("Query", (InboxQuery, WebhookQuery, ChannelQuery, WorkQuery))
+Query = merge_types("Query", (InboxQuery, WebhookQuery, ChannelQuery, WorkQuery, SearchQuery))
 Mutation = merge_types("Mutation", (InboxMutation, WebhookMutation, ChannelMutation))
 Subscription = merge_types("Subscription", (InboxSubscription, WebhookSubscription))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.requests import search_documents, work_items
 from shared.projections import Projector
 
-PROJECTORS: tuple[Projector, ...] = ()
+PROJECTORS: tuple[Projector, ...] = (work_items.project, search_documents.project)

@@ -114,9 +114,9 @@ async def test_create_task_stores_it_with_raci_and_emits_event(api: SubgraphClie
         {"role": "C", "person": None, "department": {"id": "legal"}},
         {"role": "I", "person": None, "department": {"id": "eu"}},
     ]
-    assert await stored_counts(api) == (1, 4, 1)
+    assert await stored_counts(api) == (1, 4, 3)  # the event, R's work item, the search entry
 
-    row = await api.runtime.pool.fetchrow("SELECT event_type, envelope FROM outbox")
+    row = await api.runtime.pool.fetchrow("SELECT event_type, envelope FROM outbox ORDER BY seq")
     assert row is not None
     assert row["event_type"] == "tasks.task.created"
     envelope = row["envelope"]

@@ -8,17 +8,10 @@ import strawberry
 
 from services.notify.types import CollabRequest
 from services.notify.work.models import KindCount, StoredWorkItem, WorkClockState, WorkState
-from shared.events.contracts.work import WorkKind, WorkRole, WorkTarget
+from shared.events.contracts.work import WORK_KINDS, WorkKind, WorkRole, WorkTarget
+from shared.graphql.enums import described_enum
 
-strawberry.enum(
-    WorkKind,
-    description="What is asked: DO_TASK (work on a task as its R), DECIDE_REQUEST (as approver),"
-    " APPROVE_SECONDMENT (as the lending department's head), ACKNOWLEDGE_ISSUE and"
-    " VERIFY_ISSUE (as the lead department), PLAN_ISSUE and RESOLVE_ISSUE (as the responsible"
-    " department or owner), ANSWER_ISSUE (as the reporter of an issue WAITING), PUBLISH_MINUTES"
-    " (as a meeting's organizer), SUBMIT_REPORT (the department's progress report of the"
-    " current period).",
-)
+described_enum(WorkKind, "What is asked of the caller.", WORK_KINDS)
 strawberry.enum(WorkRole, description="The handbook role that makes an item the caller's.")
 strawberry.enum(
     WorkTarget, description="The kind of record `targetId` names: open it with that query."

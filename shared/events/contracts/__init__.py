@@ -4,7 +4,7 @@ Each service's events live in the module named after it; a model may gain option
 a breaking change gets a new type or a new ``dataversion``.
 """
 
-from shared.events.contracts import issues, notify, requests, tasks, work
+from shared.events.contracts import issues, notify, requests, search, tasks, work
 from shared.events.contracts.base import (
     EventData,
     data_model_for,
@@ -24,6 +24,7 @@ __all__ = [
     "notify",
     "registered_types",
     "requests",
+    "search",
     "tasks",
     "work",
 ]

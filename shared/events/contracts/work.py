@@ -19,25 +19,36 @@ class WorkKind(StrEnum):
     """What the caller must do; the front end shows one label per kind."""
 
     DO_TASK = "DO_TASK"
-    """Work on a task as its Responsible (R), until it is DONE or CANCELLED."""
     DECIDE_REQUEST = "DECIDE_REQUEST"
-    """Approve, reject or send back a SUBMITTED request, as its approver."""
+    SIGN_OFF_REQUEST = "SIGN_OFF_REQUEST"
     APPROVE_SECONDMENT = "APPROVE_SECONDMENT"
-    """Approve or reject a staff loan, as the lending department's head."""
     ACKNOWLEDGE_ISSUE = "ACKNOWLEDGE_ISSUE"
-    """Take on a REPORTED issue, as the lead department."""
     PLAN_ISSUE = "PLAN_ISSUE"
-    """Propose the plan of an ACKNOWLEDGED issue, as the responsible department or owner."""
     RESOLVE_ISSUE = "RESOLVE_ISSUE"
-    """Start on and resolve a planned issue, as the responsible department or owner."""
     VERIFY_ISSUE = "VERIFY_ISSUE"
-    """Verify a RESOLVED issue, as the lead department."""
     ANSWER_ISSUE = "ANSWER_ISSUE"
-    """Answer an issue WAITING for its reporter."""
     PUBLISH_MINUTES = "PUBLISH_MINUTES"
-    """Publish the minutes of a meeting that has ended, as its organizer."""
     SUBMIT_REPORT = "SUBMIT_REPORT"
-    """Submit the department's progress report of the current period."""
+
+
+WORK_KINDS: dict[str, str] = {
+    "DO_TASK": "Work on a task as its Responsible (R), until it is DONE or CANCELLED.",
+    "DECIDE_REQUEST": "Approve, reject or send back a SUBMITTED request, as its approver.",
+    "SIGN_OFF_REQUEST": "Sign off the acceptance of a request whose goals all have their"
+    " results, as its approver.",
+    "APPROVE_SECONDMENT": "Approve or reject a staff loan, as a head of a department in it.",
+    "ACKNOWLEDGE_ISSUE": "Take on a REPORTED issue, as the lead department.",
+    "PLAN_ISSUE": "Propose the plan of an ACKNOWLEDGED issue, as its owner or else the"
+    " responsible department.",
+    "RESOLVE_ISSUE": "Start on and resolve a planned issue, as its owner or else the"
+    " responsible department.",
+    "VERIFY_ISSUE": "Verify a RESOLVED issue, as the lead department.",
+    "ANSWER_ISSUE": "Answer an issue WAITING for its reporter.",
+    "PUBLISH_MINUTES": "Publish the minutes of a meeting that has ended, as its lead department.",
+    "SUBMIT_REPORT": "Submit the department's progress report of a period, as an executing"
+    " department.",
+}
+"""What each kind asks, for the GraphQL schema."""
 
 
 class WorkRole(StrEnum):

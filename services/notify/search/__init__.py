@@ -1,0 +1,1 @@
+"""The search box: one query over requests, tasks, issues, lessons and people."""
