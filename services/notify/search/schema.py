@@ -12,6 +12,7 @@ from services.notify.search.models import RANKS, Search
 from services.notify.search.models import SearchHit as StoredHit
 from services.notify.search.types import SearchHit
 from shared.events.contracts.search import SearchKind
+from shared.graphql.child_pages import After, First
 from shared.graphql.context import Info
 from shared.graphql.errors import PublicError
 from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
@@ -72,14 +73,8 @@ class SearchQuery:
             list[SearchKind] | None,
             strawberry.argument(description="Only these kinds of record; null: every kind."),
         ] = None,
-        first: Annotated[
-            int,
-            strawberry.argument(description="Page size: 1 to LIAISON_GRAPHQL_MAX_PAGE (100)."),
-        ] = 20,
-        after: Annotated[
-            str | None,
-            strawberry.argument(description="`pageInfo.endCursor` of the page before."),
-        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[SearchHit]:
         context = info.context
         page = page_request(first, after, context.runtime.settings.graphql_max_page)

@@ -11,6 +11,7 @@ from services.notify.work import repository as repo
 from services.notify.work.models import StoredWorkItem
 from services.notify.work.types import WorkItem, WorkSummary
 from shared.events.contracts.work import WorkKind
+from shared.graphql.child_pages import After, First
 from shared.graphql.context import Info
 from shared.graphql.errors import PublicError
 from shared.graphql.pagination import Connection, build_connection, page_request, wants_total_count
@@ -49,14 +50,8 @@ class WorkQuery:
             list[WorkKind] | None,
             strawberry.argument(description="Only these kinds; null: every kind."),
         ] = None,
-        first: Annotated[
-            int,
-            strawberry.argument(description="Page size: 1 to LIAISON_GRAPHQL_MAX_PAGE (100)."),
-        ] = 20,
-        after: Annotated[
-            str | None,
-            strawberry.argument(description="`pageInfo.endCursor` of the page before."),
-        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[WorkItem]:
         context = info.context
         page = page_request(first, after, context.runtime.settings.graphql_max_page)
